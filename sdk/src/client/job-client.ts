@@ -1,0 +1,325 @@
+/**
+ * The client: trigger runs, wait for them, read them, cancel and rerun them.
+ *
+ * Owner calls (`run`) own what they start: aborting their signal cancels the run.
+ * Observer calls (`wait`, `waitResult`) only watch: aborting stops the watching.
+ */
+import { ulid } from "ulid";
+import { toJson } from "../domain/json.js";
+import type { JobRun } from "../domain/run.js";
+import { isTerminal } from "../domain/run.js";
+import { type ResolvedRunOptions, type RunOptions, type SignalOptions, resolveRunOptions } from "../domain/run-options.js";
+import { JobNotFoundError, JobRunError, RunHasNoResultError, RunNotFoundError, ValidationError } from "../errors.js";
+import type { JobApp } from "../jobs/job-app.js";
+import type { JobDefinition } from "../jobs/job-definition.js";
+import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
+import { assertName } from "../jobs/names.js";
+import type { Dispatcher } from "../queue/dispatcher.js";
+import { maxHoldMs } from "../queue/visibility.js";
+import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
+import type { RunItem } from "../store/run-item.js";
+import { toJobRun } from "../store/run-item.js";
+import type { JobRecord, RunStore } from "../store/run-store.js";
+import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
+import { mergeDescending, queriesFor, type RunFilter } from "./run-filter.js";
+
+/** Where the client finds the system, and how it behaves. */
+export interface JobClientOptions {
+  readonly store: RunStore;
+  readonly dispatcher: Dispatcher;
+  /**
+   * Jobs known in this process. Names are checked against it first, then against the
+   * job records workers write to the table; argument schemas are checked at trigger
+   * time only for jobs known here.
+   */
+  readonly app?: JobApp;
+  /** Longest interval between polls while waiting, in ms. @default 1000 */
+  readonly maxPollIntervalMs?: number;
+  /** Called when a run was stored but its message could not be sent (the sweep will send it). @default console.warn */
+  readonly onEnqueueError?: (error: unknown, runId: string) => void;
+  /** Clock, epoch ms. @default Date.now */
+  readonly now?: () => number;
+}
+
+/** A job reference: its definition (typed) or its name. */
+export type JobRef<TArgs = unknown, TResult = unknown> = JobDefinition<TArgs, TResult> | string;
+
+/** Trailing arguments of trigger-style calls: `args` may be omitted when the job's arguments accept `undefined`. */
+export type TriggerTail<TArgs, TOptions> = undefined extends TArgs
+  ? [args?: TArgs, options?: TOptions]
+  : [args: TArgs, options?: TOptions];
+
+/** Options of `run`: run options plus the owner's signal (aborting it cancels the run). */
+export type RunCallOptions = RunOptions & SignalOptions;
+
+/** Where a client's triggers sit in a run tree. */
+interface Lineage {
+  readonly parentRunId: string;
+  readonly rootRunId: string;
+}
+
+/** How long a positive job-name lookup is cached, in ms. */
+const jobCacheMs = 60_000;
+
+export class JobClient {
+  readonly #options: JobClientOptions;
+  readonly #lineage: Lineage | undefined;
+  readonly #now: () => number;
+  readonly #knownJobs: Map<string, { record: JobRecord; until: number }>;
+
+  constructor(options: JobClientOptions, lineage?: Lineage, knownJobs?: Map<string, { record: JobRecord; until: number }>) {
+    this.#options = options;
+    this.#lineage = lineage;
+    this.#now = options.now ?? Date.now;
+    this.#knownJobs = knownJobs ?? new Map();
+  }
+
+  /**
+   * Creates a run and returns it, Pending, without waiting. Limits never reject a
+   * trigger; they are applied when the run is claimed.
+   *
+   * @param job - the job's definition (typed arguments) or its name.
+   * @param args - JSON arguments (at most 256 KiB serialized); omit for none.
+   * @param options - `notBefore`, `notAfter`, `priority`, `deduplicationId`.
+   * @throws {@link JobNotFoundError} unknown job name.
+   * @throws {@link ValidationError} arguments not JSON or too large, arguments failing the
+   *   job's schema, bad options (see `RunOptions`).
+   * @throws {@link RunConflictError} the deduplication id is held by a non-terminal run.
+   * Nothing is written when any of these is thrown.
+   * @example
+   * ```ts
+   * const run = await client.trigger("Report", undefined, { notBefore: new Date(Date.now() + 3_600_000) });
+   * ```
+   */
+  trigger<TArgs, TResult>(job: JobDefinition<TArgs, TResult>, ...rest: TriggerTail<TArgs, RunOptions>): Promise<JobRun<TResult>>;
+  trigger<TResult = unknown>(jobName: string, args?: unknown, options?: RunOptions): Promise<JobRun<TResult>>;
+  async trigger(job: JobRef, args?: unknown, options?: RunOptions): Promise<JobRun> {
+    return toJobRun(await this.#create(job, args, options, {}));
+  }
+
+  /**
+   * Triggers a run and waits for its result (owner call: aborting `options.signal`
+   * cancels the run, then rejects with the signal's reason).
+   *
+   * @returns the handler's return value (`undefined` when it returned nothing).
+   * @throws {@link JobRunError} when the run ends Failed or Canceled (carries the run).
+   * @throws everything {@link JobClient.trigger} throws.
+   * @example
+   * ```ts
+   * const sum = await client.run(add, { a: 1, b: 2 }); // typed: number
+   * ```
+   */
+  run<TArgs, TResult>(job: JobDefinition<TArgs, TResult>, ...rest: TriggerTail<TArgs, RunCallOptions>): Promise<TResult>;
+  run<TResult = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): Promise<TResult>;
+  async run(job: JobRef, args?: unknown, options?: RunCallOptions): Promise<unknown> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const created = await this.#create(job, args, options, {});
+    const onAbort = () => void this.cancel(created.runId, { reason: "the caller that owns the run aborted" });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const run = await this.#waitTerminal(created.runId, signal);
+      if (run.status !== "Succeeded") throw new JobRunError(run);
+      return run.result;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Waits until the run is terminal and returns its final snapshot, whatever the status
+   * (observer call: aborting `options.signal` only stops waiting).
+   * Polls with adaptive backoff: 20 ms first, growing to `maxPollIntervalMs`.
+   *
+   * @throws {@link RunNotFoundError} no such run.
+   */
+  async wait(runId: string, options: SignalOptions = {}): Promise<JobRun> {
+    return this.#waitTerminal(runId, options.signal);
+  }
+
+  /**
+   * Waits for the run and returns its result (observer call).
+   *
+   * @throws {@link JobRunError} the run ended Failed or Canceled.
+   * @throws {@link RunHasNoResultError} it succeeded, but its handler returned nothing.
+   * @throws {@link RunNotFoundError} no such run.
+   */
+  async waitResult<TResult = unknown>(runId: string, options: SignalOptions = {}): Promise<TResult> {
+    const run = await this.#waitTerminal<TResult>(runId, options.signal);
+    if (run.status !== "Succeeded") throw new JobRunError(run);
+    if (!run.hasResult) throw new RunHasNoResultError(runId);
+    return run.result as TResult;
+  }
+
+  /**
+   * Reads a run (strongly consistent).
+   *
+   * @throws {@link RunNotFoundError} no such run.
+   */
+  async getRun<TResult = unknown>(runId: string): Promise<JobRun<TResult>> {
+    const item = await this.#options.store.get(runId);
+    if (!item) throw new RunNotFoundError(runId);
+    return toJobRun<TResult>(item);
+  }
+
+  /**
+   * Lists runs matching `filter`, newest first, paging through DynamoDB by itself.
+   * Reads come from secondary indexes, so a run written a moment ago may be missing
+   * (eventually consistent).
+   *
+   * @throws {@link ValidationError} an unknown status, a bad date or page size.
+   * @example
+   * ```ts
+   * for await (const run of client.getRuns({ jobName: "Import", status: "Failed" })) console.log(run.runId);
+   * ```
+   */
+  getRuns(filter: RunFilter = {}): AsyncIterable<JobRun> {
+    const queries = queriesFor(filter);
+    const store = this.#options.store;
+    const merged = mergeDescending(
+      queries.map((q) => store.query<RunItem>(q)),
+      (item) => item.createdSk ?? "",
+    );
+    return (async function* () {
+      for await (const item of merged) yield toJobRun(item);
+    })();
+  }
+
+  /**
+   * Cancels a Pending or Running run, then every non-terminal descendant. A running
+   * handler's signal aborts within two heartbeat intervals. Canceling a terminal run
+   * changes nothing and says so (`canceled: false`).
+   *
+   * @throws {@link RunNotFoundError} no such run.
+   */
+  async cancel(runId: string, options: { readonly reason?: string } = {}): Promise<CancelOutcome> {
+    const outcome = await cancelRunTree(this.#options.store, runId, options.reason ?? "canceled by request", this.#now);
+    if (!outcome) throw new RunNotFoundError(runId);
+    return outcome;
+  }
+
+  /**
+   * Creates a new run of a finished run's job with the same arguments; the new run's
+   * `rerunOfRunId` names the original. (Retries, by contrast, continue the same run.)
+   *
+   * @throws {@link RunNotFoundError} no such run.
+   * @throws {@link ValidationError} the run is not terminal yet.
+   */
+  async rerun(runId: string, options?: RunOptions): Promise<JobRun> {
+    const original = await this.#options.store.get(runId);
+    if (!original) throw new RunNotFoundError(runId);
+    if (!isTerminal(original.status)) {
+      throw new ValidationError("runId", `run ${runId} is ${original.status}; only a finished run can be rerun`);
+    }
+    const args = original.argsJson === undefined ? undefined : JSON.parse(original.argsJson);
+    const created = await this.#create(original.jobName, args, { priority: original.priority, ...options }, {
+      rerunOfRunId: runId,
+    });
+    return toJobRun(created);
+  }
+
+  /**
+   * A client whose triggers are children of `parent` (used for `ctx.client`).
+   * @internal
+   */
+  childClient(parent: Pick<RunItem, "runId" | "rootRunId">, _signal?: AbortSignal): JobClient {
+    return new JobClient(this.#options, { parentRunId: parent.runId, rootRunId: parent.rootRunId }, this.#knownJobs);
+  }
+
+  async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
+    const delays = adaptiveDelays(this.#options.maxPollIntervalMs ?? 1000);
+    for (;;) {
+      signal?.throwIfAborted();
+      const run = await this.getRun<T>(runId);
+      if (isTerminal(run.status)) return run;
+      await abortableSleep(delays.next().value, signal);
+    }
+  }
+
+  async #create(
+    job: JobRef,
+    args: unknown,
+    options: RunOptions | undefined,
+    extra: Pick<RunItem, "rerunOfRunId">,
+  ): Promise<RunItem> {
+    const now = this.#now();
+    const jobName = typeof job === "string" ? job : job.name;
+    assertName(jobName, "job");
+    const resolved = resolveRunOptions(options, now);
+    const argsJson = args === undefined ? undefined : toJson(args, "args");
+    const definition = await this.#resolveJob(jobName);
+    if (definition.schema) await checkSchema(definition.schema, args);
+
+    const runId = ulid(now);
+    const createdAt = new Date(now).toISOString();
+    const dueNow = resolved.notBeforeMs === undefined || resolved.notBeforeMs - now <= maxHoldMs;
+    const item: RunItem = {
+      ...itemFields(runId, jobName, resolved, definition.record),
+      ...(argsJson !== undefined ? { argsJson } : {}),
+      ...(this.#lineage ?? { rootRunId: runId }),
+      ...extra,
+      createdAt,
+      createdMs: now,
+      ...(dueNow ? { enqueueCount: 1, enqueuedMs: now } : { enqueueCount: 0 }),
+    };
+    const stored = await this.#options.store.create(item, { type: "status", status: "Pending" });
+    if (dueNow) {
+      try {
+        await this.#options.dispatcher.send(stored);
+      } catch (error) {
+        (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);
+      }
+    }
+    return stored;
+  }
+
+  async #resolveJob(name: string): Promise<{ record: JobRecord; schema?: JobDefinition["argsSchema"] }> {
+    const local = this.#options.app?.getJob(name);
+    if (local) {
+      return { record: jobRecordOf(local), schema: local.argsSchema };
+    }
+    const cached = this.#knownJobs.get(name);
+    if (cached && cached.until > this.#now()) return { record: cached.record };
+    const record = await this.#options.store.getJob(name);
+    if (!record) throw new JobNotFoundError(name);
+    this.#knownJobs.set(name, { record, until: this.#now() + jobCacheMs });
+    return { record };
+  }
+}
+
+function itemFields(runId: string, jobName: string, options: ResolvedRunOptions, job: JobRecord) {
+  return {
+    pk: `RUN#${runId}`,
+    sk: "#RUN",
+    kind: "run" as const,
+    runId,
+    jobName,
+    status: "Pending" as const,
+    attempt: 0,
+    priority: options.priority ?? job.priority ?? 0,
+    queue: job.queue ?? defaultQueueName,
+    progress: 0,
+    recentLogs: [],
+    eventSeq: 0,
+    ...(options.notBeforeMs !== undefined ? { notBeforeMs: options.notBeforeMs } : {}),
+    ...(options.notAfterMs !== undefined ? { notAfterMs: options.notAfterMs } : {}),
+    ...(options.deduplicationId !== undefined ? { deduplicationId: options.deduplicationId } : {}),
+  };
+}
+
+async function checkSchema(schema: NonNullable<JobDefinition["argsSchema"]>, args: unknown): Promise<void> {
+  const result = await schema["~standard"].validate(args);
+  if (result.issues) {
+    const detail = result.issues
+      .map((issue) => {
+        const path = (issue.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".");
+        return `${path ? `args.${path}` : "args"}: ${issue.message}`;
+      })
+      .join("; ");
+    throw new ValidationError("args", `do not match the job's schema: ${detail}`);
+  }
+}
+
+function defaultEnqueueError(error: unknown, runId: string): void {
+  console.warn(`run ${runId} is stored but its message was not sent; the sweep will send it:`, error);
+}

@@ -1,0 +1,68 @@
+/**
+ * Wiring: one call that builds the store, the lane dispatcher and the client from AWS
+ * SDK clients and resource names. Build the SDK clients once (module scope in a Lambda)
+ * and pass them in.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { JobClient, type JobClientOptions } from "./client/job-client.js";
+import type { JobApp } from "./jobs/job-app.js";
+import { jobRecordOf } from "./jobs/job-definition.js";
+import { Dispatcher, type Lane } from "./queue/dispatcher.js";
+import { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
+import { RunStore } from "./store/run-store.js";
+import { ValidationError } from "./errors.js";
+
+/** What a process needs to reach a deployed (or local) job system. */
+export interface ConnectOptions {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly tableName: string;
+  /** Queue URL of each lane, by lane name (`high`, `normal`, `low` by default). */
+  readonly laneUrls: Readonly<Record<string, string>>;
+  /** Lane bands. @default defaultLanes */
+  readonly lanes?: readonly LaneDefinition[];
+  /** Jobs registered in this process (required to run workers here). */
+  readonly app?: JobApp;
+  /** Further client settings. */
+  readonly client?: Omit<JobClientOptions, "store" | "dispatcher" | "app">;
+}
+
+/** A connected system: the pieces workers and clients share. */
+export interface JobSystem {
+  readonly store: RunStore;
+  readonly dispatcher: Dispatcher;
+  readonly client: JobClient;
+  readonly app: JobApp | undefined;
+}
+
+/**
+ * Connects to a job system.
+ *
+ * @throws {@link ValidationError} a lane without a URL in `laneUrls`.
+ * @example
+ * ```ts
+ * const { client } = connect({ dynamodb: new DynamoDBClient({}), sqs: new SQSClient({}),
+ *   tableName: "jobs", laneUrls: { high: "https://…/high.fifo", normal: "…", low: "…" } });
+ * ```
+ */
+export function connect(options: ConnectOptions): JobSystem {
+  const doc = DynamoDBDocumentClient.from(options.dynamodb, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const store = new RunStore({ doc, tableName: options.tableName });
+  const lanes: Lane[] = (options.lanes ?? defaultLanes).map((lane) => {
+    const queueUrl = options.laneUrls[lane.name];
+    if (!queueUrl) throw new ValidationError(`laneUrls.${lane.name}`, "is missing");
+    return { ...lane, queueUrl };
+  });
+  const dispatcher = new Dispatcher(options.sqs, lanes);
+  const client = new JobClient({ ...options.client, store, dispatcher, ...(options.app ? { app: options.app } : {}) });
+  return { store, dispatcher, client, app: options.app };
+}
+
+/** Writes a job record for every job of `app`, so clients elsewhere can check job names. */
+export async function registerJobs(system: Pick<JobSystem, "store">, app: JobApp): Promise<void> {
+  await Promise.all(app.jobs().map((job) => system.store.putJob(jobRecordOf(job))));
+}

@@ -1,0 +1,130 @@
+/**
+ * Error types. Every error this library throws on purpose is a {@link JobSystemError};
+ * each subclass sets `name` to a literal and carries the context a caller needs to act
+ * on it, so `catch` blocks can branch on `instanceof` or `name`.
+ */
+import type { JobRun, RunStatus } from "./domain/run.js";
+
+/** Root of every error this library throws on purpose. */
+export class JobSystemError extends Error {
+  override name: string = "JobSystemError";
+}
+
+/**
+ * Bad input to a public call: the message names the offending value and the rule it
+ * broke. Nothing was written when this is thrown.
+ */
+export class ValidationError extends JobSystemError {
+  override name = "ValidationError" as const;
+  /** Where the bad value sits, for example `args.when` or `options.priority`. */
+  readonly path: string;
+  constructor(path: string, message: string, options?: ErrorOptions) {
+    super(`${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** The job name is not registered (by this process or in the table). Nothing was written. */
+export class JobNotFoundError extends JobSystemError {
+  override name = "JobNotFoundError" as const;
+  readonly jobName: string;
+  constructor(jobName: string) {
+    super(`job "${jobName}" is not registered`);
+    this.jobName = jobName;
+  }
+}
+
+/** No run has this id (it never existed, or retention purged it). */
+export class RunNotFoundError extends JobSystemError {
+  override name = "RunNotFoundError" as const;
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`run "${runId}" was not found`);
+    this.runId = runId;
+  }
+}
+
+/**
+ * A trigger used a deduplication id that a non-terminal run of the same job holds.
+ * Nothing was written; `existingRunId` is the run holding the id.
+ */
+export class RunConflictError extends JobSystemError {
+  override name = "RunConflictError" as const;
+  readonly jobName: string;
+  readonly deduplicationId: string;
+  readonly existingRunId: string;
+  constructor(jobName: string, deduplicationId: string, existingRunId: string) {
+    super(
+      `job "${jobName}" already has an active run ${existingRunId} with deduplication id "${deduplicationId}"`,
+    );
+    this.jobName = jobName;
+    this.deduplicationId = deduplicationId;
+    this.existingRunId = existingRunId;
+  }
+}
+
+/** A run ended without success (Failed or Canceled) while the caller awaited its result. */
+export class JobRunError extends JobSystemError {
+  override name = "JobRunError" as const;
+  /** The terminal run, as last read. */
+  readonly run: JobRun;
+  readonly status: RunStatus;
+  constructor(run: JobRun) {
+    const why = run.error ? `: ${run.error.type}: ${run.error.message}` : "";
+    super(`run ${run.runId} of job "${run.jobName}" ended ${run.status}${why}`);
+    this.run = run;
+    this.status = run.status;
+  }
+}
+
+/** The run succeeded without a result (its handler returned nothing) and the caller asked for one. */
+export class RunHasNoResultError extends JobSystemError {
+  override name = "RunHasNoResultError" as const;
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`run ${runId} succeeded without a result (its handler returned nothing)`);
+    this.runId = runId;
+  }
+}
+
+/** An attempt ran past its job's timeout. Recorded as a failed attempt; the retry policy applies. */
+export class JobTimeoutError extends JobSystemError {
+  override name = "JobTimeoutError" as const;
+  readonly timeoutMs: number;
+  constructor(timeoutMs: number) {
+    super(`attempt timed out after ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * Thrown by a handler to fail the run at once, whatever retries remain.
+ *
+ * @example
+ * ```ts
+ * if (!order) throw new NonRetriableError(`order ${id} does not exist`);
+ * ```
+ */
+export class NonRetriableError extends JobSystemError {
+  override name = "NonRetriableError" as const;
+}
+
+/** The worker lost its lease on a run (canceled, or taken over after expiry). Aborts the handler. */
+export class LeaseLostError extends JobSystemError {
+  override name = "LeaseLostError" as const;
+  readonly runId: string;
+  constructor(runId: string, reason: string) {
+    super(`lease on run ${runId} lost: ${reason}`);
+    this.runId = runId;
+  }
+}
+
+/** The run was canceled; this is the abort reason a handler's `ctx.signal` carries on cancel. */
+export class RunCanceledError extends JobSystemError {
+  override name = "RunCanceledError" as const;
+  readonly runId: string;
+  constructor(runId: string, reason?: string) {
+    super(`run ${runId} was canceled${reason ? `: ${reason}` : ""}`);
+    this.runId = runId;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Sends run messages to the SQS FIFO lanes.
+ *
+ * A message is only a wake-up: `{ runId, attempt }`, where `attempt` is the run's
+ * attempt count when sent (the claim must still see it). `MessageGroupId` is the run id,
+ * so runs never block one another; `MessageDeduplicationId` is run id + attempt +
+ * enqueue count, so a retry or a re-enqueue by the sweep is a new message while an SDK
+ * retry of the same send is deduplicated by SQS (5-minute deduplication interval).
+ */
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { RunItem } from "../store/run-item.js";
+import { type LaneDefinition, laneForPriority } from "./lane-definitions.js";
+
+/** A lane with its queue URL. */
+export interface Lane extends LaneDefinition {
+  readonly queueUrl: string;
+}
+
+/** The body of a lane message. */
+export interface RunMessage {
+  readonly runId: string;
+  readonly attempt: number;
+}
+
+/** Parses a lane message body; returns `undefined` for anything that is not one. */
+export function parseRunMessage(body: string | undefined): RunMessage | undefined {
+  try {
+    const parsed = JSON.parse(body ?? "") as Partial<RunMessage>;
+    if (typeof parsed.runId === "string" && typeof parsed.attempt === "number") {
+      return { runId: parsed.runId, attempt: parsed.attempt };
+    }
+  } catch {
+    // not JSON: handled below
+  }
+  return undefined;
+}
+
+export class Dispatcher {
+  readonly sqs: SQSClient;
+  /** Lanes ordered highest band first. */
+  readonly lanes: readonly Lane[];
+
+  constructor(sqs: SQSClient, lanes: readonly Lane[]) {
+    if (lanes.length === 0) throw new Error("at least one lane is required");
+    this.sqs = sqs;
+    this.lanes = [...lanes].sort((a, b) => b.minPriority - a.minPriority);
+  }
+
+  /** The lane a run goes to, by its priority. */
+  laneFor(run: Pick<RunItem, "priority">): Lane {
+    return laneForPriority(this.lanes, run.priority);
+  }
+
+  /**
+   * Sends the run's message to its lane. The caller has already counted this send in
+   * the run's `enqueueCount` (in the write that made the run Pending, or by
+   * `RunStore.markEnqueued`), which makes the deduplication id new. Throws what SQS
+   * throws; the run stays Pending and the sweep re-enqueues it.
+   */
+  async send(run: RunItem): Promise<void> {
+    const body: RunMessage = { runId: run.runId, attempt: run.attempt };
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.laneFor(run).queueUrl,
+        MessageBody: JSON.stringify(body),
+        MessageGroupId: run.runId,
+        MessageDeduplicationId: `${run.runId}-${run.attempt}-${run.enqueueCount}`,
+      }),
+    );
+  }
+}

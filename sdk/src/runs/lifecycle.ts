@@ -1,0 +1,80 @@
+/**
+ * Commits state-machine transitions: read, decide (a pure function from
+ * `domain/transitions.ts`), write conditionally; on a lost race read again and decide
+ * again, so the decision is always made on the run as it is.
+ */
+import type { Transition } from "../domain/transitions.js";
+import { cancel } from "../domain/transitions.js";
+import { isTerminal } from "../domain/run.js";
+import type { RunItem } from "../store/run-item.js";
+import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+
+/** More lost races than this on one run in a row means something is wrong. */
+const maxRaces = 50;
+
+/**
+ * Applies `decide` to the run until it commits or stops applying. Returns the stored
+ * run after the transition, or `undefined` when the transition does not apply (the run
+ * is missing, or `decide` returned `undefined` for it as it now is).
+ */
+export async function applyTransition(
+  store: RunStore,
+  runOrId: string | VersionedRunItem,
+  decide: (run: RunItem) => Transition | undefined,
+): Promise<VersionedRunItem | undefined> {
+  let run = typeof runOrId === "string" ? await store.get(runOrId) : runOrId;
+  for (let race = 0; race < maxRaces; race++) {
+    if (!run) return undefined;
+    const transition = decide(run);
+    if (!transition) return undefined;
+    const stored = await store.transition(run, transition.next, transition.events);
+    if (stored) return stored;
+    run = await store.get(run.runId);
+  }
+  throw new Error(`run ${typeof runOrId === "string" ? runOrId : runOrId.runId}: too many concurrent writes`);
+}
+
+/** Outcome of a cancel request. */
+export interface CancelOutcome {
+  readonly runId: string;
+  /** True when this call moved the run to Canceled; false when it was already terminal. */
+  readonly canceled: boolean;
+  /** The run's status after the call. */
+  readonly status: RunItem["status"];
+}
+
+/**
+ * Cancels a run (Pending or Running → Canceled) and then every non-terminal
+ * descendant, walking the parent index breadth first. Descendants of terminal children
+ * are walked too: a finished child may have fire-and-forget children still running.
+ */
+export async function cancelRunTree(
+  store: RunStore,
+  runId: string,
+  reason: string,
+  nowMs: () => number,
+): Promise<CancelOutcome | undefined> {
+  const root = await store.get(runId);
+  if (!root) return undefined;
+  const stored = await applyTransition(store, root, (run) => cancel(run, reason, nowMs()));
+  await cancelDescendants(store, runId, `parent run ${runId} was canceled`, nowMs);
+  const status = stored?.status ?? (await store.get(runId))?.status ?? root.status;
+  return { runId, canceled: stored !== undefined, status };
+}
+
+/** Cancels every non-terminal descendant of `runId` (not the run itself). */
+export async function cancelDescendants(
+  store: RunStore,
+  runId: string,
+  reason: string,
+  nowMs: () => number,
+): Promise<void> {
+  const queue = [runId];
+  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
+    for await (const child of store.children(parent)) {
+      queue.push(child.runId);
+      if (isTerminal(child.status)) continue;
+      await applyTransition(store, child.runId, (run) => cancel(run, reason, nowMs()));
+    }
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The one store: runs, their events, deduplication locks and job records in a single
+ * DynamoDB table (DESIGN.md §3). The same code runs against AWS, LocalStack and
+ * DynamoDB Local.
+ *
+ * Concurrency: every run item carries `version`, bumped by every write. A transition
+ * replaces the item conditional on the version it read, in the same transaction as the
+ * events it appends (invariant 1), so a lost race surfaces as `false`, never as a double
+ * transition. Index attributes are derived from the item on every write
+ * ({@link withIndexKeys}), so they cannot drift from the fields they index.
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { ResolvedRetryPolicy } from "../domain/retry-policy.js";
+import type { RunEventBody } from "../domain/run-event.js";
+import { isTerminal } from "../domain/run.js";
+import { RunConflictError } from "../errors.js";
+import { IndexName } from "./table-definition.js";
+import { createdSk, dedupKey, duePk, dueSk, dueSkUpTo, eventKey, jobKey, jobPk, parentPk, runKey, statusPk } from "./keys.js";
+import { dueMs, type RunItem } from "./run-item.js";
+import { type TransactItem, transactWrite } from "./transact.js";
+
+/** A run item together with the version the store last saw. */
+export type VersionedRunItem = RunItem & { version: number };
+
+/** An event item as stored. */
+export interface EventItem {
+  pk: string;
+  sk: string;
+  kind: "event";
+  runId: string;
+  eventId: number;
+  attempt: number;
+  at: string;
+  body: RunEventBody;
+}
+
+/** The job record written when workers start, so any client can check a job name. */
+export interface JobRecord {
+  readonly name: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly queue: string;
+  readonly priority: number;
+  /** The job's retry policy, so any worker or sweep can apply it. */
+  readonly retry: ResolvedRetryPolicy;
+  readonly timeoutMs?: number;
+  readonly hasArgsSchema: boolean;
+}
+
+/** Where the store lives. */
+export interface RunStoreOptions {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+}
+
+/**
+ * Derives the index attributes from the run's fields: by job, by status and by parent
+ * always; the sparse due index only while the run is non-terminal (Pending by due time,
+ * Running by lease expiry).
+ */
+export function withIndexKeys<T extends RunItem>(item: T): T {
+  const next: T = {
+    ...item,
+    jobPk: jobPk(item.jobName),
+    statusPk: statusPk(item.status),
+    createdSk: createdSk(item.createdAt, item.runId),
+  };
+  if (item.parentRunId !== undefined) next.parentPk = parentPk(item.parentRunId);
+  delete next.duePk;
+  delete next.dueSk;
+  if (item.status === "Pending") {
+    next.duePk = duePk("Pending");
+    next.dueSk = dueSk(dueMs(item), item.runId);
+  } else if (item.status === "Running") {
+    next.duePk = duePk("Running");
+    next.dueSk = dueSk(item.leaseExpiresMs ?? 0, item.runId);
+  }
+  return next;
+}
+
+export class RunStore {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+
+  constructor(options: RunStoreOptions) {
+    this.doc = options.doc;
+    this.tableName = options.tableName;
+  }
+
+  /** Reads a run (strongly consistent). */
+  async get(runId: string): Promise<VersionedRunItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }),
+    );
+    return out.Item as VersionedRunItem | undefined;
+  }
+
+  /**
+   * Creates a run with its first event and, when it has a deduplication id, the lock.
+   * Throws {@link RunConflictError} when a non-terminal run of the job holds the id.
+   */
+  async create(run: RunItem, event: RunEventBody): Promise<VersionedRunItem> {
+    const item: VersionedRunItem = withIndexKeys({ ...run, eventSeq: 1, version: 1 });
+    const items: TransactItem[] = [
+      { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
+      { Put: { TableName: this.tableName, Item: this.#eventItem(item, 1, event) } },
+    ];
+    const dedup = run.deduplicationId;
+    if (dedup !== undefined) {
+      items.push({
+        Put: {
+          TableName: this.tableName,
+          Item: { ...dedupKey(run.jobName, dedup), kind: "dedup", runId: run.runId },
+          ConditionExpression: "attribute_not_exists(pk)",
+        },
+      });
+    }
+    for (;;) {
+      const outcome = await transactWrite(this.doc, items);
+      if (outcome.ok) return item;
+      if (dedup === undefined || !outcome.failedConditions.includes(2)) {
+        throw new Error(`run ${run.runId} already exists`);
+      }
+      const lock = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: dedupKey(run.jobName, dedup), ConsistentRead: true }),
+      );
+      // The holder may have finished between our write and this read: try again.
+      if (lock.Item) throw new RunConflictError(run.jobName, dedup, String(lock.Item.runId));
+    }
+  }
+
+  /**
+   * Replaces `current` with `next` and appends `events`, in one transaction conditional
+   * on `current.version`. A terminal `next` frees the run's deduplication lock in the
+   * same transaction. Returns the stored item, or `undefined` when the run changed since
+   * it was read (the caller re-reads and decides again).
+   */
+  async transition(
+    current: VersionedRunItem,
+    next: RunItem,
+    events: readonly RunEventBody[],
+  ): Promise<VersionedRunItem | undefined> {
+    const firstSeq = current.eventSeq + 1;
+    const stored: VersionedRunItem = withIndexKeys({
+      ...next,
+      eventSeq: current.eventSeq + events.length,
+      version: current.version + 1,
+    });
+    const items: TransactItem[] = [
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: stored,
+          ConditionExpression: "version = :v",
+          ExpressionAttributeValues: { ":v": current.version },
+        },
+      },
+      ...events.map((body, i) => ({
+        Put: { TableName: this.tableName, Item: this.#eventItem(stored, firstSeq + i, body) },
+      })),
+    ];
+    if (isTerminal(next.status) && !isTerminal(current.status) && next.deduplicationId !== undefined) {
+      items.push({
+        Delete: {
+          TableName: this.tableName,
+          Key: dedupKey(next.jobName, next.deduplicationId),
+          ConditionExpression: "attribute_not_exists(pk) OR runId = :id",
+          ExpressionAttributeValues: { ":id": next.runId },
+        },
+      });
+    }
+    const outcome = await transactWrite(this.doc, items);
+    return outcome.ok ? stored : undefined;
+  }
+
+  /**
+   * Extends a running run's lease (no event). Conditional on `current.version`;
+   * returns the updated item, or `undefined` if the run changed since it was read.
+   */
+  async renewLease(current: VersionedRunItem, leaseExpiresMs: number): Promise<VersionedRunItem | undefined> {
+    return this.#update(current, { leaseExpiresMs, dueSk: dueSk(leaseExpiresMs, current.runId) });
+  }
+
+  /** Records that a message for this run was sent to its lane. Conditional like {@link renewLease}. */
+  async markEnqueued(current: VersionedRunItem, enqueuedMs: number): Promise<VersionedRunItem | undefined> {
+    return this.#update(current, { enqueuedMs, enqueueCount: current.enqueueCount + 1 });
+  }
+
+  async #update(current: VersionedRunItem, fields: Partial<RunItem>): Promise<VersionedRunItem | undefined> {
+    const names: Record<string, string> = { "#version": "version" };
+    const values: Record<string, unknown> = { ":v": current.version, ":next": current.version + 1 };
+    const sets = ["#version = :next"];
+    for (const [key, value] of Object.entries(fields)) {
+      names[`#${key}`] = key;
+      values[`:${key}`] = value;
+      sets.push(`#${key} = :${key}`);
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: runKey(current.runId),
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "#version = :v",
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name === "ConditionalCheckFailedException") return undefined;
+      throw error;
+    }
+    return { ...current, ...fields, version: current.version + 1 };
+  }
+
+  /** Every direct child of a run, oldest first. */
+  children(runId: string): AsyncIterable<RunItem> {
+    return this.query({
+      IndexName: IndexName.byParent,
+      KeyConditionExpression: "parentPk = :pk",
+      ExpressionAttributeValues: { ":pk": parentPk(runId) },
+    });
+  }
+
+  /** Non-terminal runs in `status` whose due time (Pending) or lease expiry (Running) is at or before `uptoMs`. */
+  due(status: "Pending" | "Running", uptoMs: number): AsyncIterable<RunItem> {
+    return this.query({
+      IndexName: IndexName.byDue,
+      KeyConditionExpression: "duePk = :pk AND dueSk <= :upto",
+      ExpressionAttributeValues: { ":pk": duePk(status), ":upto": dueSkUpTo(uptoMs) },
+    });
+  }
+
+  /** Runs a query and pages through every result. */
+  async *query<T = RunItem>(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">): AsyncIterable<T> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: startKey }),
+      );
+      for (const item of out.Items ?? []) yield item as T;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** Events of a run with `eventId > sinceEventId`, in order. */
+  events(runId: string, sinceEventId = 0): AsyncIterable<EventItem> {
+    return this.query<EventItem>({
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: {
+        ":pk": runKey(runId).pk,
+        ":from": eventKey(runId, sinceEventId + 1).sk,
+        ":to": "EVT#~",
+      },
+      ConsistentRead: true,
+    });
+  }
+
+  /** Writes (or overwrites) a job record. */
+  async putJob(job: JobRecord): Promise<void> {
+    await this.doc.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...jobKey(job.name), kind: "job", ...job } }),
+    );
+  }
+
+  /** Reads a job record. */
+  async getJob(name: string): Promise<JobRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: jobKey(name) }));
+    return out.Item as JobRecord | undefined;
+  }
+
+  #eventItem(run: RunItem, eventId: number, body: RunEventBody): EventItem {
+    return {
+      ...eventKey(run.runId, eventId),
+      kind: "event",
+      runId: run.runId,
+      eventId,
+      attempt: run.attempt,
+      at: new Date().toISOString(),
+      body,
+    };
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs one claimed attempt: builds the handler's context, keeps the lease alive,
+ * enforces the timeout and the worker's deadline, and reduces everything that can
+ * happen to one {@link AttemptOutcome}.
+ *
+ * Signals: the handler's `ctx.signal` aborts on cancel (seen by the next lease renewal,
+ * so within two heartbeat intervals), on timeout (`JobTimeoutError`) and at the worker's
+ * deadline. A handler that throws an abort error while its own signal was never aborted
+ * has failed (its HTTP client timed out, say), and the retry policy applies.
+ */
+import { toJson } from "../domain/json.js";
+import type { LogLevel } from "../domain/run-event.js";
+import type { RunError } from "../domain/run.js";
+import { JobRunError, JobTimeoutError, NonRetriableError, RunCanceledError, ValidationError } from "../errors.js";
+import type { JobContext, JobLogger } from "../jobs/job-context.js";
+import type { JobDefinition } from "../jobs/job-definition.js";
+import type { JobClient } from "../client/job-client.js";
+import type { VersionedRunItem } from "../store/run-store.js";
+import { toRunError } from "./errors-to-record.js";
+import type { RunWriter } from "./run-writer.js";
+
+/** What an attempt came to. */
+export type AttemptOutcome =
+  | { readonly kind: "succeeded"; readonly resultJson: string | undefined }
+  /** Failed; `retriable` false means fail the run whatever retries remain. */
+  | { readonly kind: "failed"; readonly error: RunError; readonly retriable: boolean; readonly reason?: string }
+  /** The handler let an awaited child's cancellation propagate: the run ends Canceled. */
+  | { readonly kind: "canceled"; readonly reason: string }
+  /** The attempt no longer holds the run (canceled, or recovered elsewhere): write nothing. */
+  | { readonly kind: "lost" };
+
+/** Timing of the attempt, in milliseconds. */
+export interface AttemptTiming {
+  readonly heartbeatMs: number;
+  readonly leaseMs: number;
+  /** Epoch ms by which the attempt must have ended (Lambda deadline, shutdown); none if absent. */
+  readonly deadlineMs?: number;
+  /** How often buffered logs and progress are written. */
+  readonly flushMs: number;
+  readonly now: () => number;
+}
+
+/** Aborted by the worker when it must stop (shutdown grace over, Lambda deadline near). */
+export class WorkerStoppingError extends Error {
+  override name = "WorkerStoppingError";
+}
+
+export async function executeAttempt(
+  job: JobDefinition<unknown, unknown>,
+  run: VersionedRunItem,
+  writer: RunWriter,
+  client: JobClient,
+  timing: AttemptTiming,
+  stopSignal?: AbortSignal,
+): Promise<AttemptOutcome> {
+  const controller = new AbortController();
+  const timers: NodeJS.Timeout[] = [];
+  const abort = (reason: Error) => {
+    if (!controller.signal.aborted) controller.abort(reason);
+  };
+  const onStop = () => abort(new WorkerStoppingError("worker is stopping"));
+  stopSignal?.addEventListener("abort", onStop, { once: true });
+  if (stopSignal?.aborted) onStop();
+
+  timers.push(
+    setInterval(() => {
+      void writer.renewLease(timing.now() + timing.leaseMs).then(() => {
+        if (writer.lost) abort(new RunCanceledError(run.runId, writer.lost.cancelReason));
+      });
+    }, timing.heartbeatMs),
+    setInterval(() => void writer.flush(), timing.flushMs),
+  );
+  if (job.timeoutMs !== undefined) timers.push(setTimeout(() => abort(new JobTimeoutError(job.timeoutMs ?? 0)), job.timeoutMs));
+  if (timing.deadlineMs !== undefined) {
+    timers.push(setTimeout(onStop, Math.max(0, timing.deadlineMs - timing.now())));
+  }
+
+  const ctx = createContext(run, writer, client, controller.signal);
+  try {
+    const args = await parseArgs(job, run);
+    const aborted = new Promise<never>((_, reject) => {
+      const signal = controller.signal;
+      if (signal.aborted) reject(signal.reason);
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+    });
+    aborted.catch(() => undefined);
+    const result = await Promise.race([Promise.resolve().then(() => job.handler(args, ctx)), aborted]);
+    if (writer.lost) return { kind: "lost" };
+    return { kind: "succeeded", resultJson: result === undefined ? undefined : toJson(result, "result") };
+  } catch (thrown) {
+    return classify(thrown, controller.signal, writer);
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    stopSignal?.removeEventListener("abort", onStop);
+  }
+}
+
+async function parseArgs(job: JobDefinition<unknown, unknown>, run: VersionedRunItem): Promise<unknown> {
+  const args = run.argsJson === undefined ? undefined : JSON.parse(run.argsJson);
+  if (!job.argsSchema) return args;
+  const result = await job.argsSchema["~standard"].validate(args);
+  if (result.issues) {
+    throw new NonRetriableError(`arguments do not match the job's schema: ${result.issues.map((i) => i.message).join("; ")}`);
+  }
+  return result.value;
+}
+
+function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): AttemptOutcome {
+  if (writer.lost) return { kind: "lost" };
+  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  if (reason instanceof RunCanceledError) return { kind: "lost" };
+  if (reason instanceof JobTimeoutError) return { kind: "failed", error: toRunError(reason), retriable: true };
+  if (reason instanceof WorkerStoppingError) {
+    return { kind: "failed", error: toRunError(reason), retriable: true, reason: "worker stopped before the attempt ended" };
+  }
+  if (thrown instanceof JobRunError && thrown.status === "Canceled") {
+    return { kind: "canceled", reason: `child run ${thrown.run.runId} (${thrown.run.jobName}) was canceled` };
+  }
+  const retriable = !(thrown instanceof NonRetriableError || thrown instanceof ValidationError);
+  return { kind: "failed", error: toRunError(thrown), retriable };
+}
+
+function createContext(run: VersionedRunItem, writer: RunWriter, client: JobClient, signal: AbortSignal): JobContext {
+  const line = (level: LogLevel) => (message: string) =>
+    writer.log({ at: new Date().toISOString(), level, message: String(message) });
+  const logger: JobLogger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+  return {
+    runId: run.runId,
+    jobName: run.jobName,
+    attempt: run.attempt,
+    signal,
+    client: client.childClient(run, signal),
+    logger,
+    reportProgress(progress: number) {
+      if (typeof progress !== "number" || !(progress >= 0 && progress <= 1)) {
+        throw new ValidationError("progress", `${String(progress)} is not within 0..1`);
+      }
+      writer.progress(progress);
+    },
+  };
+}
