@@ -1,0 +1,44 @@
+/**
+ * The local stand-in for EventBridge Scheduler and the one-minute maintenance
+ * schedule: runs the maintenance sweep every `intervalMs`, so `notBefore` releases,
+ * `notAfter` expiries, lost messages and expired leases are handled within that
+ * interval even when no worker polls.
+ */
+import { sweep, type SweepOptions } from "../sdk/src/maintenance/sweep.js";
+
+export interface LocalTimerOptions extends SweepOptions {
+  /** Pause between sweeps, in ms. @default 250 */
+  readonly intervalMs?: number;
+  /** Called with a sweep's error (the next sweep still runs). @default console.error */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface LocalTimer {
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void>;
+}
+
+export function startLocalTimer(options: LocalTimerOptions): LocalTimer {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        await sweep(options);
+      } catch (error) {
+        if (!stopped) (options.onError ?? ((e) => console.error("sweep failed:", e)))(error);
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, options.intervalMs ?? 250);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/**
+ * `npm start`: the whole system on one machine, no AWS account, no Docker.
+ *
+ *   npm start                      in-memory; everything is gone on exit
+ *   npm start -- --persist         keep DynamoDB data in .data/ across restarts
+ *   npm start -- --data-dir DIR    keep it in DIR
+ *   npm start -- --workers 4 --dynamodb-port 8000 --sqs-port 4566
+ *
+ * Runs until Ctrl-C (SIGINT) or SIGTERM, then stops workers (5 s grace), the timer and
+ * both emulators, and exits once the Java child has exited.
+ */
+import { parseArgs } from "node:util";
+import { app } from "../examples/jobs.js";
+import { startLocalStack } from "./stack.js";
+
+const { values } = parseArgs({
+  options: {
+    persist: { type: "boolean", default: false },
+    "data-dir": { type: "string" },
+    workers: { type: "string", default: "2" },
+    "dynamodb-port": { type: "string" },
+    "sqs-port": { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  console.log("usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P]");
+  process.exit(0);
+}
+
+const port = (value: string | undefined, name: string) => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${name}: ${value} is not a port number`);
+  return n;
+};
+const workers = Number(values.workers);
+if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: ${values.workers} is not a whole number`);
+const dataDir = values["data-dir"] ?? (values.persist ? ".data/dynamodb" : undefined);
+const dynamoDbPort = port(values["dynamodb-port"], "dynamodb-port");
+const sqsPort = port(values["sqs-port"], "sqs-port");
+
+const stack = await startLocalStack({
+  app,
+  workers,
+  ...(dataDir !== undefined ? { dataDir } : {}),
+  ...(dynamoDbPort !== undefined ? { dynamoDbPort } : {}),
+  ...(sqsPort !== undefined ? { sqsPort } : {}),
+});
+
+console.log(`local job system is up
+  DynamoDB Local   ${stack.dynamoDbEndpoint}  table "${stack.tableName}"${dataDir ? ` (data in ${dataDir})` : " (in memory)"}
+  SQS (fauxqs)     ${stack.sqsEndpoint}
+${Object.entries(stack.laneUrls)
+  .map(([lane, url]) => `    lane ${lane.padEnd(7)} ${url}`)
+  .join("\n")}
+  workers          ${stack.workers.length} polling (${stack.workers.map((w) => w.workerId).join(", ")})
+  timer            sweeping every 250 ms (notBefore, notAfter, lost messages, expired leases)
+  jobs             ${app.jobs().map((j) => j.name).join(", ")}
+Press Ctrl-C to stop.`);
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping workers, timer and emulators...`);
+  await stack.stop();
+  console.log("stopped");
+  process.exit(0);
+};
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,111 @@
+/**
+ * The local stack: DynamoDB Local, the fauxqs SQS emulator, the table and lanes (from
+ * the same definitions the CDK construct uses), polling workers and the local timer,
+ * all in one process. `stop()` stops everything and waits for the Java child to exit.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
+import type { JobApp } from "../sdk/src/jobs/job-app.js";
+import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
+import { localClientConfig } from "./aws-clients.js";
+import { startDynamoDbLocal } from "./dynamodb-local.js";
+import { startLocalTimer } from "./local-timer.js";
+import { createLanes, createTable } from "./provision.js";
+import { startSqsLocal } from "./sqs-local.js";
+
+export interface LocalStackOptions {
+  /** The jobs workers execute. */
+  readonly app: JobApp;
+  /** Keep DynamoDB data in this folder across restarts; in memory when absent. */
+  readonly dataDir?: string;
+  /** @default a free port */
+  readonly dynamoDbPort?: number;
+  /** @default a free port */
+  readonly sqsPort?: number;
+  /** @default "jobs" */
+  readonly tableName?: string;
+  /** Prefix of the lane queue names. @default "jobs-" */
+  readonly queuePrefix?: string;
+  /** Polling workers to start. @default 2 */
+  readonly workers?: number;
+  /** Runs per worker at once. @default 4 */
+  readonly concurrency?: number;
+  /** Lease length, in ms. @default 10000 */
+  readonly leaseMs?: number;
+  /** Lease renewal interval, in ms. @default 2000 */
+  readonly heartbeatMs?: number;
+  /** Sweep interval of the local timer, in ms. @default 250 */
+  readonly timerIntervalMs?: number;
+  /** Re-send a due run whose message has not led to a claim after this long, in ms. @default 10000 */
+  readonly lostMessageGraceMs?: number;
+}
+
+export interface LocalStack {
+  readonly dynamoDbEndpoint: string;
+  readonly sqsEndpoint: string;
+  readonly tableName: string;
+  readonly laneUrls: Readonly<Record<string, string>>;
+  readonly system: JobSystem;
+  readonly workers: readonly PollingWorker[];
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const [dynamo, sqsLocal] = await Promise.all([
+    startDynamoDbLocal({
+      ...(options.dynamoDbPort !== undefined ? { port: options.dynamoDbPort } : {}),
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    }),
+    startSqsLocal(options.sqsPort !== undefined ? { port: options.sqsPort } : {}),
+  ]);
+  const dynamodb = new DynamoDBClient(localClientConfig(dynamo.endpoint));
+  const sqs = new SQSClient(localClientConfig(sqsLocal.endpoint));
+  const tableName = options.tableName ?? "jobs";
+  const [laneUrls] = await Promise.all([
+    createLanes(sqs, options.queuePrefix ?? "jobs-"),
+    createTable(dynamodb, tableName),
+  ]);
+  const system = connect({ dynamodb, sqs, tableName, laneUrls, app: options.app });
+  await registerJobs(system, options.app);
+
+  const workerOptions = {
+    app: options.app,
+    store: system.store,
+    dispatcher: system.dispatcher,
+    client: system.client,
+    leaseMs: options.leaseMs ?? 10_000,
+    heartbeatMs: options.heartbeatMs ?? 2_000,
+    concurrency: options.concurrency ?? 4,
+    maxIdleMs: 200,
+    shutdownGraceMs: 5_000,
+  };
+  const workers = Array.from({ length: options.workers ?? 2 }, () => new PollingWorker(workerOptions).start());
+  const timer = startLocalTimer({
+    store: system.store,
+    dispatcher: system.dispatcher,
+    app: options.app,
+    intervalMs: options.timerIntervalMs ?? 250,
+    lostMessageGraceMs: options.lostMessageGraceMs ?? 10_000,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    dynamoDbEndpoint: dynamo.endpoint,
+    sqsEndpoint: sqsLocal.endpoint,
+    tableName,
+    laneUrls,
+    system,
+    workers,
+    stop() {
+      stopping ??= (async () => {
+        await Promise.all(workers.map((w) => w.stop()));
+        await timer.stop();
+        dynamodb.destroy();
+        sqs.destroy();
+        await Promise.all([dynamo.stop(), sqsLocal.stop()]);
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * The job system's public API: define jobs, connect a client, trigger and observe runs.
+ * Each export is named; internals stay internal.
+ */
+export { JobClient, type JobClientOptions, type JobRef, type RunCallOptions, type TriggerTail } from "./client/job-client.js";
+export type { RunFilter } from "./client/run-filter.js";
+export { connect, registerJobs, type ConnectOptions, type JobSystem } from "./connect.js";
+export type { Duration } from "./domain/duration.js";
+export { maxPayloadBytes } from "./domain/json.js";
+export type { RetryPolicy, ResolvedRetryPolicy } from "./domain/retry-policy.js";
+export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
+export { isTerminal, runStatuses } from "./domain/run.js";
+export type { LogLevel, LogLine, RunEvent, RunEventBody } from "./domain/run-event.js";
+export {
+  maxDeduplicationIdLength,
+  maxScheduleAheadMs,
+  type RunOptions,
+  type SignalOptions,
+} from "./domain/run-options.js";
+export {
+  JobNotFoundError,
+  JobRunError,
+  JobSystemError,
+  JobTimeoutError,
+  LeaseLostError,
+  NonRetriableError,
+  RunCanceledError,
+  RunConflictError,
+  RunHasNoResultError,
+  RunNotFoundError,
+  ValidationError,
+} from "./errors.js";
+export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
+export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
+export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
+export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
+export type { CancelOutcome } from "./runs/lifecycle.js";
