@@ -272,7 +272,7 @@ try {
       const run = await latestRun(client, flaky.name, signal);
       console.log(`  ${runLine(run)}`);
       for await (const event of stack.system.store.events(run.runId)) {
-        const body = event.body;
+        const body = event;
         if (body.type !== "status") continue;
         const detail = body.error ? `: ${body.error.type}: ${body.error.message}` : "";
         const retry = body.retryAt ? ` (retry at ${body.retryAt})` : "";

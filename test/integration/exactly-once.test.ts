@@ -100,7 +100,7 @@ describe("exactly-once execution", () => {
       expect(done.result).toEqual({ attempt: 2 });
       expect(executions).toBe(1);
       const events = [];
-      for await (const e of system.store.events(run.runId)) events.push(e.body);
+      for await (const e of system.store.events(run.runId)) events.push(e);
       expect(events).toContainEqual(expect.objectContaining({ type: "status", status: "Pending", reason: "lease expired" }));
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

@@ -51,7 +51,7 @@ describe("run lifecycle", () => {
     const events = [];
     for await (const e of system.store.events(run.runId)) events.push(e);
     expect(events.map((e) => e.eventId)).toEqual([1, 2, 3]);
-    expect(events.map((e) => (e.body.type === "status" ? e.body.status : e.body.type))).toEqual([
+    expect(events.map((e) => (e.type === "status" ? e.status : e.type))).toEqual([
       "Pending",
       "Running",
       "Succeeded",

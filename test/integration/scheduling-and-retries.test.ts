@@ -11,7 +11,7 @@ afterEach(async () => {
 
 async function statusEvents(s: TestSystem, runId: string) {
   const events = [];
-  for await (const e of s.store.events(runId)) if (e.body.type === "status") events.push({ ...e.body, attempt: e.attempt });
+  for await (const e of s.store.events(runId)) if (e.type === "status") events.push(e);
   return events;
 }
 

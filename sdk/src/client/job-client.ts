@@ -7,6 +7,7 @@
 import { ulid } from "ulid";
 import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
+import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { isTerminal } from "../domain/run.js";
 import { type ResolvedRunOptions, type RunOptions, type SignalOptions, resolveRunOptions } from "../domain/run-options.js";
 import { JobNotFoundError, JobRunError, RunHasNoResultError, RunNotFoundError, ValidationError } from "../errors.js";
@@ -20,7 +21,10 @@ import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
 import { toJobRun } from "../store/run-item.js";
 import type { JobRecord, RunStore } from "../store/run-store.js";
+import { pollRunEvents } from "../streams/event-poller.js";
+import { extractStreams, hasStreams } from "../streams/stream-args.js";
 import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
+import { pumpInput } from "./input-pump.js";
 import { mergeDescending, queriesFor, type RunFilter } from "./run-filter.js";
 
 /** Where the client finds the system, and how it behaves. */
@@ -52,10 +56,11 @@ export type TriggerTail<TArgs, TOptions> = undefined extends TArgs
 /** Options of `run`: run options plus the owner's signal (aborting it cancels the run). */
 export type RunCallOptions = RunOptions & SignalOptions;
 
-/** Where a client's triggers sit in a run tree. */
+/** Where a client's triggers sit in a run tree, and the signal its owner calls default to. */
 interface Lineage {
   readonly parentRunId: string;
   readonly rootRunId: string;
+  readonly signal?: AbortSignal;
 }
 
 /** How long a positive job-name lookup is cached, in ms. */
@@ -112,18 +117,113 @@ export class JobClient {
   run<TArgs, TResult>(job: JobDefinition<TArgs, TResult>, ...rest: TriggerTail<TArgs, RunCallOptions>): Promise<TResult>;
   run<TResult = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): Promise<TResult>;
   async run(job: JobRef, args?: unknown, options?: RunCallOptions): Promise<unknown> {
-    const signal = options?.signal;
+    const signal = options?.signal ?? this.#lineage?.signal;
     signal?.throwIfAborted();
     const created = await this.#create(job, args, options, {});
-    const onAbort = () => void this.cancel(created.runId, { reason: "the caller that owns the run aborted" });
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const release = this.#cancelOnAbort(created.runId, signal);
     try {
       const run = await this.#waitTerminal(created.runId, signal);
       if (run.status !== "Succeeded") throw new JobRunError(run);
       return run.result;
     } finally {
-      signal?.removeEventListener("abort", onAbort);
+      release();
     }
+  }
+
+  /**
+   * Triggers a streaming job (one whose handler returns an async iterable) and yields
+   * its items as they are written, in order (owner call: aborting `options.signal`, or
+   * leaving the loop early, cancels the run).
+   *
+   * Items reach the consumer while the producer still runs (written within about
+   * 50 ms of being yielded). If the run fails, the items so far are yielded, then
+   * {@link JobRunError} is thrown. Delivery across retries is at-least-once: the items of
+   * every attempt are yielded in order; each attempt's items carry its attempt number in
+   * the events (`observeRunEvents`), and the run's final result is the last attempt's items.
+   *
+   * The result may itself be passed in a trigger's arguments: see "pipelines" in the README.
+   * @throws everything {@link JobClient.trigger} throws.
+   * @example
+   * ```ts
+   * for await (const order of client.stream(streamOrders, undefined)) console.log(order.id);
+   * ```
+   */
+  stream<TArgs, TItem>(
+    job: JobDefinition<TArgs, AsyncIterable<TItem>>,
+    ...rest: TriggerTail<TArgs, RunCallOptions>
+  ): AsyncIterable<TItem>;
+  stream<TItem = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): AsyncIterable<TItem>;
+  async *stream(job: JobRef, args?: unknown, options?: RunCallOptions): AsyncIterable<unknown> {
+    const signal = options?.signal ?? this.#lineage?.signal;
+    signal?.throwIfAborted();
+    const created = await this.#create(job, args, options, {});
+    const release = this.#cancelOnAbort(created.runId, signal);
+    let finished = false;
+    try {
+      yield* this.#outputItems(created.runId, signal);
+      finished = true;
+    } finally {
+      release();
+      if (!finished) await this.cancel(created.runId, { reason: "the consumer that owns the stream stopped" });
+    }
+  }
+
+  /**
+   * Yields the output items of an existing streaming run (observer call: aborting only
+   * stops observing). Same order, failure and retry rules as {@link JobClient.stream}.
+   * @throws {@link RunNotFoundError} no such run.
+   * @throws {@link JobRunError} after the items so far, if the run ends Failed or Canceled.
+   */
+  async *waitStream<TItem = unknown>(runId: string, options: SignalOptions = {}): AsyncIterable<TItem> {
+    yield* this.#outputItems(runId, options.signal) as AsyncIterable<TItem>;
+  }
+
+  /**
+   * Yields a run's events in order (status changes, progress, log lines, output and
+   * input items), from `sinceEventId + 1` on, ending after the terminal status event
+   * (observer call). Resume a stopped observation with the last `eventId` seen: no
+   * event is skipped or repeated. Reads by polling DynamoDB with adaptive backoff.
+   *
+   * @param options.sinceEventId - yield events after this id (0, the default, for all).
+   * @throws {@link RunNotFoundError} no such run.
+   * @example
+   * ```ts
+   * for await (const e of client.observeRunEvents(runId, { sinceEventId: 41 })) if (e.type === "progress") bar(e.progress);
+   * ```
+   */
+  async *observeRunEvents(
+    runId: string,
+    options: SignalOptions & { readonly sinceEventId?: number } = {},
+  ): AsyncIterable<RunEvent> {
+    const since = options.sinceEventId ?? 0;
+    if (!Number.isInteger(since) || since < 0) {
+      throw new ValidationError("options.sinceEventId", `${String(options.sinceEventId)} is not an integer >= 0`);
+    }
+    if (!(await this.#options.store.get(runId))) throw new RunNotFoundError(runId);
+    yield* pollRunEvents(this.#options.store, runId, {
+      sinceEventId: since,
+      maxIntervalMs: this.#options.maxPollIntervalMs ?? 1000,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  async *#outputItems(runId: string, signal: AbortSignal | undefined): AsyncIterable<unknown> {
+    for await (const event of this.observeRunEvents(runId, signal ? { signal } : {})) {
+      if (event.type === "output") yield* event.items;
+      if (event.type === "status" && isTerminal(event.status) && event.status !== "Succeeded") {
+        throw new JobRunError(await this.getRun(runId));
+      }
+    }
+  }
+
+  /** Cancels `runId` when `signal` aborts; returns the function that stops listening. */
+  #cancelOnAbort(runId: string, signal: AbortSignal | undefined): () => void {
+    if (!signal) return () => undefined;
+    const onAbort = () => void this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(() => undefined);
+    // The signal may have aborted while the run was being created.
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    return () => signal.removeEventListener("abort", onAbort);
   }
 
   /**
@@ -159,7 +259,13 @@ export class JobClient {
   async getRun<TResult = unknown>(runId: string): Promise<JobRun<TResult>> {
     const item = await this.#options.store.get(runId);
     if (!item) throw new RunNotFoundError(runId);
-    return toJobRun<TResult>(item);
+    const run = toJobRun<TResult>(item);
+    if (!item.resultInEvents) return run;
+    const items: unknown[] = [];
+    for await (const event of this.#options.store.events(runId)) {
+      if (event.type === "output" && event.attempt === item.attempt) items.push(...event.items);
+    }
+    return { ...run, result: items as TResult };
   }
 
   /**
@@ -215,6 +321,14 @@ export class JobClient {
     const created = await this.#create(original.jobName, args, { priority: original.priority, ...options }, {
       rerunOfRunId: runId,
     });
+    if (hasStreams(original.argsJson)) {
+      const inputs: RunEventBody[] = [];
+      for await (const event of this.#options.store.events(runId)) {
+        if (event.type === "input") inputs.push({ type: "input", name: event.name, items: event.items });
+        if (event.type === "inputComplete") inputs.push({ type: "inputComplete", name: event.name, ...(event.error ? { error: event.error } : {}) });
+      }
+      for (let i = 0; i < inputs.length; i += 25) await this.#options.store.appendEvents(created.runId, inputs.slice(i, i + 25));
+    }
     return toJobRun(created);
   }
 
@@ -222,8 +336,9 @@ export class JobClient {
    * A client whose triggers are children of `parent` (used for `ctx.client`).
    * @internal
    */
-  childClient(parent: Pick<RunItem, "runId" | "rootRunId">, _signal?: AbortSignal): JobClient {
-    return new JobClient(this.#options, { parentRunId: parent.runId, rootRunId: parent.rootRunId }, this.#knownJobs);
+  childClient(parent: Pick<RunItem, "runId" | "rootRunId">, signal?: AbortSignal): JobClient {
+    const lineage = { parentRunId: parent.runId, rootRunId: parent.rootRunId, ...(signal ? { signal } : {}) };
+    return new JobClient(this.#options, lineage, this.#knownJobs);
   }
 
   async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
@@ -246,9 +361,10 @@ export class JobClient {
     const jobName = typeof job === "string" ? job : job.name;
     assertName(jobName, "job");
     const resolved = resolveRunOptions(options, now);
-    const argsJson = args === undefined ? undefined : toJson(args, "args");
+    const { args: storedArgs, streams } = extractStreams(args);
+    const argsJson = storedArgs === undefined ? undefined : toJson(storedArgs, "args");
     const definition = await this.#resolveJob(jobName);
-    if (definition.schema) await checkSchema(definition.schema, args);
+    if (definition.schema && streams.size === 0) await checkSchema(definition.schema, args);
 
     const runId = ulid(now);
     const createdAt = new Date(now).toISOString();
@@ -256,13 +372,18 @@ export class JobClient {
     const item: RunItem = {
       ...itemFields(runId, jobName, resolved, definition.record),
       ...(argsJson !== undefined ? { argsJson } : {}),
-      ...(this.#lineage ?? { rootRunId: runId }),
+      ...(this.#lineage ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId } : { rootRunId: runId }),
       ...extra,
       createdAt,
       createdMs: now,
       ...(dueNow ? { enqueueCount: 1, enqueuedMs: now } : { enqueueCount: 0 }),
     };
     const stored = await this.#options.store.create(item, { type: "status", status: "Pending" });
+    for (const [name, source] of streams) {
+      void pumpInput(this.#options.store, runId, name, source).catch((error) =>
+        (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId),
+      );
+    }
     if (dueNow) {
       try {
         await this.#options.dispatcher.send(stored);

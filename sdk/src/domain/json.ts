@@ -14,15 +14,15 @@ export const maxPayloadBytes = 256 * 1024;
 
 /**
  * Checks that `value` survives a JSON round trip unchanged, and returns its
- * serialization. Throws {@link ValidationError} with the path of the first offending
+ * serialization. `limitBytes` defaults to {@link maxPayloadBytes}. Throws {@link ValidationError} with the path of the first offending
  * value (`args.when: Date is not JSON; pass an ISO string`).
  */
-export function toJson(value: unknown, path: string): string {
+export function toJson(value: unknown, path: string, limitBytes = maxPayloadBytes): string {
   assertJson(value, path, new Set());
   const text = JSON.stringify(value);
   const bytes = Buffer.byteLength(text, "utf8");
-  if (bytes > maxPayloadBytes) {
-    throw new ValidationError(path, `is ${bytes} bytes as JSON; the limit is ${maxPayloadBytes} bytes`);
+  if (bytes > limitBytes) {
+    throw new ValidationError(path, `is ${bytes} bytes as JSON; the limit is ${limitBytes} bytes`);
   }
   return text;
 }

@@ -26,8 +26,26 @@ export type RunEventBody =
       /** For a retry: when the next attempt may start (ISO 8601 UTC). */
       readonly retryAt?: string;
     }
+  /** Log lines the handler wrote, several per event (buffered, written in chunks). */
   | { readonly type: "log"; readonly lines: readonly LogLine[] }
-  | { readonly type: "progress"; readonly progress: number };
+  /** The handler's latest progress, 0..1 (frequent reports coalesced). */
+  | { readonly type: "progress"; readonly progress: number }
+  /** Items a streaming handler yielded, in order, several per event. */
+  | { readonly type: "output"; readonly items: readonly unknown[] }
+  /** The attempt's output stream ended normally after `count` items. */
+  | { readonly type: "outputComplete"; readonly count: number }
+  /** Items of the streamed argument `name` (a pipeline input), in order. */
+  | { readonly type: "input"; readonly name: string; readonly items: readonly unknown[] }
+  /** The streamed argument `name` ended; with `error`, its source failed. */
+  | { readonly type: "inputComplete"; readonly name: string; readonly error?: RunError };
+
+/** The `type` of every event. */
+export type RunEventType = RunEventBody["type"];
+
+/** Whether `event` is a status event into a terminal status: the last event of a run's log. */
+export function isTerminalEvent(event: RunEventBody): boolean {
+  return event.type === "status" && (event.status === "Succeeded" || event.status === "Failed" || event.status === "Canceled");
+}
 
 /** An event as read back: its body plus identity and time. */
 export type RunEvent = RunEventBody & {

@@ -44,14 +44,21 @@ export function claim(
 }
 
 /** `Running → Succeeded` for the attempt that holds the run. */
-export function succeed(run: RunItem, attempt: number, resultJson: string | undefined, nowMs: number) {
+export function succeed(
+  run: RunItem,
+  attempt: number,
+  resultJson: string | undefined,
+  nowMs: number,
+  resultInEvents = false,
+): Transition | undefined {
   if (run.status !== "Running" || run.attempt !== attempt) return undefined;
   const next: RunItem = {
-    ...without(run, "leaseExpiresMs", "error", "resultJson"),
+    ...without(run, "leaseExpiresMs", "error", "resultJson", "resultInEvents"),
     status: "Succeeded",
     progress: 1,
     completedAt: iso(nowMs),
     ...(resultJson !== undefined ? { resultJson } : {}),
+    ...(resultInEvents ? { resultInEvents } : {}),
   };
   return { next, events: [{ type: "status", status: "Succeeded" } as RunEventBody] };
 }

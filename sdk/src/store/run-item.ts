@@ -15,6 +15,8 @@ export interface RunItem {
   attempt: number;
   argsJson?: string;
   resultJson?: string;
+  /** A streaming run whose items exceed the result limit: its result is its final attempt's output events. */
+  resultInEvents?: boolean;
   error?: RunError;
   priority: number;
   queue: string;
@@ -56,7 +58,7 @@ export function toJobRun<T = unknown>(item: RunItem): JobRun<T> {
     status: item.status,
     attempt: item.attempt,
     args: item.argsJson === undefined ? undefined : JSON.parse(item.argsJson),
-    hasResult: item.resultJson !== undefined,
+    hasResult: item.resultJson !== undefined || item.resultInEvents === true,
     ...(item.resultJson !== undefined ? { result: JSON.parse(item.resultJson) as T } : {}),
     ...(item.error ? { error: item.error } : {}),
     priority: item.priority,

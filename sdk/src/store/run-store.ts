@@ -11,7 +11,7 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ResolvedRetryPolicy } from "../domain/retry-policy.js";
-import type { RunEventBody } from "../domain/run-event.js";
+import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { isTerminal } from "../domain/run.js";
 import { RunConflictError } from "../errors.js";
 import { IndexName } from "./table-definition.js";
@@ -22,7 +22,7 @@ import { type TransactItem, transactWrite } from "./transact.js";
 /** A run item together with the version the store last saw. */
 export type VersionedRunItem = RunItem & { version: number };
 
-/** An event item as stored. */
+/** An event item as stored: output and input items are kept as JSON text (`itemsJson`), so they round-trip exactly. */
 export interface EventItem {
   pk: string;
   sk: string;
@@ -31,7 +31,30 @@ export interface EventItem {
   eventId: number;
   attempt: number;
   at: string;
-  body: RunEventBody;
+  body: StoredEventBody;
+}
+
+type StoredEventBody =
+  | Exclude<RunEventBody, { type: "output" | "input" }>
+  | { type: "output"; itemsJson: string }
+  | { type: "input"; name: string; itemsJson: string };
+
+function encodeBody(body: RunEventBody): StoredEventBody {
+  if (body.type === "output") return { type: "output", itemsJson: JSON.stringify(body.items) };
+  if (body.type === "input") return { type: "input", name: body.name, itemsJson: JSON.stringify(body.items) };
+  return body;
+}
+
+/** Converts a stored event item to the public event. */
+export function toRunEvent(item: EventItem): RunEvent {
+  const { body } = item;
+  const decoded: RunEventBody =
+    body.type === "output"
+      ? { type: "output", items: JSON.parse(body.itemsJson) }
+      : body.type === "input"
+        ? { type: "input", name: body.name, items: JSON.parse(body.itemsJson) }
+        : body;
+  return { ...decoded, runId: item.runId, eventId: item.eventId, attempt: item.attempt, at: item.at };
 }
 
 /** The job record written when workers start, so any client can check a job name. */
@@ -174,6 +197,19 @@ export class RunStore {
   }
 
   /**
+   * Appends events to a non-terminal run without changing its status (pipeline input,
+   * for instance), re-reading on lost races. Returns false when the run is missing or
+   * terminal (nothing written).
+   */
+  async appendEvents(runId: string, events: readonly RunEventBody[]): Promise<boolean> {
+    for (;;) {
+      const run = await this.get(runId);
+      if (!run || isTerminal(run.status)) return false;
+      if (await this.transition(run, run, events)) return true;
+    }
+  }
+
+  /**
    * Extends a running run's lease (no event). Conditional on `current.version`;
    * returns the updated item, or `undefined` if the run changed since it was read.
    */
@@ -243,8 +279,12 @@ export class RunStore {
     } while (startKey);
   }
 
-  /** Events of a run with `eventId > sinceEventId`, in order. */
-  events(runId: string, sinceEventId = 0): AsyncIterable<EventItem> {
+  /** Events of a run with `eventId > sinceEventId`, in order (strongly consistent). */
+  async *events(runId: string, sinceEventId = 0): AsyncIterable<RunEvent> {
+    for await (const item of this.#eventItems(runId, sinceEventId)) yield toRunEvent(item);
+  }
+
+  #eventItems(runId: string, sinceEventId: number): AsyncIterable<EventItem> {
     return this.query<EventItem>({
       KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
       ExpressionAttributeValues: {
@@ -277,7 +317,7 @@ export class RunStore {
       eventId,
       attempt: run.attempt,
       at: new Date().toISOString(),
-      body,
+      body: encodeBody(body),
     };
   }
 }

@@ -8,20 +8,29 @@
  * deadline. A handler that throws an abort error while its own signal was never aborted
  * has failed (its HTTP client timed out, say), and the retry policy applies.
  */
-import { toJson } from "../domain/json.js";
+import { maxPayloadBytes, toJson } from "../domain/json.js";
 import type { LogLevel } from "../domain/run-event.js";
 import type { RunError } from "../domain/run.js";
 import { JobRunError, JobTimeoutError, NonRetriableError, RunCanceledError, ValidationError } from "../errors.js";
 import type { JobContext, JobLogger } from "../jobs/job-context.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import type { JobClient } from "../client/job-client.js";
-import type { VersionedRunItem } from "../store/run-store.js";
+import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import { inputStream } from "../streams/input-stream.js";
+import { hasStreams, injectStreams, isAsyncIterable } from "../streams/stream-args.js";
 import { toRunError } from "./errors-to-record.js";
 import type { RunWriter } from "./run-writer.js";
 
 /** What an attempt came to. */
 export type AttemptOutcome =
-  | { readonly kind: "succeeded"; readonly resultJson: string | undefined }
+  | {
+      readonly kind: "succeeded";
+      readonly resultJson: string | undefined;
+      /** For a streaming handler: how many items it yielded. */
+      readonly outputCount?: number;
+      /** For a streaming handler whose items exceed the result size limit: read them from the events. */
+      readonly resultInEvents?: boolean;
+    }
   /** Failed; `retriable` false means fail the run whatever retries remain. */
   | { readonly kind: "failed"; readonly error: RunError; readonly retriable: boolean; readonly reason?: string }
   /** The handler let an awaited child's cancellation propagate: the run ends Canceled. */
@@ -47,6 +56,7 @@ export class WorkerStoppingError extends Error {
 
 export async function executeAttempt(
   job: JobDefinition<unknown, unknown>,
+  store: RunStore,
   run: VersionedRunItem,
   writer: RunWriter,
   client: JobClient,
@@ -76,15 +86,19 @@ export async function executeAttempt(
   }
 
   const ctx = createContext(run, writer, client, controller.signal);
+  const aborted = new Promise<never>((_, reject) => {
+    const signal = controller.signal;
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
+  aborted.catch(() => undefined);
   try {
-    const args = await parseArgs(job, run);
-    const aborted = new Promise<never>((_, reject) => {
-      const signal = controller.signal;
-      if (signal.aborted) reject(signal.reason);
-      signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-    });
-    aborted.catch(() => undefined);
+    const args = await parseArgs(job, run, store, controller.signal);
     const result = await Promise.race([Promise.resolve().then(() => job.handler(args, ctx)), aborted]);
+    if (isAsyncIterable(result) && !Array.isArray(result)) {
+      const outcome = await drainOutput(result, writer, aborted);
+      return writer.lost ? { kind: "lost" } : outcome;
+    }
     if (writer.lost) return { kind: "lost" };
     return { kind: "succeeded", resultJson: result === undefined ? undefined : toJson(result, "result") };
   } catch (thrown) {
@@ -95,8 +109,53 @@ export async function executeAttempt(
   }
 }
 
-async function parseArgs(job: JobDefinition<unknown, unknown>, run: VersionedRunItem): Promise<unknown> {
-  const args = run.argsJson === undefined ? undefined : JSON.parse(run.argsJson);
+/**
+ * Largest serialized size of one output item of a streaming handler, in bytes: 128 KiB,
+ * so one item always fits in one event item (DynamoDB caps items at 400 KB).
+ */
+export const maxOutputItemBytes = 128 * 1024;
+
+/** Iterates a streaming handler's output, buffering each item as it comes. */
+async function drainOutput(
+  output: AsyncIterable<unknown>,
+  writer: RunWriter,
+  aborted: Promise<never>,
+): Promise<AttemptOutcome> {
+  const iterator = output[Symbol.asyncIterator]();
+  const items: string[] = [];
+  let bytes = 2;
+  try {
+    for (;;) {
+      const next = await Promise.race([iterator.next(), aborted]);
+      if (next.done) break;
+      const json = toJson(next.value, `output[${items.length}]`, maxOutputItemBytes);
+      writer.output(json);
+      items.push(json);
+      bytes += Buffer.byteLength(json, "utf8") + 1;
+    }
+  } catch (error) {
+    void iterator.return?.()?.catch(() => undefined);
+    throw error;
+  }
+  const fits = bytes <= maxPayloadBytes;
+  return {
+    kind: "succeeded",
+    resultJson: fits ? `[${items.join(",")}]` : undefined,
+    outputCount: items.length,
+    resultInEvents: !fits,
+  };
+}
+
+async function parseArgs(
+  job: JobDefinition<unknown, unknown>,
+  run: VersionedRunItem,
+  store: RunStore,
+  signal: AbortSignal,
+): Promise<unknown> {
+  const stored = run.argsJson === undefined ? undefined : JSON.parse(run.argsJson);
+  const args = hasStreams(run.argsJson)
+    ? injectStreams(stored, (name) => inputStream(store, run.runId, name, signal))
+    : stored;
   if (!job.argsSchema) return args;
   const result = await job.argsSchema["~standard"].validate(args);
   if (result.issues) {

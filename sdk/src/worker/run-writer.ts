@@ -1,21 +1,27 @@
 /**
- * The worker's side of one attempt's writes: lease renewals, buffered log lines and
- * progress, and the final transition, serialized through one queue so they never race
- * each other. Other writers (cancel, the sweep) bump the run's version; the writer then
- * re-reads, and if the run is no longer this attempt's it reports the lease lost.
+ * The worker's side of one attempt's writes: lease renewals, buffered log lines, output
+ * items and progress, and the final transition, serialized through one queue so they
+ * never race each other. Other writers (cancel, the sweep, a pipeline's input pump) bump
+ * the run's version; the writer then re-reads, and if the run is no longer this
+ * attempt's it reports the lease lost.
+ *
+ * Buffering bounds cost (invariant 4): log lines and output items are written several
+ * per event and several events per transaction, in the order they were produced.
+ * Output items are flushed within `outputDelayMs` of the first one buffered (so
+ * consumers see them while the producer still runs); log lines and progress within the
+ * worker's flush interval; everything before the terminal transition.
  */
-import type { LogLine } from "../domain/run-event.js";
-import type { RunEventBody } from "../domain/run-event.js";
+import type { LogLine, RunEventBody } from "../domain/run-event.js";
 import type { Transition } from "../domain/transitions.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
 
 /** Most log lines kept on the run item (`recentLogs`). */
 export const recentLogLimit = 20;
-/** Most log lines in one `log` event. */
-const linesPerEvent = 100;
-/** Most characters of log text in one `log` event (DynamoDB items are capped at 400 KB). */
-const charsPerEvent = 32 * 1024;
+/** Most entries (lines or items) in one event. */
+const entriesPerEvent = 100;
+/** Most characters of log text or item JSON in one event (DynamoDB items are capped at 400 KB). */
+const charsPerEvent = 64 * 1024;
 /** Most buffered events written in one transaction (TransactWriteItems takes 100 items, 4 MB). */
 const eventsPerTransaction = 48;
 /** Longest log line kept, in characters; longer lines are cut with a marker. */
@@ -24,19 +30,27 @@ export const maxLogLineLength = 8 * 1024;
 /** Why the writer stopped owning the run. */
 export type LostReason = { readonly status: RunItem["status"]; readonly cancelReason?: string };
 
+/** A buffered entry: a log line, or an output item (as its JSON text). */
+type Entry = { readonly kind: "log"; readonly line: LogLine } | { readonly kind: "output"; readonly json: string };
+
+const entrySize = (e: Entry) => (e.kind === "log" ? e.line.message.length : e.json.length);
+
 export class RunWriter {
   #run: VersionedRunItem;
   readonly #store: RunStore;
   readonly #attempt: number;
+  readonly #outputDelayMs: number;
   #chain: Promise<unknown> = Promise.resolve();
-  #lines: LogLine[] = [];
+  #entries: Entry[] = [];
   #progress: number | undefined;
   #lost: LostReason | undefined;
+  #outputTimer: NodeJS.Timeout | undefined;
 
-  constructor(store: RunStore, run: VersionedRunItem) {
+  constructor(store: RunStore, run: VersionedRunItem, outputDelayMs = 50) {
     this.#store = store;
     this.#run = run;
     this.#attempt = run.attempt;
+    this.#outputDelayMs = outputDelayMs;
   }
 
   /** Set once the run is no longer held by this attempt (canceled, or recovered by the sweep). */
@@ -48,7 +62,16 @@ export class RunWriter {
   log(line: LogLine): void {
     const message =
       line.message.length > maxLogLineLength ? `${line.message.slice(0, maxLogLineLength)}…[truncated]` : line.message;
-    this.#lines.push({ ...line, message });
+    this.#entries.push({ kind: "log", line: { ...line, message } });
+  }
+
+  /** Buffers an output item, given as its JSON text; it is written within `outputDelayMs`. */
+  output(json: string): void {
+    this.#entries.push({ kind: "output", json });
+    this.#outputTimer ??= setTimeout(() => {
+      this.#outputTimer = undefined;
+      void this.flush().catch(() => undefined);
+    }, this.#outputDelayMs);
   }
 
   /** Buffers a progress value (latest wins). */
@@ -56,11 +79,9 @@ export class RunWriter {
     this.#progress = value;
   }
 
-  /** Writes buffered lines and progress, if any. */
+  /** Writes everything buffered. */
   flush(): Promise<void> {
-    return this.#enqueue(async () => {
-      await this.#flushWhile(() => this.#lines.length > 0 || this.#progress !== undefined);
-    });
+    return this.#enqueue(() => this.#flushWhile(() => this.#entries.length > 0 || this.#progress !== undefined));
   }
 
   /** Extends the lease to `leaseExpiresMs`. */
@@ -79,41 +100,42 @@ export class RunWriter {
 
   /**
    * Commits the attempt's final transition (decided on the run as it then is) together
-   * with whatever is still buffered. Returns the stored run, or `undefined` if the
-   * attempt no longer holds the run.
+   * with whatever is still buffered. `extraEvents` go between the buffered events and
+   * the transition's own (an `outputComplete`, say). Returns the stored run, or
+   * `undefined` if the attempt no longer holds the run.
    */
-  finish(decide: (run: RunItem) => Transition | undefined): Promise<VersionedRunItem | undefined> {
+  finish(
+    decide: (run: RunItem) => Transition | undefined,
+    extraEvents: readonly RunEventBody[] = [],
+  ): Promise<VersionedRunItem | undefined> {
+    clearTimeout(this.#outputTimer);
     return this.#enqueue(async () => {
       await this.#flushWhile(() => this.#chunks().length >= eventsPerTransaction);
       if (this.#lost) return undefined;
       const chunks = this.#chunks();
       return this.#commit((run) => {
-        const transition = decide(this.#withBuffered(run, chunks.flat()));
+        const transition = decide(this.#withBuffered(run, chunks));
         if (!transition) return undefined;
-        return { next: transition.next, events: [...this.#events(chunks), ...transition.events] };
+        return { next: transition.next, events: [...this.#events(chunks), ...extraEvents, ...transition.events] };
       });
     });
-  }
-
-  /** Commits buffered lines and progress, a transaction's worth at a time, while `more()` holds. */
-  async #flushWhile(more: () => boolean): Promise<void> {
-    while (more() && !this.#lost) {
-      const chunks = this.#chunks().slice(0, eventsPerTransaction);
-      const lines = chunks.flat();
-      const stored = await this.#commit((run) => ({
-        next: this.#withBuffered(run, lines),
-        events: this.#events(chunks),
-      }));
-      if (!stored) return;
-      this.#lines = this.#lines.slice(lines.length);
-      this.#progress = undefined;
-    }
   }
 
   #enqueue<T>(op: () => Promise<T>): Promise<T> {
     const result = this.#chain.then(() => (this.#lost ? undefined : op())) as Promise<T>;
     this.#chain = result.catch(() => undefined);
     return result;
+  }
+
+  /** Commits buffered entries and progress, a transaction's worth at a time, while `more()` holds. */
+  async #flushWhile(more: () => boolean): Promise<void> {
+    while (more() && !this.#lost) {
+      const chunks = this.#chunks().slice(0, eventsPerTransaction);
+      const stored = await this.#commit((run) => ({ next: this.#withBuffered(run, chunks), events: this.#events(chunks) }));
+      if (!stored) return;
+      this.#entries = this.#entries.slice(chunks.reduce((n, c) => n + c.length, 0));
+      this.#progress = undefined;
+    }
   }
 
   async #commit(decide: (run: RunItem) => Transition | undefined): Promise<VersionedRunItem | undefined> {
@@ -140,31 +162,38 @@ export class RunWriter {
     return true;
   }
 
-  #withBuffered(run: RunItem, lines: readonly LogLine[]): RunItem {
-    const recentLogs = [...(run.recentLogs ?? []), ...lines.map(formatLine)].slice(-recentLogLimit);
+  #withBuffered(run: RunItem, chunks: readonly Entry[][]): RunItem {
+    const lines = chunks.flat().flatMap((e) => (e.kind === "log" ? [formatLine(e.line)] : []));
+    const recentLogs = [...(run.recentLogs ?? []), ...lines].slice(-recentLogLimit);
     return { ...run, recentLogs, ...(this.#progress !== undefined ? { progress: this.#progress } : {}) };
   }
 
-  /** The buffered lines cut into event-sized chunks (by count and by characters). */
-  #chunks(): LogLine[][] {
-    const chunks: LogLine[][] = [];
-    let chunk: LogLine[] = [];
+  /** The buffered entries cut into event-sized chunks: same kind, bounded by count and characters. */
+  #chunks(): Entry[][] {
+    const chunks: Entry[][] = [];
+    let chunk: Entry[] = [];
     let chars = 0;
-    for (const line of this.#lines) {
-      if (chunk.length > 0 && (chunk.length >= linesPerEvent || chars + line.message.length > charsPerEvent)) {
+    for (const entry of this.#entries) {
+      const first = chunk[0];
+      const full = chunk.length >= entriesPerEvent || chars + entrySize(entry) > charsPerEvent;
+      if (first && (first.kind !== entry.kind || full)) {
         chunks.push(chunk);
         chunk = [];
         chars = 0;
       }
-      chunk.push(line);
-      chars += line.message.length;
+      chunk.push(entry);
+      chars += entrySize(entry);
     }
     if (chunk.length > 0) chunks.push(chunk);
     return chunks;
   }
 
-  #events(chunks: readonly LogLine[][]): RunEventBody[] {
-    const events: RunEventBody[] = chunks.map((lines) => ({ type: "log", lines }));
+  #events(chunks: readonly Entry[][]): RunEventBody[] {
+    const events: RunEventBody[] = chunks.map((chunk) =>
+      chunk[0]?.kind === "output"
+        ? { type: "output", items: chunk.map((e) => JSON.parse((e as { json: string }).json)) }
+        : { type: "log", lines: chunk.map((e) => (e as { line: LogLine }).line) },
+    );
     if (this.#progress !== undefined) events.push({ type: "progress", progress: this.#progress });
     return events;
   }

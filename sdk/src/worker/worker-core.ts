@@ -28,6 +28,9 @@ import { executeAttempt, type AttemptOutcome } from "./execute-attempt.js";
 import { RunWriter } from "./run-writer.js";
 import { JobNotFoundError } from "../errors.js";
 
+/** A run due within this many ms is waited for in process rather than held by message visibility. */
+const shortWaitMs = 1000;
+
 /** What to do with the message that was processed. */
 export type MessageDisposition =
   /** Done with it: delete it (or report success to the event source mapping). */
@@ -50,6 +53,8 @@ export interface WorkerCoreOptions {
   readonly heartbeatMs?: number;
   /** How often buffered logs and progress are written, in ms. @default 1000 */
   readonly flushMs?: number;
+  /** Longest delay between a streaming handler yielding an item and its write, in ms. @default 50 */
+  readonly outputDelayMs?: number;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -92,8 +97,10 @@ export class WorkerCore {
       await applyTransition(store, run, (r) => expire(r, this.#now()));
       return { action: "delete" };
     }
-    if (run.notBeforeMs !== undefined && run.notBeforeMs - now > 50) {
-      return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
+    if (run.notBeforeMs !== undefined && run.notBeforeMs > now) {
+      // Visibility holds are whole seconds: wait out a sub-second remainder here instead.
+      if (run.notBeforeMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
+      await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
     }
     const claimed = await applyTransition(store, run, (r) =>
       claim(r, message.attempt, this.workerId, this.#now(), this.#leaseMs),
@@ -102,9 +109,9 @@ export class WorkerCore {
     await options.onClaimed?.();
 
     const job = app.getJob(claimed.jobName);
-    const writer = new RunWriter(store, claimed);
+    const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
     const outcome: AttemptOutcome = job
-      ? await executeAttempt(job, claimed, writer, this.#options.client, {
+      ? await executeAttempt(job, store, claimed, writer, this.#options.client, {
           heartbeatMs: this.#heartbeatMs,
           leaseMs: this.#leaseMs,
           flushMs: this.#options.flushMs ?? 1000,
@@ -129,7 +136,10 @@ export class WorkerCore {
       case "lost":
         return;
       case "succeeded":
-        stored = await writer.finish((r) => succeed(r, attempt, outcome.resultJson, this.#now()));
+        await writer.finish(
+          (r) => succeed(r, attempt, outcome.resultJson, this.#now(), outcome.resultInEvents),
+          outcome.outputCount !== undefined ? [{ type: "outputComplete", count: outcome.outputCount }] : [],
+        );
         return;
       case "canceled":
         stored = await writer.finish((r) => cancel(r, outcome.reason, this.#now()));
