@@ -1,0 +1,187 @@
+/**
+ * RunStore under injected DynamoDB outcomes (aws-sdk-client-mock on the document
+ * client): lost races surface as `undefined`, a held deduplication id as
+ * RunConflictError, and infrastructure errors propagate.
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  ProvisionedThroughputExceededException,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RunConflictError } from "../../sdk/src/errors.js";
+import type { RunItem } from "../../sdk/src/store/run-item.js";
+import { RunStore, type VersionedRunItem } from "../../sdk/src/store/run-store.js";
+
+const doc = DynamoDBDocumentClient.from(
+  new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
+);
+const dynamo = mockClient(doc);
+const store = new RunStore({ doc, tableName: "jobs" });
+const createdMs = Date.parse("2030-01-01T00:00:00.000Z");
+
+function run(overrides: Partial<RunItem> = {}): RunItem {
+  return {
+    pk: "RUN#R1",
+    sk: "#RUN",
+    kind: "run",
+    runId: "R1",
+    jobName: "Add",
+    status: "Pending",
+    attempt: 0,
+    priority: 0,
+    queue: "default",
+    rootRunId: "R1",
+    progress: 0,
+    createdAt: new Date(createdMs).toISOString(),
+    createdMs,
+    recentLogs: [],
+    eventSeq: 0,
+    enqueueCount: 1,
+    ...overrides,
+  };
+}
+
+const stored = (overrides: Partial<RunItem> = {}): VersionedRunItem => ({
+  ...run(overrides),
+  eventSeq: 1,
+  version: 1,
+});
+
+function canceled(...codes: string[]): TransactionCanceledException {
+  return new TransactionCanceledException({
+    message: "Transaction cancelled",
+    $metadata: {},
+    CancellationReasons: codes.map((Code) => ({ Code })),
+  });
+}
+
+beforeEach(() => {
+  dynamo.reset();
+  vi.useFakeTimers();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  vi.restoreAllMocks();
+});
+
+describe("RunStore.create", () => {
+  it("throws RunConflictError naming the holder when the deduplication lock is taken", async () => {
+    // Arrange: items are [run, event, lock]; the lock's condition failed
+    dynamo.on(TransactWriteCommand).rejects(canceled("None", "None", "ConditionalCheckFailed"));
+    dynamo.on(GetCommand).resolves({ Item: { pk: "DEDUP#Add#d-1", sk: "#DEDUP", runId: "HOLDER" } });
+    // Act
+    const error = await store
+      .create(run({ deduplicationId: "d-1" }), { type: "status", status: "Pending" })
+      .catch((e) => e);
+    // Assert
+    expect(error).toBeInstanceOf(RunConflictError);
+    expect(error).toMatchObject({ jobName: "Add", deduplicationId: "d-1", existingRunId: "HOLDER" });
+    expect(dynamo.commandCalls(GetCommand)[0]?.args[0].input).toEqual({
+      TableName: "jobs",
+      Key: { pk: "DEDUP#Add#d-1", sk: "#DEDUP" },
+      ConsistentRead: true,
+    });
+  });
+
+  it("tries again when the lock's holder finished between the write and the read", async () => {
+    // Arrange
+    dynamo
+      .on(TransactWriteCommand)
+      .rejectsOnce(canceled("None", "None", "ConditionalCheckFailed"))
+      .resolves({});
+    dynamo.on(GetCommand).resolves({});
+    // Act
+    const created = await store.create(run({ deduplicationId: "d-1" }), {
+      type: "status",
+      status: "Pending",
+    });
+    // Assert
+    expect(created).toMatchObject({ runId: "R1", version: 1, eventSeq: 1, statusPk: "STATUS#Pending" });
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(2);
+  });
+
+  it("throws when a run with the same id already exists", async () => {
+    dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "None"));
+    await expect(store.create(run(), { type: "status", status: "Pending" })).rejects.toThrow(
+      "run R1 already exists",
+    );
+    expect(dynamo.commandCalls(GetCommand)).toHaveLength(0);
+  });
+});
+
+describe("RunStore.transition", () => {
+  it("returns undefined when the version changed since the run was read", async () => {
+    // Arrange
+    dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "None"));
+    // Act
+    const result = await store.transition(stored(), run({ status: "Canceled" }), [
+      { type: "status", status: "Canceled" },
+    ]);
+    // Assert
+    expect(result).toBeUndefined();
+  });
+
+  it("retries a transaction conflict and returns the stored run", async () => {
+    // Arrange
+    vi.spyOn(Math, "random").mockReturnValue(0);
+    dynamo.on(TransactWriteCommand).rejectsOnce(canceled("TransactionConflict", "None")).resolves({});
+    // Act
+    const pending = store.transition(stored(), run({ status: "Canceled" }), [
+      { type: "status", status: "Canceled" },
+    ]);
+    await vi.runAllTimersAsync();
+    // Assert
+    expect(await pending).toMatchObject({ status: "Canceled", version: 2, eventSeq: 2 });
+    expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(2);
+  });
+
+  it("frees the deduplication lock in the same transaction as a terminal status", async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    await store.transition(
+      stored({ deduplicationId: "d-1" }),
+      run({ status: "Canceled", deduplicationId: "d-1" }),
+      [{ type: "status", status: "Canceled" }],
+    );
+    const sent = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems ?? [];
+    expect(sent).toHaveLength(3);
+    expect(sent[2]?.Delete).toMatchObject({ Key: { pk: "DEDUP#Add#d-1", sk: "#DEDUP" } });
+  });
+});
+
+describe("RunStore conditional updates", () => {
+  it("markEnqueued returns undefined when the version check fails", async () => {
+    dynamo
+      .on(UpdateCommand)
+      .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
+    expect(await store.markEnqueued(stored(), createdMs + 1)).toBeUndefined();
+  });
+
+  it("renewLease rethrows a throttling error that outlasted the SDK's retries", async () => {
+    const throttled = new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} });
+    dynamo.on(UpdateCommand).rejects(throttled);
+    await expect(store.renewLease(stored({ status: "Running" }), createdMs + 30_000)).rejects.toBe(throttled);
+  });
+
+  it("markEnqueued bumps the version and the enqueue count it writes", async () => {
+    // Arrange
+    dynamo.on(UpdateCommand).resolves({});
+    // Act
+    const next = await store.markEnqueued(stored({ enqueueCount: 1 }), createdMs + 5);
+    // Assert
+    expect(next).toMatchObject({ version: 2, enqueueCount: 2, enqueuedMs: createdMs + 5 });
+    expect(dynamo.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
+      ConditionExpression: "#version = :v",
+      ExpressionAttributeValues: { ":v": 1, ":next": 2, ":enqueueCount": 2, ":enqueuedMs": createdMs + 5 },
+    });
+  });
+});

@@ -1,0 +1,206 @@
+/**
+ * The Lambda adapter (`createSqsWorkerHandler`) on the local emulators: real runs in a
+ * real table, real lane messages (received from fauxqs, so receipt handles are real),
+ * wrapped in a synthetic SQS event. A batch item failure means "leave this message in
+ * the queue": an infrastructure error or a run not yet due. A job that fails is a
+ * processed message.
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { describe, expect, it } from "vitest";
+import { connect } from "../../sdk/src/connect.js";
+import { JobApp } from "../../sdk/src/jobs/job-app.js";
+import { createSqsWorkerHandler } from "../../sdk/src/lambda/sqs-worker-handler.js";
+import { RunStore, type VersionedRunItem } from "../../sdk/src/store/run-store.js";
+import { WorkerCore } from "../../sdk/src/worker/worker-core.js";
+import { createTestResources } from "../support/local-resources.js";
+
+const lambdaContext = { getRemainingTimeInMillis: () => 60_000 };
+
+/** A store whose `get` fails for one run id, as if DynamoDB were unreachable for it. */
+class StoreFailingFor extends RunStore {
+  readonly failure = new Error("injected: DynamoDB read failed");
+  constructor(
+    base: RunStore,
+    readonly failingRunId: string,
+  ) {
+    super({ doc: base.doc, tableName: base.tableName });
+  }
+  override async get(runId: string): Promise<VersionedRunItem | undefined> {
+    if (runId === this.failingRunId) throw this.failure;
+    return super.get(runId);
+  }
+}
+
+/** Records every command sent through `sqs` (they still go through). */
+function recordSends(sqs: SQSClient): unknown[] {
+  const sent: unknown[] = [];
+  const realSend = sqs.send.bind(sqs) as (command: unknown, ...rest: unknown[]) => Promise<unknown>;
+  sqs.send = ((command: unknown, ...rest: unknown[]) => {
+    sent.push(command);
+    return realSend(command, ...rest);
+  }) as SQSClient["send"];
+  return sent;
+}
+
+async function setUp() {
+  const resources = await createTestResources();
+  const now = Date.now();
+  const app = new JobApp();
+  const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
+  const fail = app.addJob("Fail", () => {
+    throw new RangeError("out of range");
+  });
+  const clock = () => now;
+  const system = connect({ ...resources, app, client: { now: clock } });
+  const laneUrl = system.dispatcher.laneFor({ priority: 0 }).queueUrl;
+  const queueArn = `arn:aws:sqs:us-east-1:000000000000:${laneUrl.split("/").pop()}`;
+  const coreWith = (store: RunStore) =>
+    new WorkerCore({
+      app,
+      store,
+      dispatcher: system.dispatcher,
+      client: system.client,
+      now: clock,
+      leaseMs: 3_000,
+    });
+
+  /** Receives the lane messages of `runIds` (hiding them, as the event source mapping does) as SQS records. */
+  async function recordsFor(runIds: string[]): Promise<Map<string, SQSRecord>> {
+    const records = new Map<string, SQSRecord>();
+    for (let round = 0; round < 20 && records.size < runIds.length; round++) {
+      const out = await resources.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: laneUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+      );
+      for (const message of out.Messages ?? []) {
+        const runId = JSON.parse(message.Body ?? "{}").runId as string;
+        records.set(runId, toRecord(message, queueArn, now));
+      }
+    }
+    expect([...records.keys()].sort()).toEqual([...runIds].sort());
+    return records;
+  }
+  return { resources, system, add, fail, laneUrl, now, coreWith, recordsFor };
+}
+
+function toRecord(message: Message, queueArn: string, now: number): SQSRecord {
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: String(now),
+      SenderId: "local",
+      ApproximateFirstReceiveTimestamp: String(now),
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: queueArn,
+    awsRegion: "us-east-1",
+  };
+}
+
+const event = (...records: (SQSRecord | undefined)[]): SQSEvent => ({
+  Records: records.map((r) => {
+    if (!r) throw new Error("missing record");
+    return r;
+  }),
+});
+
+describe("createSqsWorkerHandler", () => {
+  it("reports exactly the record whose processing threw, and runs the others", async () => {
+    // Arrange
+    const { system, add, coreWith, recordsFor } = await setUp();
+    const runs = await Promise.all([
+      system.client.trigger(add, { a: 1, b: 1 }),
+      system.client.trigger(add, { a: 2, b: 2 }),
+      system.client.trigger(add, { a: 3, b: 3 }),
+    ]);
+    const [ok1, broken, ok2] = runs.map((r) => r.runId) as [string, string, string];
+    const records = await recordsFor([ok1, broken, ok2]);
+    const store = new StoreFailingFor(system.store, broken);
+    const errors: [unknown, SQSRecord][] = [];
+    const handler = createSqsWorkerHandler({
+      core: coreWith(store),
+      dispatcher: system.dispatcher,
+      onError: (error, record) => errors.push([error, record]),
+    });
+    // Act
+    const response = await handler(
+      event(records.get(ok1), records.get(broken), records.get(ok2)),
+      lambdaContext,
+    );
+    // Assert
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: records.get(broken)?.messageId }]);
+    expect(errors).toEqual([[store.failure, records.get(broken)]]);
+    expect(await system.store.get(ok1)).toMatchObject({ status: "Succeeded", attempt: 1, resultJson: "2" });
+    expect(await system.store.get(ok2)).toMatchObject({ status: "Succeeded", attempt: 1, resultJson: "6" });
+    expect(await system.store.get(broken)).toMatchObject({ status: "Pending", attempt: 0, eventSeq: 1 });
+  });
+
+  it("reports a run that is not due yet and hides its message until it is", async () => {
+    // Arrange
+    const { resources, system, add, laneUrl, now, coreWith, recordsFor } = await setUp();
+    const later = await system.client.trigger(add, { a: 1, b: 2 }, { notBefore: new Date(now + 600_000) });
+    const records = await recordsFor([later.runId]);
+    const record = records.get(later.runId);
+    const sent = recordSends(resources.sqs);
+    const errors: unknown[] = [];
+    const handler = createSqsWorkerHandler({
+      core: coreWith(system.store),
+      dispatcher: system.dispatcher,
+      onError: (error) => errors.push(error),
+    });
+    // Act
+    const response = await handler(event(record), lambdaContext);
+    // Assert
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record?.messageId }]);
+    expect(errors).toEqual([]);
+    const visibility = sent.filter(
+      (c): c is ChangeMessageVisibilityCommand => c instanceof ChangeMessageVisibilityCommand,
+    );
+    expect(visibility.map((c) => c.input)).toEqual([
+      { QueueUrl: laneUrl, ReceiptHandle: record?.receiptHandle, VisibilityTimeout: 600 },
+    ]);
+    expect(await system.store.get(later.runId)).toMatchObject({ status: "Pending", attempt: 0 });
+  });
+
+  it("treats a failing job as a processed message, not a batch item failure", async () => {
+    // Arrange
+    const { system, fail, coreWith, recordsFor } = await setUp();
+    const run = await system.client.trigger(fail);
+    const records = await recordsFor([run.runId]);
+    const handler = createSqsWorkerHandler({ core: coreWith(system.store), dispatcher: system.dispatcher });
+    // Act
+    const response = await handler(event(records.get(run.runId)), lambdaContext);
+    // Assert
+    expect(response.batchItemFailures).toEqual([]);
+    expect(await system.store.get(run.runId)).toMatchObject({
+      status: "Failed",
+      attempt: 1,
+      error: { type: "RangeError", message: "out of range" },
+    });
+  });
+
+  it("drops a record that is not a run message rather than redelivering it forever", async () => {
+    // Arrange
+    const { system, coreWith } = await setUp();
+    const garbage = toRecord(
+      { MessageId: "m-1", ReceiptHandle: "rh-1", Body: "not json" },
+      "arn:aws:sqs:x:y:z",
+      0,
+    );
+    const handler = createSqsWorkerHandler({ core: coreWith(system.store), dispatcher: system.dispatcher });
+    // Act
+    const response = await handler(event(garbage), lambdaContext);
+    // Assert
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+});
