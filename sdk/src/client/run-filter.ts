@@ -35,6 +35,9 @@ export function queriesFor(filter: RunFilter = {}): Query[] {
   }
   const after = toIso(filter.createdAfter, "filter.createdAfter");
   const before = toIso(filter.createdBefore, "filter.createdBefore");
+  if (after !== undefined && before !== undefined && after > before) {
+    throw new ValidationError("filter.createdAfter", `${after} is later than createdBefore (${before})`);
+  }
   const values: Record<string, unknown> = {};
   const names: Record<string, string> = {};
   const filters: string[] = [];
@@ -91,6 +94,14 @@ function toIso(value: Date | string | undefined, path: string): string | undefin
 /** Merges iterables that are each sorted descending by `key` into one descending sequence. */
 export async function* mergeDescending<T>(sources: AsyncIterable<T>[], key: (item: T) => string): AsyncIterable<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  try {
+    yield* merge(iterators, key);
+  } finally {
+    await Promise.all(iterators.map((it) => it.return?.()));
+  }
+}
+
+async function* merge<T>(iterators: AsyncIterator<T>[], key: (item: T) => string): AsyncIterable<T> {
   const heads = await Promise.all(iterators.map((it) => it.next()));
   for (;;) {
     let best = -1;

@@ -13,7 +13,12 @@ export type Duration = number | StringValue;
  * (naming `path`) for a negative, non-finite or unparseable value.
  */
 export function toMillis(value: Duration, path: string): number {
-  const millis = typeof value === "number" ? value : ms(value);
+  let millis: unknown;
+  try {
+    millis = typeof value === "number" ? value : ms(value);
+  } catch {
+    millis = undefined; // ms throws on empty and non-string input: reported below
+  }
   if (typeof millis !== "number" || !Number.isFinite(millis)) {
     throw new ValidationError(path, `${JSON.stringify(value)} is not a duration; use milliseconds or "5s", "2m", "1h"`);
   }

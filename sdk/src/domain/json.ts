@@ -50,12 +50,16 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
   if (obj instanceof Date) throw new ValidationError(path, "Date is not JSON; pass an ISO string");
   ancestors.add(obj);
   if (Array.isArray(obj)) {
-    obj.forEach((item, i) => assertJson(item, `${path}[${i}]`, ancestors));
+    // A plain loop visits holes too (forEach skips them; JSON would turn them into null).
+    for (let i = 0; i < obj.length; i++) assertJson(obj[i], `${path}[${i}]`, ancestors);
   } else {
     const proto = Object.getPrototypeOf(obj);
     if (proto !== Object.prototype && proto !== null) {
       const kind = (obj as { constructor?: { name?: string } }).constructor?.name ?? "object";
       throw new ValidationError(path, `${kind} is not JSON; pass a plain object, array or primitive`);
+    }
+    if (Object.getOwnPropertySymbols(obj).length > 0) {
+      throw new ValidationError(path, "has symbol-keyed properties, which JSON drops; use string keys");
     }
     for (const [key, item] of Object.entries(obj)) {
       // A property set to undefined is dropped by JSON.stringify, which is what callers mean.

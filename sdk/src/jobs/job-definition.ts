@@ -114,4 +114,4 @@ export function jobRecordOf(job: JobDefinition<unknown, unknown>): JobRecord {
 /** Argument type of a job definition. */
 export type JobArgs<J> = J extends JobDefinition<infer A, unknown> ? A : never;
 /** Result type of a job definition. */
-export type JobResult<J> = J extends JobDefinition<never, infer R> ? R : never;
+export type JobResult<J> = J extends JobDefinition<infer _A, infer R> ? R : never;
