@@ -1,0 +1,8 @@
+/** The CDK construct of the job system. Each export is named. */
+export {
+  type JobLane,
+  JobSystem,
+  type JobSystemProps,
+  jobSystemEnvironmentVariables,
+  laneMaxReceiveCount,
+} from "./job-system.js";

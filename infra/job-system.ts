@@ -1,0 +1,798 @@
+/**
+ * The `JobSystem` construct: everything a job system needs in one AWS account.
+ *
+ * - one DynamoDB table (keys and indexes from `sdk/src/store/table-definition.ts`),
+ *   with a stream, TTL, point-in-time recovery and encryption;
+ * - one SQS FIFO lane per priority band (`sdk/src/queue/lane-definitions.ts`), each
+ *   with a FIFO dead-letter queue;
+ * - the worker function, fed by every lane through an event source mapping with
+ *   partial batch responses and a maximum concurrency;
+ * - the maintenance function, run every minute by an EventBridge Scheduler schedule;
+ * - an EventBridge Scheduler group and the role its one-time schedules assume;
+ * - alarms on dead letters, function errors and the age of the oldest lane message.
+ *
+ * Functions are registered in one table, {@link functionSpecs}: adding the next one
+ * (a stream fanout, the WebSocket handlers) is one more row. Each row names a handler
+ * factory of `sdk/src/lambda/handlers.ts`; at synth time the construct writes a small
+ * entry that applies it to the user's `app` and bundles it with esbuild (locally, never
+ * in Docker).
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { Arn, Duration, Names, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
+import * as sqs from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import { environmentVariables } from "../sdk/src/config/environment.js";
+import { ValidationError } from "../sdk/src/errors.js";
+import {
+  defaultLanes,
+  type LaneDefinition,
+  laneQueueAttributes,
+  laneQueueName,
+} from "../sdk/src/queue/lane-definitions.js";
+import { tableDefinition } from "../sdk/src/store/table-definition.js";
+import { entrySource, type HandlerFactoryName, handlersModulePath, writeEntry } from "./handler-entries.js";
+
+/**
+ * Environment variables the construct sets on its functions and lists in
+ * {@link JobSystem.clientEnvironment}. The first two are read by
+ * `connectFromEnvironment()` today; the scheduler ones are for the SDK's
+ * EventBridge Scheduler timer.
+ */
+export const jobSystemEnvironmentVariables = {
+  tableName: environmentVariables.tableName,
+  laneUrls: environmentVariables.laneUrls,
+  scheduleGroupName: "JOBS_SCHEDULE_GROUP_NAME",
+  schedulerRoleArn: "JOBS_SCHEDULER_ROLE_ARN",
+  /** Set on the construct's functions only: how long finished runs are kept, in seconds. */
+  retentionSeconds: "JOBS_RETENTION_SECONDS",
+} as const;
+
+/** Properties of a {@link JobSystem}. */
+export interface JobSystemProps {
+  /**
+   * Path to the module that registers the jobs: it must export `app`, a `JobApp`
+   * (`export const app = new JobApp()`). Relative paths resolve from the working directory.
+   */
+  readonly jobsEntry: string;
+
+  /**
+   * Memory of the worker function, in MiB (128 to 10,240). CPU is allotted in proportion.
+   *
+   * @default 1024
+   */
+  readonly workerMemorySize?: number;
+
+  /**
+   * Timeout of the worker function: the longest a job can run on Lambda (at most 15
+   * minutes, Lambda's ceiling; run longer jobs in a container worker). Each lane's
+   * visibility timeout is set to six times this, as AWS advises for SQS event sources.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly workerTimeout?: Duration;
+
+  /**
+   * Most concurrent worker invocations per lane (2 to 1,000; the event source mapping's
+   * maximum concurrency). With the three default lanes the worker can reach three times this.
+   *
+   * @default 10
+   */
+  readonly workerMaxConcurrency?: number;
+
+  /**
+   * How long finished runs are kept before they are purged. Passed to the functions as
+   * `JOBS_RETENTION_SECONDS`; the maintenance sweep's purge reads it (items carry a TTL
+   * attribute, `expiresAt`, for DynamoDB to delete them at no write cost).
+   *
+   * @default Duration.days(30)
+   */
+  readonly retention?: Duration;
+
+  /**
+   * What happens to the table, the lanes, the schedule group and the log groups when
+   * they leave the stack (or the stack is deleted).
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Continuous backups of the table (restore to any second of the last 35 days).
+   *
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+
+  /**
+   * A customer managed KMS key to encrypt the table and the lanes with.
+   *
+   * @default - the table uses the AWS managed key (`aws/dynamodb`); the lanes use SQS managed encryption (SSE-SQS)
+   */
+  readonly encryptionKey?: kms.IKey;
+
+  /**
+   * Age of a lane's oldest message at which its alarm fires. Messages of runs that are
+   * not due yet are held in the lane for up to 12 hours (the SQS visibility limit), so
+   * a lower threshold would fire on healthy delayed runs.
+   *
+   * @default Duration.hours(13)
+   */
+  readonly oldestMessageAlarmAge?: Duration;
+
+  /**
+   * How long the functions' logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** One lane as deployed: its band, its queue and its dead-letter queue. */
+export interface JobLane {
+  readonly definition: LaneDefinition;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+/**
+ * DynamoDB actions on items that the SDK uses: reads (`GetItem`, `Query`) and the
+ * writes inside `TransactWriteItems` (which IAM checks per item as `PutItem`,
+ * `UpdateItem`, `DeleteItem`, `ConditionCheckItem`). No table administration, no `Scan`.
+ */
+const tableItemActions = [
+  "dynamodb:GetItem",
+  "dynamodb:Query",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:ConditionCheckItem",
+];
+
+/** KMS actions to read and write data encrypted with a customer key (table items, lane messages). */
+const keyActions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
+
+/** SQS actions of a process that polls the lanes itself (the Lambda worker's event source mapping has its own). */
+const laneConsumerActions = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:ChangeMessageVisibility",
+  "sqs:GetQueueAttributes",
+];
+
+/**
+ * Receives before a lane message moves to its dead-letter queue (1,000 is the SQS
+ * maximum). The worker holds a message that is not due yet by changing its visibility
+ * and reporting it as a batch item failure, and every hold counts as a receive. Holds
+ * are rare and long: a message is sent at most 12 hours before its run is due, so one
+ * `notBefore` costs one or two holds, a retry backoff one; over the 14 days a message
+ * can stay in a lane that is at most about 30 holds of 12 hours. 1,000 leaves room for
+ * short holds (limit deferrals) and transient failures, so a healthy message never
+ * reaches the dead-letter queue; what does is a message nothing can process, which the
+ * dead-letter alarm reports (and a run it belongs to is found by the maintenance sweep).
+ */
+export const laneMaxReceiveCount = 1000;
+
+/** Records per worker invocation: the most an SQS FIFO event source allows. */
+const workerBatchSize = 10;
+
+/** The one-minute maintenance sweep must finish before the next one starts. */
+const maintenanceTimeout = Duration.seconds(60);
+
+/** Lane names become part of queue names: SQS allows letters, digits, `-` and `_`. */
+const laneNamePattern = /^[A-Za-z0-9_-]{1,20}$/;
+
+/** What a row of {@link functionSpecs} wires its function with. */
+interface FunctionWiring {
+  readonly system: JobSystem;
+  readonly workerMaxConcurrency: number;
+}
+
+/** One Lambda function of the system. */
+interface FunctionSpec {
+  /** Construct id: it names the function's resources, so never change it after release. */
+  readonly id: string;
+  /** The `sdk/src/lambda/handlers.ts` export that builds the handler from `app`. */
+  readonly factory: HandlerFactoryName;
+  readonly description: string;
+  readonly memorySize: (props: ResolvedProps) => number;
+  readonly timeout: (props: ResolvedProps) => Duration;
+  /** Lets a Lambda → SQS → same Lambda chain run on (see the worker row). */
+  readonly allowRecursiveLoop?: boolean;
+  /** Event sources, schedules and grants. */
+  readonly wire: (fn: lambda.Function, wiring: FunctionWiring) => void;
+}
+
+/**
+ * Every function of the system. To add one, add a row: its handler factory, its size
+ * and what triggers it.
+ */
+const functionSpecs: readonly FunctionSpec[] = [
+  {
+    id: "Worker",
+    factory: "createWorkerLambdaHandler",
+    description: "Job system worker: claims and executes runs from the SQS lanes",
+    memorySize: (props) => props.workerMemorySize,
+    timeout: (props) => props.workerTimeout,
+    // The worker sends to the lanes that invoke it (child runs, retries, re-enqueues):
+    // Lambda's recursive loop detection would otherwise stop such a chain after 16 hops.
+    allowRecursiveLoop: true,
+    wire: (fn, { system, workerMaxConcurrency }) => {
+      system.grantClient(fn);
+      for (const lane of system.lanes) {
+        fn.addEventSource(
+          new SqsEventSource(lane.queue, {
+            batchSize: workerBatchSize,
+            reportBatchItemFailures: true,
+            maxConcurrency: workerMaxConcurrency,
+          }),
+        );
+      }
+    },
+  },
+  {
+    id: "Maintenance",
+    factory: "createMaintenanceLambdaHandler",
+    description: "Job system maintenance: expiries, lost messages, expired leases (every minute)",
+    memorySize: () => 256,
+    timeout: () => maintenanceTimeout,
+    wire: (fn, { system }) => {
+      system.grantClient(fn);
+      // Scheduler's one-minute rate, not an EventBridge rule: the same service as the
+      // runs' one-time schedules, with retries and event age set on the target. It stays
+      // in the default group, outside the group clients may create and delete in.
+      new scheduler.Schedule(system, "MaintenanceSchedule", {
+        schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
+        description: "Runs the job system's maintenance sweep every minute",
+        // A missed minute is made up by the next: no retries, no stale events.
+        target: new schedulerTargets.LambdaInvoke(fn, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
+      });
+    },
+  },
+];
+
+/** Props with every default applied (in one place: {@link resolveProps}). */
+interface ResolvedProps {
+  readonly jobsEntry: string;
+  readonly lanes: readonly LaneDefinition[];
+  readonly workerMemorySize: number;
+  readonly workerTimeout: Duration;
+  readonly workerMaxConcurrency: number;
+  readonly retention: Duration;
+  readonly removalPolicy: RemovalPolicy;
+  readonly pointInTimeRecovery: boolean;
+  readonly encryptionKey: kms.IKey | undefined;
+  readonly oldestMessageAlarmAge: Duration;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * A serverless job system: table, lanes, worker and maintenance functions, scheduler
+ * group, alarms. Give other functions and containers access with {@link grantClient}
+ * (or {@link grantWorker} for a container that runs jobs) and {@link clientEnvironment}.
+ *
+ * @example
+ * ```ts
+ * const jobs = new JobSystem(this, "Jobs", { jobsEntry: "src/jobs.ts" });
+ * const api = new NodejsFunction(this, "Api", { entry: "src/api.ts", environment: jobs.clientEnvironment });
+ * jobs.grantClient(api);
+ * // in src/api.ts: const { client } = connectFromEnvironment(); await client.trigger("Cleanup");
+ * ```
+ */
+export class JobSystem extends Construct {
+  /** The table of runs, events and job records. */
+  readonly table: dynamodb.ITable;
+  /** The lanes, highest band first. */
+  readonly lanes: readonly JobLane[];
+  /** The group the SDK creates one-time schedules in (run releases, expiries, long retries). */
+  readonly scheduleGroup: scheduler.IScheduleGroup;
+  /** The role EventBridge Scheduler assumes for those schedules: it may send to the lanes only. */
+  readonly schedulerRole: iam.IRole;
+  /** The worker function, consuming every lane. */
+  readonly workerFunction: lambda.IFunction;
+  /** The maintenance function, run every minute. */
+  readonly maintenanceFunction: lambda.IFunction;
+  /** Every function of the system, by construct id (`Worker`, `Maintenance`). */
+  readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /** The alarms: dead letters and oldest message age per lane, errors per function. They have no actions: add yours. */
+  readonly alarms: readonly cloudwatch.IAlarm[];
+  /**
+   * The environment a client or container worker needs, variable name → value:
+   * `fn.addEnvironment(...)` each, or pass it as a function's `environment`.
+   */
+  readonly clientEnvironment: Readonly<Record<string, string>>;
+
+  readonly #encryptionKey: kms.IKey | undefined;
+
+  constructor(scope: Construct, id: string, props: JobSystemProps) {
+    super(scope, id);
+    const resolved = resolveProps(this, props);
+    this.#encryptionKey = resolved.encryptionKey;
+
+    // The primary resource, so its id is `Resource` (CDK convention).
+    const table = new dynamodb.Table(this, "Resource", {
+      partitionKey: { name: tableDefinition.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: tableDefinition.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      stream: dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+      timeToLiveAttribute: tableDefinition.timeToLiveAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: resolved.pointInTimeRecovery },
+      ...(resolved.encryptionKey
+        ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: resolved.encryptionKey }
+        : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+      removalPolicy: resolved.removalPolicy,
+    });
+    for (const index of tableDefinition.indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    this.table = table;
+
+    this.lanes = createLanes(this, resolved);
+
+    const scheduleGroup = new scheduler.ScheduleGroup(this, "ScheduleGroup", {
+      removalPolicy: resolved.removalPolicy,
+    });
+    this.scheduleGroup = scheduleGroup;
+    const stack = Stack.of(this);
+    const schedulerRole = new iam.Role(this, "SchedulerRole", {
+      description: "Assumed by the job system's one-time schedules to send run messages to the lanes",
+      // Only schedules of this account's group may assume it (confused deputy guard).
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: {
+          StringEquals: {
+            "aws:SourceAccount": stack.account,
+            "aws:SourceArn": scheduleGroup.scheduleGroupArn,
+          },
+        },
+      }),
+    });
+    for (const lane of this.lanes) lane.queue.grantSendMessages(schedulerRole);
+    this.schedulerRole = schedulerRole;
+
+    const v = jobSystemEnvironmentVariables;
+    this.clientEnvironment = {
+      [v.tableName]: table.tableName,
+      [v.laneUrls]: stack.toJsonString(
+        Object.fromEntries(this.lanes.map((l) => [l.definition.name, l.queue.queueUrl])),
+      ),
+      [v.scheduleGroupName]: scheduleGroup.scheduleGroupName,
+      [v.schedulerRoleArn]: schedulerRole.roleArn,
+    };
+
+    const functions: Record<string, lambda.Function> = {};
+    const bundlingSetup = findBundlingSetup(this);
+    for (const spec of functionSpecs) {
+      const fn = createFunction(this, spec, resolved, bundlingSetup);
+      spec.wire(fn, { system: this, workerMaxConcurrency: resolved.workerMaxConcurrency });
+      functions[spec.id] = fn;
+    }
+    this.functions = functions;
+    this.workerFunction = functionById(this, functions, "Worker");
+    this.maintenanceFunction = functionById(this, functions, "Maintenance");
+
+    this.alarms = [
+      ...this.lanes.flatMap((lane) => [
+        new cloudwatch.Alarm(this, `${lane.definition.name}DeadLetterAlarm`, {
+          alarmDescription: `Messages in the dead-letter queue of lane ${lane.definition.name}`,
+          metric: this.metricDeadLetterMessages(lane.definition.name),
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        new cloudwatch.Alarm(this, `${lane.definition.name}OldestMessageAlarm`, {
+          alarmDescription: `The oldest message of lane ${lane.definition.name} is older than the alarm age (messages held until due included)`,
+          metric: this.metricOldestMessageAge(lane.definition.name),
+          threshold: resolved.oldestMessageAlarmAge.toSeconds(),
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      ]),
+      ...functionSpecs.map(
+        (spec) =>
+          new cloudwatch.Alarm(this, `${spec.id}ErrorsAlarm`, {
+            alarmDescription: `Errors of the job system's ${spec.id} function`,
+            metric: functionById(this, functions, spec.id).metricErrors({
+              period: Duration.minutes(5),
+              statistic: cloudwatch.Stats.SUM,
+            }),
+            threshold: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluationPeriods: 1,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+      ),
+    ];
+  }
+
+  /**
+   * Lets `grantee` use the SDK client: trigger, run, observe and cancel runs. Grants
+   * item reads and writes on the table and its indexes (no table administration),
+   * `sqs:SendMessage` on the lanes, creating and deleting schedules in the schedule
+   * group, and passing the scheduler role (to EventBridge Scheduler only).
+   *
+   * @example
+   * ```ts
+   * jobs.grantClient(apiFunction);
+   * ```
+   */
+  grantClient(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const tableGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: tableItemActions,
+      resourceArns: [
+        this.table.tableArn,
+        ...tableDefinition.indexes.map((index) => `${this.table.tableArn}/index/${index.indexName}`),
+      ],
+    });
+    const laneGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["sqs:SendMessage"],
+      resourceArns: this.lanes.map((lane) => lane.queue.queueArn),
+    });
+    const scheduleGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
+      // Schedules are named per run and purpose at run time: the narrowest ARN is the group's.
+      resourceArns: [
+        Arn.format(
+          {
+            service: "scheduler",
+            resource: "schedule",
+            resourceName: `${this.scheduleGroup.scheduleGroupName}/*`,
+          },
+          stack,
+        ),
+      ],
+    });
+    const passRoleGrant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["iam:PassRole"],
+      resourceArns: [this.schedulerRole.roleArn],
+      conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
+    });
+    return tableGrant
+      .combine(laneGrant)
+      .combine(scheduleGrant)
+      .combine(passRoleGrant)
+      .combine(this.#grantKey(grantee));
+  }
+
+  /**
+   * Lets `grantee` run jobs as a long-lived worker (`PollingWorker` in a container):
+   * everything {@link grantClient} gives, plus receiving, deleting and re-hiding lane messages.
+   *
+   * @example
+   * ```ts
+   * jobs.grantWorker(fargateTaskDefinition.taskRole);
+   * ```
+   */
+  grantWorker(grantee: iam.IGrantable): iam.Grant {
+    return this.grantClient(grantee).combine(
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: laneConsumerActions,
+        resourceArns: this.lanes.map((lane) => lane.queue.queueArn),
+      }),
+    );
+  }
+
+  /**
+   * Messages waiting in a lane's dead-letter queue (maximum over 1 minute by default).
+   *
+   * @example
+   * ```ts
+   * jobs.metricDeadLetterMessages("high").createAlarm(this, "HighDlq", { threshold: 0, evaluationPeriods: 1 });
+   * ```
+   */
+  metricDeadLetterMessages(laneName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#lane(laneName).deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
+    });
+  }
+
+  /**
+   * Age of a lane's oldest message, in seconds (maximum over 5 minutes by default).
+   * Includes messages held until their run is due (up to 12 hours).
+   *
+   * @example
+   * ```ts
+   * dashboard.addWidgets(new GraphWidget({ left: [jobs.metricOldestMessageAge("normal")] }));
+   * ```
+   */
+  metricOldestMessageAge(laneName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#lane(laneName).queue.metricApproximateAgeOfOldestMessage({
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
+    });
+  }
+
+  /**
+   * Messages a lane holds that are ready to be received (a backlog when it stays high).
+   *
+   * @example
+   * ```ts
+   * jobs.metricVisibleMessages("low").createAlarm(this, "LowBacklog", { threshold: 1000, evaluationPeriods: 3 });
+   * ```
+   */
+  metricVisibleMessages(laneName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.#lane(laneName).queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: cloudwatch.Stats.MAXIMUM,
+      ...props,
+    });
+  }
+
+  /**
+   * Errors of the worker function (sum over 5 minutes by default). A failing run is not
+   * a function error: it is recorded on the run and retried by its policy.
+   *
+   * @example
+   * ```ts
+   * jobs.metricWorkerErrors().createAlarm(this, "WorkerErrors", { threshold: 5, evaluationPeriods: 1 });
+   * ```
+   */
+  metricWorkerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.workerFunction.metricErrors({
+      period: Duration.minutes(5),
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
+
+  #lane(name: string): JobLane {
+    const lane = this.lanes.find((l) => l.definition.name === name);
+    if (!lane) {
+      const known = this.lanes.map((l) => l.definition.name).join(", ");
+      throw new ValidationError(`${this.node.path} lane`, `"${name}" is not a lane (lanes: ${known})`);
+    }
+    return lane;
+  }
+
+  #grantKey(grantee: iam.IGrantable): iam.Grant {
+    return this.#encryptionKey
+      ? this.#encryptionKey.grant(grantee, ...keyActions)
+      : iam.Grant.drop(grantee, "no customer managed key: AWS and SQS managed keys need no grant");
+  }
+}
+
+/** Applies the defaults and validates (skipping values that are tokens until deploy time). */
+function resolveProps(scope: Construct, props: JobSystemProps): ResolvedProps {
+  const path = scope.node.path;
+  const jobsEntry = resolve(props.jobsEntry);
+  if (!existsSync(jobsEntry)) {
+    throw new ValidationError(
+      `${path} jobsEntry`,
+      `no file at ${jobsEntry} (it must export \`app\`, a JobApp)`,
+    );
+  }
+
+  const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
+  // Lane visibility timeouts are computed from the worker timeout, so it cannot be a token.
+  if (workerTimeout.isUnresolved()) {
+    throw new ValidationError(
+      `${path} workerTimeout`,
+      "must be a concrete duration: the lanes' visibility is derived from it",
+    );
+  }
+  const timeoutSeconds = workerTimeout.toSeconds();
+  if (timeoutSeconds < 1 || timeoutSeconds > 15 * 60) {
+    throw new ValidationError(
+      `${path} workerTimeout`,
+      `must be between 1 second and 15 minutes (Lambda's limit), got ${workerTimeout.toHumanString()}`,
+    );
+  }
+
+  const workerMemorySize = props.workerMemorySize ?? 1024;
+  checkInteger(path, "workerMemorySize", workerMemorySize, 128, 10_240);
+  const workerMaxConcurrency = props.workerMaxConcurrency ?? 10;
+  checkInteger(path, "workerMaxConcurrency", workerMaxConcurrency, 2, 1000);
+
+  const retention = props.retention ?? Duration.days(30);
+  if (!retention.isUnresolved() && retention.toSeconds() < 1) {
+    throw new ValidationError(
+      `${path} retention`,
+      `must be at least 1 second, got ${retention.toHumanString()}`,
+    );
+  }
+  const oldestMessageAlarmAge = props.oldestMessageAlarmAge ?? Duration.hours(13);
+
+  const lanes = defaultLanes;
+  for (const lane of lanes) {
+    if (!laneNamePattern.test(lane.name)) {
+      throw new ValidationError(`${path} lanes`, `"${lane.name}" must be 1-20 letters, digits, "-" or "_"`);
+    }
+  }
+
+  return {
+    jobsEntry,
+    lanes,
+    workerMemorySize,
+    workerTimeout,
+    workerMaxConcurrency,
+    retention,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    pointInTimeRecovery: props.pointInTimeRecovery ?? true,
+    encryptionKey: props.encryptionKey,
+    oldestMessageAlarmAge,
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+  };
+}
+
+function checkInteger(path: string, name: string, value: number, min: number, max: number): void {
+  if (Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(`${path} ${name}`, `must be an integer from ${min} to ${max}, got ${value}`);
+  }
+}
+
+/**
+ * The lanes: one FIFO queue per band, each with a FIFO dead-letter queue. Queue names
+ * follow the local stack's `<prefix><lane>.fifo` (`laneQueueName`), with a prefix unique
+ * to this construct in its stack, cut to fit SQS's 80 characters.
+ */
+function createLanes(scope: JobSystem, props: ResolvedProps): JobLane[] {
+  const longest = Math.max(...props.lanes.map((lane) => lane.name.length));
+  const prefix = `${Names.uniqueResourceName(scope, {
+    maxLength: 80 - ".fifo".length - "-dlq".length - "-".length - longest,
+    separator: "-",
+    allowedSpecialCharacters: "-_",
+  })}-`;
+  const encryption = props.encryptionKey
+    ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+    : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+  const retentionPeriod = Duration.seconds(Number(laneQueueAttributes.MessageRetentionPeriod));
+  return props.lanes.map((definition) => {
+    const deadLetterQueue = new sqs.Queue(scope, `${definition.name}DeadLetterQueue`, {
+      queueName: laneQueueName(prefix, { ...definition, name: `${definition.name}-dlq` }),
+      fifo: true,
+      retentionPeriod,
+      removalPolicy: props.removalPolicy,
+      ...encryption,
+    });
+    const queue = new sqs.Queue(scope, `${definition.name}Lane`, {
+      queueName: laneQueueName(prefix, definition),
+      fifo: true,
+      // Off, as in laneQueueAttributes: every message carries its own deduplication id.
+      contentBasedDeduplication: false,
+      // AWS guidance for SQS event sources: at least six times the function's timeout.
+      visibilityTimeout: Duration.seconds(6 * props.workerTimeout.toSeconds()),
+      retentionPeriod,
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: laneMaxReceiveCount },
+      removalPolicy: props.removalPolicy,
+      ...encryption,
+    });
+    return { definition, queue, deadLetterQueue };
+  });
+}
+
+/** Where bundling runs from: the project root (the folder of the nearest lock file). */
+interface BundlingSetup {
+  readonly projectRoot: string;
+  readonly depsLockFilePath: string;
+  readonly handlersModule: string;
+}
+
+const lockFileNames = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb"];
+
+/**
+ * Finds the project root as `NodejsFunction` does (the nearest lock file above the
+ * working directory) and checks that esbuild is installed there: without it CDK would
+ * fall back to bundling in Docker, which this construct never wants.
+ */
+function findBundlingSetup(scope: Construct): BundlingSetup {
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    const lockFile = lockFileNames.map((name) => join(dir, name)).find((file) => existsSync(file));
+    if (lockFile) {
+      try {
+        createRequire(join(dir, "package.json")).resolve("esbuild");
+      } catch (error) {
+        throw new ValidationError(
+          `${scope.node.path} bundling`,
+          `esbuild is not installed in ${dir}: add it as a devDependency (functions are bundled locally, never in Docker)`,
+          { cause: error },
+        );
+      }
+      return { projectRoot: dir, depsLockFilePath: lockFile, handlersModule: handlersModulePath() };
+    }
+    if (dirname(dir) === dir) {
+      throw new ValidationError(
+        `${scope.node.path} bundling`,
+        `no lock file (${lockFileNames.join(", ")}) in ${process.cwd()} or above: run cdk from your project`,
+      );
+    }
+  }
+}
+
+function createFunction(
+  scope: JobSystem,
+  spec: FunctionSpec,
+  props: ResolvedProps,
+  setup: BundlingSetup,
+): lambda.Function {
+  const entry = writeEntry(
+    setup.projectRoot,
+    `${spec.id.toLowerCase()}.mjs`,
+    entrySource(props.jobsEntry, spec.factory, setup.handlersModule),
+  );
+  // An explicit role and log group: the role may write to this log group only (no
+  // AWSLambdaBasicExecutionRole, whose statements cover every log group).
+  const logGroup = new logs.LogGroup(scope, `${spec.id}Logs`, {
+    retention: props.logRetention,
+    removalPolicy: props.removalPolicy,
+  });
+  const role = new iam.Role(scope, `${spec.id}Role`, {
+    assumedBy: new iam.ServicePrincipal("lambda.amazonaws.com"),
+    description: `Execution role of the job system's ${spec.id} function`,
+  });
+  logGroup.grantWrite(role);
+  return new nodejs.NodejsFunction(scope, spec.id, {
+    entry,
+    projectRoot: setup.projectRoot,
+    depsLockFilePath: setup.depsLockFilePath,
+    handler: "handler",
+    description: spec.description,
+    runtime: lambda.Runtime.NODEJS_22_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: spec.memorySize(props),
+    timeout: spec.timeout(props),
+    role,
+    logGroup,
+    ...(spec.allowRecursiveLoop ? { recursiveLoop: lambda.RecursiveLoop.ALLOW } : {}),
+    environment: {
+      ...scope.clientEnvironment,
+      [jobSystemEnvironmentVariables.retentionSeconds]: props.retention.isUnresolved()
+        ? Token.asString(props.retention.toSeconds())
+        : String(props.retention.toSeconds()),
+      NODE_OPTIONS: "--enable-source-maps",
+    },
+    bundling: {
+      format: nodejs.OutputFormat.ESM,
+      target: "node22",
+      mainFields: ["module", "main"],
+      // Some bundled CommonJS dependencies call require() for Node built-ins; ESM has none.
+      banner:
+        "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+      // Bundle the pinned AWS SDK instead of the runtime's: the tested version, every time.
+      externalModules: [],
+      minify: true,
+      keepNames: true,
+      sourceMap: true,
+      // File and line in stack traces without shipping the sources (a third of the size).
+      sourcesContent: false,
+      forceDockerBundling: false,
+      logLevel: nodejs.LogLevel.WARNING,
+    },
+  });
+}
+
+function functionById(
+  scope: Construct,
+  functions: Record<string, lambda.Function>,
+  id: string,
+): lambda.Function {
+  const fn = functions[id];
+  if (!fn) throw new ValidationError(`${scope.node.path} functions`, `no function "${id}" is registered`);
+  return fn;
+}
