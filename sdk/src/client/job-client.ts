@@ -9,20 +9,27 @@ import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
 import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { isTerminal } from "../domain/run.js";
-import { type ResolvedRunOptions, type RunOptions, type SignalOptions, resolveRunOptions } from "../domain/run-options.js";
+import {
+  maxScheduleAheadMs,
+  type ResolvedRunOptions,
+  type RunOptions,
+  type SignalOptions,
+  resolveRunOptions,
+} from "../domain/run-options.js";
 import { JobNotFoundError, JobRunError, RunHasNoResultError, RunNotFoundError, ValidationError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
 import { assertName } from "../jobs/names.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
-import { maxHoldMs } from "../queue/visibility.js";
 import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
 import { toJobRun } from "../store/run-item.js";
 import type { JobRecord, RunStore } from "../store/run-store.js";
+import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { extractStreams, hasStreams } from "../streams/stream-args.js";
+import { releasePath, type RunTimer } from "../timer/timer-port.js";
 import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
 import { mergeDescending, queriesFor, type RunFilter } from "./run-filter.js";
@@ -41,6 +48,17 @@ export interface JobClientOptions {
   readonly maxPollIntervalMs?: number;
   /** Called when a run was stored but its message could not be sent (the sweep will send it). @default console.warn */
   readonly onEnqueueError?: (error: unknown, runId: string) => void;
+  /**
+   * Releases runs due beyond its threshold and expires runs at `notAfter` (EventBridge
+   * Scheduler on AWS, the local timer locally; see `timer/timer-port.ts`).
+   * @default none: runs due beyond the visibility hold are released by the maintenance sweep
+   */
+  readonly timer?: RunTimer;
+  /**
+   * Observe runs through the WebSocket API instead of polling (`observeRunEvents`,
+   * `stream`, `waitStream`). Polling remains the fallback when the socket cannot be reopened.
+   */
+  readonly webSocket?: WebSocketOptions;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
 }
@@ -182,7 +200,8 @@ export class JobClient {
    * Yields a run's events in order (status changes, progress, log lines, output and
    * input items), from `sinceEventId + 1` on, ending after the terminal status event
    * (observer call). Resume a stopped observation with the last `eventId` seen: no
-   * event is skipped or repeated. Reads by polling DynamoDB with adaptive backoff.
+   * event is skipped or repeated. Reads through the WebSocket API when the client has
+   * `webSocket` options, else by polling DynamoDB with adaptive backoff.
    *
    * @param options.sinceEventId - yield events after this id (0, the default, for all).
    * @throws {@link RunNotFoundError} no such run.
@@ -199,12 +218,17 @@ export class JobClient {
     if (!Number.isInteger(since) || since < 0) {
       throw new ValidationError("options.sinceEventId", `${String(options.sinceEventId)} is not an integer >= 0`);
     }
-    if (!(await this.#options.store.get(runId))) throw new RunNotFoundError(runId);
-    yield* pollRunEvents(this.#options.store, runId, {
-      sinceEventId: since,
-      maxIntervalMs: this.#options.maxPollIntervalMs ?? 1000,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    const store = this.#options.store;
+    if (!(await store.get(runId))) throw new RunNotFoundError(runId);
+    const follow = (sinceEventId: number) =>
+      pollRunEvents(store, runId, {
+        sinceEventId,
+        maxIntervalMs: this.#options.maxPollIntervalMs ?? 1000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    const socket = this.#options.webSocket;
+    if (!socket) return yield* follow(since);
+    yield* observeOverSocket(socket, runId, since, { read: (after) => store.events(runId, after), follow }, options.signal);
   }
 
   async *#outputItems(runId: string, signal: AbortSignal | undefined): AsyncIterable<unknown> {
@@ -299,7 +323,7 @@ export class JobClient {
    * @throws {@link RunNotFoundError} no such run.
    */
   async cancel(runId: string, options: { readonly reason?: string } = {}): Promise<CancelOutcome> {
-    const outcome = await cancelRunTree(this.#options.store, runId, options.reason ?? "canceled by request", this.#now);
+    const outcome = await cancelRunTree(this.#options.store, runId, options.reason ?? "canceled by request", this.#now, this.#options.timer);
     if (!outcome) throw new RunNotFoundError(runId);
     return outcome;
   }
@@ -368,7 +392,14 @@ export class JobClient {
 
     const runId = ulid(now);
     const createdAt = new Date(now).toISOString();
-    const dueNow = resolved.notBeforeMs === undefined || resolved.notBeforeMs - now <= maxHoldMs;
+    const timer = this.#options.timer;
+    // Due soon: send now, the worker holds the message until notBefore. Further: the timer
+    // sends it (counted as sent, at its due time, so the sweep waits for it). No timer: the sweep.
+    const dueMs = resolved.notBeforeMs ?? now;
+    const path = releasePath(timer, dueMs, now);
+    // An expiry timer only when one can fire (a deadline past the scheduling horizon is left to the sweep).
+    const notAfterMs = resolved.notAfterMs;
+    const expiry = timer?.expiresRuns === true && notAfterMs !== undefined && notAfterMs - now <= maxScheduleAheadMs;
     const item: RunItem = {
       ...itemFields(runId, jobName, resolved, definition.record),
       ...(argsJson !== undefined ? { argsJson } : {}),
@@ -376,7 +407,10 @@ export class JobClient {
       ...extra,
       createdAt,
       createdMs: now,
-      ...(dueNow ? { enqueueCount: 1, enqueuedMs: now } : { enqueueCount: 0 }),
+      ...(path === "lane" ? { enqueueCount: 1, enqueuedMs: now } : {}),
+      ...(path === "timer" ? { enqueueCount: 1, enqueuedMs: dueMs, timerRelease: 0 } : {}),
+      ...(path === "later" ? { enqueueCount: 0 } : {}),
+      ...(expiry ? { timerExpiry: true } : {}),
     };
     const stored = await this.#options.store.create(item, { type: "status", status: "Pending" });
     for (const [name, source] of streams) {
@@ -384,13 +418,13 @@ export class JobClient {
         (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId),
       );
     }
-    if (dueNow) {
-      try {
-        await this.#options.dispatcher.send(stored);
-      } catch (error) {
-        (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);
-      }
-    }
+    const onError = (error: unknown) => (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);
+    // Failures leave the run to the sweep (it sends due runs, expires late ones).
+    await Promise.all([
+      path === "lane" ? this.#options.dispatcher.send(stored).catch(onError) : undefined,
+      path === "timer" ? timer?.scheduleRelease(stored, dueMs).catch(onError) : undefined,
+      expiry && notAfterMs !== undefined ? timer?.scheduleExpiry(stored, notAfterMs).catch(onError) : undefined,
+    ]);
     return stored;
   }
 

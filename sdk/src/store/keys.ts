@@ -22,3 +22,14 @@ export const createdSk = (createdAt: string, runId: string) => `${createdAt}#${r
 export const dueSk = (dueMs: number, runId: string) => `${pad(dueMs, 15)}#${runId}`;
 /** Upper bound for due-time range queries: every key due at or before `ms`. */
 export const dueSkUpTo = (ms: number) => `${pad(ms, 15)}#~`;
+
+/** A WebSocket subscription, found by the run it watches (fanout) ... */
+export const subscriptionKey = (runId: string, connectionId: string) => ({
+  pk: `SUB#${runId}`,
+  sk: `CONN#${connectionId}`,
+});
+/** ... and by its connection (cleanup on disconnect). */
+export const connectionSubscriptionKey = (connectionId: string, runId: string) => ({
+  pk: `CONN#${connectionId}`,
+  sk: `SUB#${runId}`,
+});

@@ -1,0 +1,69 @@
+/**
+ * WebSocket subscriptions in the table: two items per subscription, one keyed by run
+ * (for the fanout) and one by connection (for cleanup on disconnect). Both expire
+ * after {@link subscriptionTtlSeconds}, API Gateway's maximum connection duration (2 h,
+ * API Gateway quotas), in case a `$disconnect` is never delivered.
+ */
+import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { connectionSubscriptionKey, subscriptionKey } from "../store/keys.js";
+import type { RunStore } from "../store/run-store.js";
+import { sleep } from "../store/transact.js";
+
+/** Lifetime of a subscription item, in seconds. */
+export const subscriptionTtlSeconds = 2 * 3600;
+
+export async function subscribe(store: RunStore, connectionId: string, runId: string, nowMs = Date.now()): Promise<void> {
+  const expiresAt = Math.floor(nowMs / 1000) + subscriptionTtlSeconds;
+  const fields = { kind: "sub", connectionId, runId, expiresAt };
+  await batchWrite(store, [
+    { PutRequest: { Item: { ...subscriptionKey(runId, connectionId), ...fields } } },
+    { PutRequest: { Item: { ...connectionSubscriptionKey(connectionId, runId), ...fields } } },
+  ]);
+}
+
+export async function unsubscribe(store: RunStore, connectionId: string, runId: string): Promise<void> {
+  await deleteItems(store, [subscriptionKey(runId, connectionId), connectionSubscriptionKey(connectionId, runId)]);
+}
+
+/** Connection ids subscribed to `runId` (expired items are skipped: DynamoDB TTL deletes lazily). */
+export async function subscribers(store: RunStore, runId: string, nowMs = Date.now()): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const item of store.query<{ connectionId: string; expiresAt: number }>({
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": subscriptionKey(runId, "").pk },
+  })) {
+    if (item.expiresAt * 1000 > nowMs) ids.push(item.connectionId);
+  }
+  return ids;
+}
+
+/** Removes every subscription of a connection. */
+export async function dropConnection(store: RunStore, connectionId: string): Promise<void> {
+  const keys: { pk: string; sk: string }[] = [];
+  for await (const item of store.query<{ runId: string }>({
+    KeyConditionExpression: "pk = :pk",
+    ExpressionAttributeValues: { ":pk": connectionSubscriptionKey(connectionId, "").pk },
+  })) {
+    keys.push(subscriptionKey(item.runId, connectionId), connectionSubscriptionKey(connectionId, item.runId));
+  }
+  await deleteItems(store, keys);
+}
+
+async function deleteItems(store: RunStore, keys: { pk: string; sk: string }[]): Promise<void> {
+  await batchWrite(store, keys.map((Key) => ({ DeleteRequest: { Key } })));
+}
+
+type WriteRequest = { PutRequest?: { Item: Record<string, unknown> }; DeleteRequest?: { Key: Record<string, unknown> } };
+
+/** BatchWriteItem in chunks of 25 (its limit), re-sending unprocessed items with backoff. */
+async function batchWrite(store: RunStore, requests: WriteRequest[]): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25);
+    for (let retry = 0; pending.length > 0; retry++) {
+      if (retry > 0) await sleep(Math.min(1000, 20 * 2 ** retry));
+      const out = await store.doc.send(new BatchWriteCommand({ RequestItems: { [store.tableName]: pending } }));
+      pending = (out.UnprocessedItems?.[store.tableName] ?? []) as WriteRequest[];
+    }
+  }
+}
+
