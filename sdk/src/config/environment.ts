@@ -6,6 +6,8 @@
  * |---|---|
  * | `JOBS_TABLE_NAME` | the DynamoDB table |
  * | `JOBS_LANE_URLS` | JSON object: lane name → SQS queue URL, e.g. `{"high":"https://…","normal":"…","low":"…"}` |
+ * | `JOBS_WS_TOKEN` | WebSocket API only: the token `$connect` accepts (`?token=` or `Authorization: Bearer`) |
+ * | `JOBS_WS_CALLBACK_URL` | WebSocket API only: the management endpoint, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` |
  * | `AWS_ENDPOINT_URL` | (optional) one endpoint for every AWS service, e.g. LocalStack's; read by the AWS SDK itself |
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -17,6 +19,8 @@ import { ValidationError } from "../errors.js";
 export const environmentVariables = {
   tableName: "JOBS_TABLE_NAME",
   laneUrls: "JOBS_LANE_URLS",
+  webSocketToken: "JOBS_WS_TOKEN",
+  webSocketCallbackUrl: "JOBS_WS_CALLBACK_URL",
 } as const;
 
 /** Reads table name and lane URLs from `env`. Throws {@link ValidationError} naming a missing or malformed variable. */

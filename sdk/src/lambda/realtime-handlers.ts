@@ -1,0 +1,57 @@
+/**
+ * Lambda handlers of live observation: the WebSocket API's routes and the fanout on
+ * the table's stream. Configured from the environment (`config/environment.ts`):
+ * `JOBS_TABLE_NAME`, `JOBS_WS_TOKEN` and `JOBS_WS_CALLBACK_URL`.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { environmentVariables } from "../config/environment.js";
+import { ValidationError } from "../errors.js";
+import { managementApiPoster } from "../realtime/connection-poster.js";
+import { createFanoutHandler, type StreamRecords } from "../realtime/fanout.js";
+import { createWebSocketHandlers, sharedTokenAuthorizer, type WebSocketEvent } from "../realtime/websocket-handlers.js";
+import { RunStore } from "../store/run-store.js";
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ValidationError(name, "is not set");
+  return value;
+}
+
+function storeFrom(env: NodeJS.ProcessEnv): RunStore {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  return new RunStore({ doc, tableName: required(env, environmentVariables.tableName) });
+}
+
+/**
+ * The WebSocket API's handler for every route (`$connect`, `$disconnect`, `subscribe`,
+ * `unsubscribe`, `$default`), dispatching on `requestContext.routeKey`.
+ */
+export function createWebSocketLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
+  const handlers = createWebSocketHandlers({
+    store: storeFrom(env),
+    poster: managementApiPoster(required(env, environmentVariables.webSocketCallbackUrl)),
+    authorize: sharedTokenAuthorizer(env[environmentVariables.webSocketToken]),
+  });
+  return async (event: WebSocketEvent) => {
+    switch (event.requestContext.routeKey) {
+      case "$connect":
+        return handlers.connect(event);
+      case "$disconnect":
+        return handlers.disconnect(event);
+      default:
+        return handlers.message(event);
+    }
+  };
+}
+
+/** The fanout function's handler, on the table's DynamoDB stream. */
+export function createFanoutLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
+  const fanout = createFanoutHandler({
+    store: storeFrom(env),
+    poster: managementApiPoster(required(env, environmentVariables.webSocketCallbackUrl)),
+  });
+  return async (event: StreamRecords) => {
+    await fanout(event);
+  };
+}
