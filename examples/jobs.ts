@@ -98,3 +98,43 @@ export const longChild = app.addJob("LongChild", async (_args: undefined, ctx) =
 export const longParent = app.addJob("LongParent", async (_args: undefined, ctx) => {
   await ctx.client.run(longChild, undefined, { signal: ctx.signal });
 });
+
+/** A streaming job: yields orders one by one as it "loads" them. */
+export const streamOrders = app.addJob("StreamOrders", async function* ({ count }: { count: number }, ctx) {
+  for (let id = 1; id <= count; id++) {
+    await sleep(100, ctx.signal);
+    yield { id, total: id * 10 };
+  }
+});
+
+/** Pipeline stage 1: yields 1..count. */
+export const generateNumbers = app.addJob("GenerateNumbers", async function* ({ count }: { count: number }) {
+  for (let i = 1; i <= count; i++) yield i;
+});
+
+/** Pipeline stage 2: doubles each number of a streamed argument as it arrives. */
+export const doubleNumbers = app.addJob(
+  "DoubleNumbers",
+  async function* ({ values }: { values: AsyncIterable<number> }) {
+    for await (const value of values) yield value * 2;
+  },
+);
+
+/** Pipeline: GenerateNumbers → DoubleNumbers → sum, each stage its own run. */
+export const sumNumbers = app.addJob("SumNumbers", async ({ count }: { count: number }, ctx) => {
+  const numbers = ctx.client.stream(generateNumbers, { count });
+  const doubled = ctx.client.stream(doubleNumbers, { values: numbers });
+  let sum = 0;
+  for await (const value of doubled) sum += value;
+  return sum;
+});
+
+/** Reports progress and writes log lines while it "imports" rows. */
+export const importData = app.addJob("ImportData", async ({ rows }: { rows: number }, ctx) => {
+  for (let row = 1; row <= rows; row++) {
+    await sleep(50, ctx.signal);
+    ctx.reportProgress(row / rows);
+    if (row % 5 === 0) ctx.logger.info(`imported ${row}/${rows} rows`);
+  }
+  return { imported: rows };
+});

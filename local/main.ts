@@ -4,7 +4,8 @@
  *   npm start                      in-memory; everything is gone on exit
  *   npm start -- --persist         keep DynamoDB data in .data/ across restarts
  *   npm start -- --data-dir DIR    keep it in DIR
- *   npm start -- --workers 4 --dynamodb-port 8000 --sqs-port 4566
+ *   npm start -- --workers 4 --dynamodb-port 8000 --sqs-port 4566 --ws-port 3001
+ *   JOBS_WS_TOKEN=secret npm start   fixed WebSocket token (random otherwise)
  *
  * Runs until Ctrl-C (SIGINT) or SIGTERM, then stops workers (5 s grace), the timer and
  * both emulators, and exits once the Java child has exited.
@@ -20,12 +21,13 @@ const { values } = parseArgs({
     workers: { type: "string", default: "2" },
     "dynamodb-port": { type: "string" },
     "sqs-port": { type: "string" },
+    "ws-port": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
-  console.log("usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P]");
+  console.log("usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P] [--ws-port P]");
   process.exit(0);
 }
 
@@ -40,6 +42,7 @@ if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: ${val
 const dataDir = values["data-dir"] ?? (values.persist ? ".data/dynamodb" : undefined);
 const dynamoDbPort = port(values["dynamodb-port"], "dynamodb-port");
 const sqsPort = port(values["sqs-port"], "sqs-port");
+const webSocketPort = port(values["ws-port"], "ws-port");
 
 const stack = await startLocalStack({
   app,
@@ -47,6 +50,8 @@ const stack = await startLocalStack({
   ...(dataDir !== undefined ? { dataDir } : {}),
   ...(dynamoDbPort !== undefined ? { dynamoDbPort } : {}),
   ...(sqsPort !== undefined ? { sqsPort } : {}),
+  ...(webSocketPort !== undefined ? { webSocketPort } : {}),
+  ...(process.env.JOBS_WS_TOKEN ? { webSocketToken: process.env.JOBS_WS_TOKEN } : {}),
 });
 
 console.log(`local job system is up
@@ -56,6 +61,7 @@ ${Object.entries(stack.laneUrls)
   .map(([lane, url]) => `    lane ${lane.padEnd(7)} ${url}`)
   .join("\n")}
   workers          ${stack.workers.length} polling (${stack.workers.map((w) => w.workerId).join(", ")})
+  WebSocket API    ${stack.webSocket.url}/?token=${stack.webSocket.token}
   timer            sweeping every 250 ms (notBefore, notAfter, lost messages, expired leases)
   jobs             ${app.jobs().map((j) => j.name).join(", ")}
 Press Ctrl-C to stop.`);

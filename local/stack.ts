@@ -1,7 +1,7 @@
 /**
  * The local stack: DynamoDB Local, the fauxqs SQS emulator, the table and lanes (from
- * the same definitions the CDK construct uses), polling workers and the local timer,
- * all in one process. `stop()` stops everything and waits for the Java child to exit.
+ * the same definitions the CDK construct uses), polling workers, the local timer, and
+ * the WebSocket server fed by a DynamoDB Streams poller, all in one process. `stop()` stops everything and waits for the Java child to exit.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -12,6 +12,7 @@ import { localClientConfig } from "./aws-clients.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { startLocalTimer } from "./local-timer.js";
 import { createLanes, createTable } from "./provision.js";
+import { startLocalRealtime } from "./realtime.js";
 import { startSqsLocal } from "./sqs-local.js";
 
 export interface LocalStackOptions {
@@ -39,6 +40,10 @@ export interface LocalStackOptions {
   readonly timerIntervalMs?: number;
   /** Re-send a due run whose message has not led to a claim after this long, in ms. @default 10000 */
   readonly lostMessageGraceMs?: number;
+  /** Port of the WebSocket server. @default a free port */
+  readonly webSocketPort?: number;
+  /** Token WebSocket clients must present. @default a random token */
+  readonly webSocketToken?: string;
 }
 
 export interface LocalStack {
@@ -48,6 +53,8 @@ export interface LocalStack {
   readonly laneUrls: Readonly<Record<string, string>>;
   readonly system: JobSystem;
   readonly workers: readonly PollingWorker[];
+  /** The WebSocket API stand-in: its URL and the token clients present. */
+  readonly webSocket: { readonly url: string; readonly token: string };
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     lostMessageGraceMs: options.lostMessageGraceMs ?? 10_000,
   });
 
+  const realtime = await startLocalRealtime({
+    store: system.store,
+    dynamodb,
+    dynamoDbEndpoint: dynamo.endpoint,
+    ...(options.webSocketPort !== undefined ? { port: options.webSocketPort } : {}),
+    ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
+  });
+
   let stopping: Promise<void> | undefined;
   return {
     dynamoDbEndpoint: dynamo.endpoint,
@@ -97,10 +112,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     laneUrls,
     system,
     workers,
+    webSocket: { url: realtime.url, token: realtime.token },
     stop() {
       stopping ??= (async () => {
         await Promise.all(workers.map((w) => w.stop()));
         await timer.stop();
+        await realtime.stop();
         dynamodb.destroy();
         sqs.destroy();
         await Promise.all([dynamo.stop(), sqsLocal.stop()]);
