@@ -13,6 +13,13 @@ import { Dispatcher, type Lane } from "./queue/dispatcher.js";
 import { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
 import { RunStore } from "./store/run-store.js";
 import { ValidationError } from "./errors.js";
+import type { RunTimer } from "./timer/timer-port.js";
+
+/** What a timer is built from, when {@link ConnectOptions.timer} is a factory. */
+export interface TimerParts {
+  readonly store: RunStore;
+  readonly dispatcher: Dispatcher;
+}
 
 /** What a process needs to reach a deployed (or local) job system. */
 export interface ConnectOptions {
@@ -26,7 +33,15 @@ export interface ConnectOptions {
   /** Jobs registered in this process (required to run workers here). */
   readonly app?: JobApp;
   /** Further client settings. */
-  readonly client?: Omit<JobClientOptions, "store" | "dispatcher" | "app">;
+  readonly client?: Omit<JobClientOptions, "store" | "dispatcher" | "app" | "timer">;
+  /**
+   * The timer that releases runs due far ahead and expires runs at `notAfter`: a
+   * `SchedulerTimer` on AWS (`connectFromEnvironment` builds it from the construct's
+   * variables), a `LocalRunTimer` locally, or a factory given the store and lanes.
+   * Used by the client, and by workers and the sweep built from this system.
+   * @default none: runs due beyond the 12-hour visibility hold are released by the maintenance sweep, deadlines are enforced at claim time and by the sweep
+   */
+  readonly timer?: RunTimer | ((parts: TimerParts) => RunTimer);
 }
 
 /** A connected system: the pieces workers and clients share. */
@@ -35,6 +50,8 @@ export interface JobSystem {
   readonly dispatcher: Dispatcher;
   readonly client: JobClient;
   readonly app: JobApp | undefined;
+  /** The timer, when one was configured. */
+  readonly timer: RunTimer | undefined;
 }
 
 /**
@@ -58,8 +75,15 @@ export function connect(options: ConnectOptions): JobSystem {
     return { ...lane, queueUrl };
   });
   const dispatcher = new Dispatcher(options.sqs, lanes);
-  const client = new JobClient({ ...options.client, store, dispatcher, ...(options.app ? { app: options.app } : {}) });
-  return { store, dispatcher, client, app: options.app };
+  const timer = typeof options.timer === "function" ? options.timer({ store, dispatcher }) : options.timer;
+  const client = new JobClient({
+    ...options.client,
+    store,
+    dispatcher,
+    ...(options.app ? { app: options.app } : {}),
+    ...(timer ? { timer } : {}),
+  });
+  return { store, dispatcher, client, app: options.app, timer };
 }
 
 /** Writes a job record for every job of `app`, so clients elsewhere can check job names. */

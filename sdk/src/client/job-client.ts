@@ -407,9 +407,11 @@ export class JobClient {
       ...extra,
       createdAt,
       createdMs: now,
-      ...(path === "lane" ? { enqueueCount: 1, enqueuedMs: now } : {}),
-      ...(path === "timer" ? { enqueueCount: 1, enqueuedMs: dueMs, timerRelease: 0 } : {}),
-      ...(path === "later" ? { enqueueCount: 0 } : {}),
+      ...(path === "lane"
+        ? { enqueueCount: 1, enqueuedMs: now }
+        : path === "timer"
+          ? { enqueueCount: 1, enqueuedMs: dueMs, timerRelease: 0 }
+          : { enqueueCount: 0 }),
       ...(expiry ? { timerExpiry: true } : {}),
     };
     const stored = await this.#options.store.create(item, { type: "status", status: "Pending" });

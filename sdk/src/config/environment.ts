@@ -8,12 +8,21 @@
  * | `JOBS_LANE_URLS` | JSON object: lane name → SQS queue URL, e.g. `{"high":"https://…","normal":"…","low":"…"}` |
  * | `JOBS_WS_TOKEN` | WebSocket API only: the token `$connect` accepts (`?token=` or `Authorization: Bearer`) |
  * | `JOBS_WS_CALLBACK_URL` | WebSocket API only: the management endpoint, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` |
+ * | `JOBS_SCHEDULE_GROUP_NAME` | (optional) EventBridge Scheduler group for run timers; with the role below it turns the Scheduler timer on |
+ * | `JOBS_SCHEDULER_ROLE_ARN` | (optional) the role the schedules assume: `sqs:SendMessage` on the lanes and the DLQ, `lambda:InvokeFunction` on the expiry target |
+ * | `JOBS_SCHEDULER_EXPIRY_TARGET_ARN` | (optional) the function expiry schedules invoke (the maintenance function, which falls back to its own ARN); without it no expiry schedules are made |
+ * | `JOBS_SCHEDULER_DLQ_ARN` | (optional) a standard SQS queue for schedule invocations that failed every retry |
  * | `AWS_ENDPOINT_URL` | (optional) one endpoint for every AWS service, e.g. LocalStack's; read by the AWS SDK itself |
+ *
+ * Lane ARNs are not needed: release schedules use Scheduler's universal `sqs:sendMessage`
+ * target, which takes the queue URL (see `timer/scheduler-timer.ts`).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { type ConnectOptions, connect, type JobSystem } from "../connect.js";
 import { ValidationError } from "../errors.js";
+import { SchedulerTimer, type SchedulerTimerOptions } from "../timer/scheduler-timer.js";
 
 /** Names of the environment variables read here. */
 export const environmentVariables = {
@@ -21,7 +30,46 @@ export const environmentVariables = {
   laneUrls: "JOBS_LANE_URLS",
   webSocketToken: "JOBS_WS_TOKEN",
   webSocketCallbackUrl: "JOBS_WS_CALLBACK_URL",
+  scheduleGroupName: "JOBS_SCHEDULE_GROUP_NAME",
+  schedulerRoleArn: "JOBS_SCHEDULER_ROLE_ARN",
+  schedulerExpiryTargetArn: "JOBS_SCHEDULER_EXPIRY_TARGET_ARN",
+  schedulerDeadLetterQueueArn: "JOBS_SCHEDULER_DLQ_ARN",
 } as const;
+
+/** The EventBridge Scheduler settings read from the environment. */
+export type SchedulerEnvironment = Pick<
+  SchedulerTimerOptions,
+  "groupName" | "roleArn" | "expiryTargetArn" | "deadLetterQueueArn"
+>;
+
+/**
+ * Reads the Scheduler timer's variables. Returns `undefined` when neither the group nor
+ * the role is set (no timer); throws {@link ValidationError} when only one of them is.
+ */
+export function readSchedulerEnvironment(env: NodeJS.ProcessEnv = process.env): SchedulerEnvironment | undefined {
+  const v = environmentVariables;
+  const groupName = env[v.scheduleGroupName];
+  const roleArn = env[v.schedulerRoleArn];
+  if (!groupName && !roleArn) return undefined;
+  if (!groupName) throw new ValidationError(v.scheduleGroupName, `is not set, but ${v.schedulerRoleArn} is`);
+  if (!roleArn) throw new ValidationError(v.schedulerRoleArn, `is not set, but ${v.scheduleGroupName} is`);
+  const expiryTargetArn = env[v.schedulerExpiryTargetArn];
+  const deadLetterQueueArn = env[v.schedulerDeadLetterQueueArn];
+  return {
+    groupName,
+    roleArn,
+    ...(expiryTargetArn ? { expiryTargetArn } : {}),
+    ...(deadLetterQueueArn ? { deadLetterQueueArn } : {}),
+  };
+}
+
+/** Settings of {@link connectFromEnvironment} beyond {@link ConnectOptions}. */
+export interface EnvironmentConnectOptions {
+  /** The Scheduler client for the timer. @default a new `SchedulerClient({})` when the Scheduler variables are set */
+  readonly scheduler?: SchedulerClient;
+  /** Expiry target when `JOBS_SCHEDULER_EXPIRY_TARGET_ARN` is not set (the maintenance function passes its own ARN). */
+  readonly expiryTargetArn?: string;
+}
 
 /** Reads table name and lane URLs from `env`. Throws {@link ValidationError} naming a missing or malformed variable. */
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<ConnectOptions, "tableName" | "laneUrls"> {
@@ -48,6 +96,8 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<Conn
 /**
  * Connects with the variables the construct documents and default AWS SDK clients
  * (region and credentials from the usual AWS chain; `AWS_ENDPOINT_URL` honoured).
+ * With the Scheduler variables set (and no `timer` given), the system gets a
+ * {@link SchedulerTimer}.
  *
  * @example
  * ```ts
@@ -57,13 +107,30 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<Conn
  */
 export function connectFromEnvironment(
   options: Omit<ConnectOptions, "tableName" | "laneUrls" | "dynamodb" | "sqs"> &
-    Partial<Pick<ConnectOptions, "dynamodb" | "sqs">> = {},
+    Partial<Pick<ConnectOptions, "dynamodb" | "sqs">> &
+    EnvironmentConnectOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): JobSystem {
+  const { scheduler, expiryTargetArn, ...rest } = options;
+  const schedulerEnv = readSchedulerEnvironment(env);
+  const timer: ConnectOptions["timer"] =
+    rest.timer ??
+    (schedulerEnv
+      ? ({ dispatcher }) => {
+          const target = schedulerEnv.expiryTargetArn ?? expiryTargetArn;
+          return new SchedulerTimer({
+            ...schedulerEnv,
+            ...(target ? { expiryTargetArn: target } : {}),
+            scheduler: scheduler ?? new SchedulerClient({}),
+            dispatcher,
+          });
+        }
+      : undefined);
   return connect({
-    ...options,
+    ...rest,
     ...readEnvironment(env),
     dynamodb: options.dynamodb ?? new DynamoDBClient({}),
     sqs: options.sqs ?? new SQSClient({}),
+    ...(timer ? { timer } : {}),
   });
 }

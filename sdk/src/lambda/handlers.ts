@@ -3,10 +3,12 @@
  * (`config/environment.ts`). Build them at module scope so SDK clients are reused
  * across invocations.
  */
+import type { Context } from "aws-lambda";
 import { connectFromEnvironment } from "../config/environment.js";
-import { registerJobs } from "../connect.js";
+import { type JobSystem, registerJobs } from "../connect.js";
 import type { JobApp } from "../jobs/job-app.js";
 import { sweep, type SweepReport } from "../maintenance/sweep.js";
+import { expireRun, isExpiryEvent } from "../timer/timer-actions.js";
 import { WorkerCore } from "../worker/worker-core.js";
 import { createSqsWorkerHandler } from "./sqs-worker-handler.js";
 
@@ -23,7 +25,13 @@ import { createSqsWorkerHandler } from "./sqs-worker-handler.js";
  */
 export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
   const system = connectFromEnvironment({ app }, env);
-  const core = new WorkerCore({ app, store: system.store, dispatcher: system.dispatcher, client: system.client });
+  const core = new WorkerCore({
+    app,
+    store: system.store,
+    dispatcher: system.dispatcher,
+    client: system.client,
+    ...(system.timer ? { timer: system.timer } : {}),
+  });
   const handle = createSqsWorkerHandler({ core, dispatcher: system.dispatcher });
   let registered: Promise<void> | undefined;
   return async (...args: Parameters<typeof handle>) => {
@@ -33,8 +41,33 @@ export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = 
   };
 }
 
-/** The maintenance function's handler (run every minute by a schedule): one sweep. */
+/** What one maintenance invocation did: a sweep's report, or an expiry's outcome. */
+export type MaintenanceResult = SweepReport | { readonly expireRunId: string; readonly expired: boolean };
+
+/**
+ * The maintenance function's handler. Invoked every minute by the maintenance schedule:
+ * one sweep. Invoked by a run's expiry schedule with `{ "expireRunId": "…" }`: that run's
+ * conditional expiry (a no-op unless it is still Pending past its `notAfter`).
+ *
+ * The system is built on the first invocation: the function is its own runs' expiry
+ * target, and its own ARN comes from the invocation context (a function cannot be given
+ * its own ARN in its environment without a circular reference).
+ */
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
-  const system = connectFromEnvironment({ app }, env);
-  return async (): Promise<SweepReport> => sweep({ store: system.store, dispatcher: system.dispatcher, app });
+  let system: JobSystem | undefined;
+  return async (event?: unknown, context?: Pick<Context, "invokedFunctionArn">): Promise<MaintenanceResult> => {
+    system ??= connectFromEnvironment(
+      { app, ...(context?.invokedFunctionArn ? { expiryTargetArn: context.invokedFunctionArn } : {}) },
+      env,
+    );
+    if (isExpiryEvent(event)) {
+      return { expireRunId: event.expireRunId, expired: await expireRun(system.store, event.expireRunId) };
+    }
+    return sweep({
+      store: system.store,
+      dispatcher: system.dispatcher,
+      app,
+      ...(system.timer ? { timer: system.timer } : {}),
+    });
+  };
 }

@@ -6,7 +6,12 @@
  *   never sent (due beyond the visibility hold) or whose last message is older than
  *   `lostMessageGraceMs` (the send failed, or the message was lost).
  * - Running runs whose lease expired (worker killed, or frozen): a failed attempt with
- *   reason `lease expired`, through the retry policy like any other failure.
+ *   reason `lease expired`, through the retry policy like any other failure (a backoff
+ *   beyond the timer's threshold goes through the timer, as in the worker).
+ *
+ * The sweep is also the timer's safety net: a run whose timer release never came is
+ * due and unsent after the grace period, and a run whose expiry timer never fired is
+ * found past its `notAfter` here.
  */
 import { backoffMillis, hasRetriesLeft, noRetries, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
 import { expire, failAttempt } from "../domain/transitions.js";
@@ -15,7 +20,8 @@ import type { Dispatcher } from "../queue/dispatcher.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
 import { dueMs } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
-import { requeued } from "../worker/worker-core.js";
+import { releasePath, type RunTimer } from "../timer/timer-port.js";
+import { requeuedRetry } from "../worker/worker-core.js";
 
 export interface SweepOptions {
   readonly store: RunStore;
@@ -26,6 +32,8 @@ export interface SweepOptions {
   readonly lostMessageGraceMs?: number;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
+  /** Releases long retry backoffs, deletes timers of runs it cancels. @default none */
+  readonly timer?: RunTimer;
 }
 
 /** What one sweep did. */
@@ -60,16 +68,18 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     const policy = await retryPolicyOf(options, run.jobName);
     const attempt = run.attempt;
     const retryAtMs = hasRetriesLeft(policy, attempt) ? now() + backoffMillis(policy, attempt) : undefined;
+    const viaTimer = retryAtMs !== undefined && releasePath(options.timer, retryAtMs, now()) === "timer";
     const error = { type: "LeaseExpiredError", message: `worker ${run.workerId ?? "?"} stopped renewing its lease` };
     const stored = await applyTransition(store, run.runId, (r) => {
       if ((r.leaseExpiresMs ?? 0) > now()) return undefined; // renewed meanwhile
       const t = failAttempt(r, attempt, error, retryAtMs, now(), "lease expired");
-      return t && retryAtMs !== undefined ? { ...t, next: requeued(t.next, now()) } : t;
+      return t && retryAtMs !== undefined ? { ...t, next: requeuedRetry(t.next, now(), viaTimer) } : t;
     });
     if (!stored) continue;
     report.recovered++;
-    if (stored.status === "Pending") await dispatcher.send(stored);
-    else await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, now);
+    if (stored.status === "Pending" && viaTimer && retryAtMs !== undefined) await options.timer?.scheduleRelease(stored, retryAtMs);
+    else if (stored.status === "Pending") await dispatcher.send(stored);
+    else await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, now, options.timer);
   }
   return report;
 }

@@ -57,15 +57,26 @@ export class Dispatcher {
    * `RunStore.markEnqueued`), which makes the deduplication id new. Throws what SQS
    * throws; the run stays Pending and the sweep re-enqueues it.
    */
-  async send(run: RunItem): Promise<void> {
+  async send(run: Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">): Promise<void> {
+    await this.sqs.send(new SendMessageCommand(this.sendMessageInput(run)));
+  }
+
+  /**
+   * The `SendMessage` request for the run's current message: what {@link Dispatcher.send}
+   * sends, and what a timer sends later (EventBridge Scheduler's `sqs:sendMessage` target).
+   */
+  sendMessageInput(run: Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">): {
+    QueueUrl: string;
+    MessageBody: string;
+    MessageGroupId: string;
+    MessageDeduplicationId: string;
+  } {
     const body: RunMessage = { runId: run.runId, attempt: run.attempt };
-    await this.sqs.send(
-      new SendMessageCommand({
-        QueueUrl: this.laneFor(run).queueUrl,
-        MessageBody: JSON.stringify(body),
-        MessageGroupId: run.runId,
-        MessageDeduplicationId: `${run.runId}-${run.attempt}-${run.enqueueCount}`,
-      }),
-    );
+    return {
+      QueueUrl: this.laneFor(run).queueUrl,
+      MessageBody: JSON.stringify(body),
+      MessageGroupId: run.runId,
+      MessageDeduplicationId: `${run.runId}-${run.attempt}-${run.enqueueCount}`,
+    };
   }
 }

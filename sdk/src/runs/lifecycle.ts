@@ -8,6 +8,7 @@ import { cancel } from "../domain/transitions.js";
 import { isTerminal } from "../domain/run.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import { type RunTimer, timerPurposesOf } from "../timer/timer-port.js";
 
 /** More lost races than this on one run in a row means something is wrong. */
 const maxRaces = 50;
@@ -47,34 +48,47 @@ export interface CancelOutcome {
  * Cancels a run (Pending or Running → Canceled) and then every non-terminal
  * descendant, walking the parent index breadth first. Descendants of terminal children
  * are walked too: a finished child may have fire-and-forget children still running.
+ * With a `timer`, each canceled run's pending timers (release, expiry) are deleted,
+ * best effort: one that fires anyway finds the run Canceled and does nothing.
  */
 export async function cancelRunTree(
   store: RunStore,
   runId: string,
   reason: string,
   nowMs: () => number,
+  timer?: RunTimer,
 ): Promise<CancelOutcome | undefined> {
   const root = await store.get(runId);
   if (!root) return undefined;
   const stored = await applyTransition(store, root, (run) => cancel(run, reason, nowMs()));
-  await cancelDescendants(store, runId, `parent run ${runId} was canceled`, nowMs);
+  if (stored) await deleteTimers(timer, stored);
+  await cancelDescendants(store, runId, `parent run ${runId} was canceled`, nowMs, timer);
   const status = stored?.status ?? (await store.get(runId))?.status ?? root.status;
   return { runId, canceled: stored !== undefined, status };
 }
 
-/** Cancels every non-terminal descendant of `runId` (not the run itself). */
+/** Cancels every non-terminal descendant of `runId` (not the run itself), deleting their timers like {@link cancelRunTree}. */
 export async function cancelDescendants(
   store: RunStore,
   runId: string,
   reason: string,
   nowMs: () => number,
+  timer?: RunTimer,
 ): Promise<void> {
   const queue = [runId];
   for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
     for await (const child of store.children(parent)) {
       queue.push(child.runId);
       if (isTerminal(child.status)) continue;
-      await applyTransition(store, child.runId, (run) => cancel(run, reason, nowMs()));
+      const stored = await applyTransition(store, child.runId, (run) => cancel(run, reason, nowMs()));
+      if (stored) await deleteTimers(timer, stored);
     }
   }
+}
+
+/** Deletes a canceled run's timers; a failure only means a timer fires into a terminal run (a no-op). */
+async function deleteTimers(timer: RunTimer | undefined, run: RunItem): Promise<void> {
+  const purposes = timerPurposesOf(run);
+  if (!timer || purposes.length === 0) return;
+  await timer.cancelSchedules(run, purposes).catch(() => undefined);
 }

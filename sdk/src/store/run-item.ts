@@ -39,8 +39,12 @@ export interface RunItem {
   eventSeq: number;
   /** How many times a message for this run was sent to a lane. */
   enqueueCount: number;
-  /** When the last message was sent (epoch ms). */
+  /** When the last message was sent (epoch ms); for a timer release, when the timer is due to send it. */
   enqueuedMs?: number;
+  /** The attempt count (`attempt`) whose wake-up message a timer sends (see `timer/timer-port.ts`). */
+  timerRelease?: number;
+  /** An expiry timer was scheduled at trigger time; cleared by the first claim, which deletes it. */
+  timerExpiry?: boolean;
   /** Index attributes: derived on every write by `withIndexKeys`, never set by hand. */
   jobPk?: string;
   statusPk?: string;

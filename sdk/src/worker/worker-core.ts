@@ -10,6 +10,9 @@
  *        └─ claim Pending→Running (attempt+1), conditional ── lost race ──▶ drop
  *             └─ execute ─▶ Succeeded | Failed | Canceled | Pending (retry; new message)
  * ```
+ * A retry due further ahead than the timer's threshold is released by the timer
+ * instead of a message held for hours; the first claim of a run with an expiry timer
+ * deletes that timer (the deadline no longer applies to a started run).
  * Invariant 2 (at most one live execution per attempt) holds because the handler only
  * runs after the conditional claim committed.
  */
@@ -27,6 +30,7 @@ import { toRunError } from "./errors-to-record.js";
 import { executeAttempt, type AttemptOutcome } from "./execute-attempt.js";
 import { RunWriter } from "./run-writer.js";
 import { JobNotFoundError } from "../errors.js";
+import { releasePath, type RunTimer } from "../timer/timer-port.js";
 
 /** A run due within this many ms is waited for in process rather than held by message visibility. */
 const shortWaitMs = 1000;
@@ -57,6 +61,8 @@ export interface WorkerCoreOptions {
   readonly outputDelayMs?: number;
   /** Clock, epoch ms. @default Date.now */
   readonly now?: () => number;
+  /** Releases long retry backoffs and holds expiry timers (see `timer/timer-port.ts`). @default none: retries are sent at once and held by visibility */
+  readonly timer?: RunTimer;
 }
 
 /** Per-message options. */
@@ -102,10 +108,17 @@ export class WorkerCore {
       if (run.notBeforeMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
       await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
     }
-    const claimed = await applyTransition(store, run, (r) =>
-      claim(r, message.attempt, this.workerId, this.#now(), this.#leaseMs),
-    );
+    const claimed = await applyTransition(store, run, (r) => {
+      const t = claim(r, message.attempt, this.workerId, this.#now(), this.#leaseMs);
+      if (!t?.next.timerExpiry) return t;
+      const { timerExpiry: _deleted, ...next } = t.next;
+      return { ...t, next };
+    });
     if (!claimed) return { action: "delete" };
+    // Started before its deadline: its expiry timer would only fire into a no-op. Best effort.
+    const expiryDeleted = run.timerExpiry
+      ? this.#options.timer?.cancelSchedules(run, ["expiry"]).catch(() => undefined)
+      : undefined;
     await options.onClaimed?.();
 
     const job = app.getJob(claimed.jobName);
@@ -120,6 +133,7 @@ export class WorkerCore {
         }, options.stopSignal)
       : { kind: "failed", error: toRunError(new JobNotFoundError(claimed.jobName)), retriable: false, reason: "no handler registered" };
     await this.#complete(claimed, writer, outcome, job?.retry);
+    await expiryDeleted;
     return { action: "delete" };
   }
 
@@ -129,7 +143,7 @@ export class WorkerCore {
     outcome: AttemptOutcome,
     retry: Parameters<typeof backoffMillis>[0] | undefined,
   ): Promise<void> {
-    const { store, dispatcher } = this.#options;
+    const { store, dispatcher, timer } = this.#options;
     const attempt = claimed.attempt;
     let stored: VersionedRunItem | undefined;
     switch (outcome.kind) {
@@ -149,22 +163,31 @@ export class WorkerCore {
           outcome.retriable && retry && hasRetriesLeft(retry, attempt)
             ? this.#now() + backoffMillis(retry, attempt)
             : undefined;
+        const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, this.#now()) === "timer";
         stored = await writer.finish((r) => {
           const t = failAttempt(r, attempt, outcome.error, retryAtMs, this.#now(), outcome.reason);
-          return t && retryAtMs !== undefined ? { ...t, next: requeued(t.next, this.#now()) } : t;
+          return t && retryAtMs !== undefined ? { ...t, next: requeuedRetry(t.next, this.#now(), viaTimer) } : t;
         });
         if (stored?.status === "Pending") {
-          await dispatcher.send(stored).catch(() => undefined); // the sweep re-enqueues a lost send
+          // A lost send or a failed schedule leaves the run to the sweep (it re-sends due runs).
+          if (viaTimer && retryAtMs !== undefined) await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
+          else await dispatcher.send(stored).catch(() => undefined);
           return;
         }
         break;
       }
     }
-    if (stored) await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, this.#now);
+    if (stored) await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, this.#now, timer);
   }
 }
 
 /** Marks a run as sent once more (the send follows the write). */
 export function requeued(run: RunItem, nowMs: number): RunItem {
   return { ...run, enqueueCount: run.enqueueCount + 1, enqueuedMs: nowMs };
+}
+
+/** {@link requeued} for a retry; `viaTimer` records that the timer sends this attempt's message. */
+export function requeuedRetry(run: RunItem, nowMs: number, viaTimer: boolean): RunItem {
+  const next = requeued(run, nowMs);
+  return viaTimer ? { ...next, timerRelease: next.attempt } : next;
 }
