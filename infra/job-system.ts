@@ -163,6 +163,9 @@ const tableItemActions = [
 /** KMS actions to read and write data encrypted with a customer key (table items, lane messages). */
 const keyActions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 
+/** KMS actions a producer needs to send to a queue encrypted with a customer key (SQS developer guide, "Key management"). */
+const laneSenderKeyActions = ["kms:GenerateDataKey", "kms:Decrypt"];
+
 /** SQS actions of a process that polls the lanes itself (the Lambda worker's event source mapping has its own). */
 const laneConsumerActions = [
   "sqs:ReceiveMessage",
@@ -362,8 +365,9 @@ export class JobSystem extends Construct {
         },
       }),
     });
-    for (const lane of this.lanes) lane.queue.grantSendMessages(schedulerRole);
     this.schedulerRole = schedulerRole;
+    this.#grantSendToLanes(schedulerRole);
+    this.#encryptionKey?.grant(schedulerRole, ...laneSenderKeyActions);
 
     const v = jobSystemEnvironmentVariables;
     this.clientEnvironment = {
@@ -443,11 +447,6 @@ export class JobSystem extends Construct {
         ...tableDefinition.indexes.map((index) => `${this.table.tableArn}/index/${index.indexName}`),
       ],
     });
-    const laneGrant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ["sqs:SendMessage"],
-      resourceArns: this.lanes.map((lane) => lane.queue.queueArn),
-    });
     const scheduleGrant = iam.Grant.addToPrincipal({
       grantee,
       actions: ["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
@@ -470,7 +469,7 @@ export class JobSystem extends Construct {
       conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
     });
     return tableGrant
-      .combine(laneGrant)
+      .combine(this.#grantSendToLanes(grantee))
       .combine(scheduleGrant)
       .combine(passRoleGrant)
       .combine(this.#grantKey(grantee));
@@ -570,6 +569,15 @@ export class JobSystem extends Construct {
     return lane;
   }
 
+  /** `sqs:SendMessage` on the lanes (`Queue.grantSendMessages` would add `GetQueueUrl` and `GetQueueAttributes`, and `kms:ReEncrypt*`, `kms:GenerateDataKey*` with a key). */
+  #grantSendToLanes(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["sqs:SendMessage"],
+      resourceArns: this.lanes.map((lane) => lane.queue.queueArn),
+    });
+  }
+
   #grantKey(grantee: iam.IGrantable): iam.Grant {
     return this.#encryptionKey
       ? this.#encryptionKey.grant(grantee, ...keyActions)
@@ -596,11 +604,11 @@ function resolveProps(scope: Construct, props: JobSystemProps): ResolvedProps {
       "must be a concrete duration: the lanes' visibility is derived from it",
     );
   }
-  const timeoutSeconds = workerTimeout.toSeconds();
-  if (timeoutSeconds < 1 || timeoutSeconds > 15 * 60) {
+  const timeoutMillis = workerTimeout.toMilliseconds();
+  if (timeoutMillis < 1000 || timeoutMillis > 15 * 60_000 || timeoutMillis % 1000 !== 0) {
     throw new ValidationError(
       `${path} workerTimeout`,
-      `must be between 1 second and 15 minutes (Lambda's limit), got ${workerTimeout.toHumanString()}`,
+      `must be whole seconds from 1 second to 15 minutes (Lambda's limit), got ${workerTimeout.toHumanString()}`,
     );
   }
 

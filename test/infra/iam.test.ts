@@ -1,0 +1,232 @@
+/**
+ * F2, least privilege: every IAM statement the construct and the example stack produce,
+ * walked one by one. No statement may allow all actions (`*`), all actions of a
+ * service (`svc:*`) or all resources (`*`). A resource with a wildcard inside an ARN is
+ * allowed only where AWS offers no narrower form, each listed below with its reason.
+ */
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as kms from "aws-cdk-lib/aws-kms";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ExampleStack } from "../../infra/example-stack.js";
+import { asList, type FoundStatement, iamStatements, renderResource, synthJobSystem } from "./synth.js";
+
+/**
+ * Resources with a wildcard that are allowed, and why. `check` receives the rendered
+ * resource and the template, and says whether the wildcard is as narrow as AWS allows.
+ */
+const wildcardResourceExceptions: readonly {
+  readonly reason: string;
+  readonly check: (resource: string, template: Template) => boolean;
+}[] = [
+  {
+    reason:
+      "One-time schedules are named per run at run time, so create/delete can only be scoped to the schedule group's ARN prefix (schedule/<group>/*).",
+    check: (resource, template) => {
+      const groups = Object.values(template.findResources("AWS::Scheduler::ScheduleGroup")).map((g) =>
+        String((g as { Properties: { Name: string } }).Properties.Name),
+      );
+      return groups.some(
+        (name) =>
+          resource ===
+          `arn:\${Ref:AWS::Partition}:scheduler:\${Ref:AWS::Region}:\${Ref:AWS::AccountId}:schedule/${name}/*`,
+      );
+    },
+  },
+  {
+    reason:
+      "CDK's scheduler LambdaInvoke target lets its role invoke the maintenance function's versions and aliases: <function ARN>:*.",
+    check: (resource, template) => {
+      const match = /^\$\{GetAtt:(\w+)\.Arn\}:\*$/.exec(resource);
+      return (
+        match?.[1] !== undefined && template.findResources("AWS::Lambda::Function")[match[1]] !== undefined
+      );
+    },
+  },
+];
+
+/**
+ * Statements with `Resource: "*"` that are allowed because the action has no
+ * resource-level permissions (for example `cloudwatch:PutMetricData`, `xray:PutTraceSegments`).
+ * None today: the construct uses no such action.
+ */
+const allResourceActionExceptions: readonly { readonly action: string; readonly reason: string }[] = [];
+
+function violations(template: Template): string[] {
+  const found: string[] = [];
+  for (const { logicalId, type, statement } of iamStatements(template)) {
+    const where = `${logicalId} (${type})`;
+    if ("NotAction" in statement || "NotResource" in statement || "NotPrincipal" in statement) {
+      found.push(`${where}: uses NotAction/NotResource/NotPrincipal`);
+    }
+    if (type.endsWith("trust")) {
+      const principal = statement.Principal as Record<string, unknown> | string | undefined;
+      if (principal === "*" || JSON.stringify(principal).includes('"*"'))
+        found.push(`${where}: trusts any principal`);
+      continue;
+    }
+    const actions = asList(statement.Action).map(String);
+    for (const action of actions) {
+      if (action === "*" || /^[a-z0-9-]+:\*$/i.test(action)) found.push(`${where}: allows ${action}`);
+      else if (action.includes("*")) found.push(`${where}: allows the wildcard action ${action}`);
+    }
+    for (const resource of asList(statement.Resource).map(renderResource)) {
+      if (resource === "*") {
+        const excused = actions.every((a) => allResourceActionExceptions.some((e) => e.action === a));
+        if (!excused) found.push(`${where}: allows ${actions.join(", ")} on every resource`);
+      } else if (
+        resource.includes("*") &&
+        !wildcardResourceExceptions.some((e) => e.check(resource, template))
+      ) {
+        found.push(`${where}: wildcard resource ${resource} for ${actions.join(", ")}`);
+      }
+    }
+  }
+  return found;
+}
+
+describe("IAM least privilege (F2)", () => {
+  let example: Template;
+  let granted: Template;
+
+  beforeAll(() => {
+    // Arrange + Act: the example stack, and a stack granting a client role, a worker
+    // role and a customer managed key.
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    example = Template.fromStack(new ExampleStack(app, "Example"));
+    granted = synthJobSystem(
+      (stack) => ({
+        encryptionKey: kms.Key.fromKeyArn(stack, "Key", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd"),
+      }),
+      {
+        extend: (stack, jobs) => {
+          jobs.grantClient(new iam.Role(stack, "ClientRole", { assumedBy: new iam.AccountRootPrincipal() }));
+          jobs.grantWorker(
+            new iam.Role(stack, "ContainerRole", {
+              assumedBy: new iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            }),
+          );
+        },
+      },
+    ).template;
+  });
+
+  it("finds IAM statements to check (the walk is not vacuous)", () => {
+    expect(iamStatements(example).length).toBeGreaterThan(15);
+    expect(iamStatements(granted).length).toBeGreaterThan(20);
+  });
+
+  it("allows no action wildcard and no resource wildcard in the example stack, except the listed cases", () => {
+    expect(violations(example)).toEqual([]);
+  });
+
+  it("allows no action wildcard and no resource wildcard with grants and a customer key, except the listed cases", () => {
+    expect(violations(granted)).toEqual([]);
+  });
+
+  it("uses every listed wildcard exception (none is stale) and gives each a reason", () => {
+    const resources = [example, granted].flatMap((template) =>
+      iamStatements(template).flatMap(({ statement }) =>
+        asList(statement.Resource)
+          .map(renderResource)
+          .map((resource) => ({ resource, template })),
+      ),
+    );
+    for (const exception of wildcardResourceExceptions) {
+      expect(exception.reason.length).toBeGreaterThan(20);
+      expect(resources.some(({ resource, template }) => exception.check(resource, template))).toBe(true);
+    }
+    expect(allResourceActionExceptions).toEqual([]);
+  });
+
+  it("attaches no managed policies (AWSLambdaBasicExecutionRole covers every log group)", () => {
+    for (const template of [example, granted]) {
+      for (const role of Object.values(template.findResources("AWS::IAM::Role"))) {
+        expect(
+          (role as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns,
+        ).toBeUndefined();
+      }
+      expect(template.findResources("AWS::IAM::ManagedPolicy")).toEqual({});
+    }
+  });
+
+  it("grants a client table items, lane sends, group schedules and passing the scheduler role, nothing more", () => {
+    const statements = statementsOfRole(granted, "ClientRole");
+    const byAction = (action: string) => statements.filter((s) => asList(s.Action).includes(action));
+
+    const table = byAction("dynamodb:GetItem");
+    expect(table).toHaveLength(1);
+    expect(asList(table[0]?.Action).sort()).toEqual(
+      [
+        "dynamodb:ConditionCheckItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ].sort(),
+    );
+    const tableResources = asList(table[0]?.Resource).map(renderResource);
+    expect(tableResources).toHaveLength(5); // the table and its four indexes, each by name
+    expect(tableResources.every((r) => r.startsWith("${GetAtt:Jobs"))).toBe(true);
+
+    const sends = byAction("sqs:SendMessage");
+    expect(sends).toHaveLength(1);
+    expect(asList(sends[0]?.Action)).toEqual(["sqs:SendMessage"]);
+    expect(asList(sends[0]?.Resource).map(renderResource)).toHaveLength(3);
+
+    const schedules = byAction("scheduler:CreateSchedule");
+    expect(asList(schedules[0]?.Action)).toEqual(["scheduler:CreateSchedule", "scheduler:DeleteSchedule"]);
+
+    const passRole = byAction("iam:PassRole");
+    expect(passRole).toHaveLength(1);
+    expect(passRole[0]?.Condition).toEqual({
+      StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" },
+    });
+    expect(renderResource(passRole[0]?.Resource)).toMatch(/^\$\{GetAtt:JobsSchedulerRole\w+\.Arn\}$/);
+
+    const key = byAction("kms:Decrypt");
+    expect(key).toHaveLength(1);
+
+    const all = statements.flatMap((s) => asList(s.Action));
+    expect(
+      all.filter((a) => !String(a).match(/^(dynamodb|sqs:SendMessage|scheduler|iam:PassRole|kms)/)),
+    ).toEqual([]);
+    expect(all).not.toContain("sqs:ReceiveMessage");
+    expect(
+      all.some((a) => /dynamodb:(Scan|DescribeTable|CreateTable|DeleteTable|UpdateTable)/.test(String(a))),
+    ).toBe(false);
+  });
+
+  it("grants a container worker the client's rights plus receiving, deleting and re-hiding lane messages", () => {
+    const actions = statementsOfRole(granted, "ContainerRole").flatMap((s) => asList(s.Action));
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "dynamodb:Query",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "scheduler:CreateSchedule",
+        "iam:PassRole",
+      ]),
+    );
+  });
+});
+
+function statementsOfRole(template: Template, roleIdPrefix: string): Record<string, unknown>[] {
+  const roleIds = Object.keys(template.findResources("AWS::IAM::Role")).filter((id) =>
+    id.startsWith(roleIdPrefix),
+  );
+  expect(roleIds).toHaveLength(1);
+  return iamStatements(template)
+    .filter((found: FoundStatement) => found.type === "AWS::IAM::Policy")
+    .filter(({ logicalId }) => {
+      const policy = template.findResources("AWS::IAM::Policy")[logicalId] as {
+        Properties: { Roles: unknown[] };
+      };
+      return JSON.stringify(policy.Properties.Roles).includes(`"${roleIds[0]}"`);
+    })
+    .map(({ statement }) => statement);
+}

@@ -1,0 +1,484 @@
+/**
+ * The JobSystem construct's template: table, lanes, functions, event sources,
+ * schedules, alarms and validation. Synthesized without bundling (fast); the bundle
+ * itself is tested in fixture-app.test.ts.
+ */
+import { Duration, Lazy, RemovalPolicy } from "aws-cdk-lib";
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import * as kms from "aws-cdk-lib/aws-kms";
+import * as lambda from "aws-cdk-lib/aws-lambda";
+import { beforeAll, describe, expect, it } from "vitest";
+import { laneMaxReceiveCount } from "../../infra/job-system.js";
+import { defaultLanes, laneQueueAttributes } from "../../sdk/src/queue/lane-definitions.js";
+import { tableDefinition } from "../../sdk/src/store/table-definition.js";
+import { fixtureJobsEntry, synthJobSystem } from "./synth.js";
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+function resourcesOf(template: Template, type: string): Resources {
+  return template.findResources(type) as Resources;
+}
+
+function onlyResource(template: Template, type: string) {
+  const all = Object.entries(resourcesOf(template, type));
+  expect(all).toHaveLength(1);
+  const [logicalId, resource] = all[0] ?? [];
+  return { logicalId: logicalId as string, properties: resource?.Properties ?? {} };
+}
+
+/** The lane queues (those with a redrive policy) and the dead-letter queues, by logical id. */
+function queuesOf(template: Template) {
+  const queues = Object.entries(resourcesOf(template, "AWS::SQS::Queue"));
+  return {
+    lanes: queues.filter(([, q]) => q.Properties.RedrivePolicy !== undefined),
+    deadLetterQueues: queues.filter(([, q]) => q.Properties.RedrivePolicy === undefined),
+  };
+}
+
+function functionLogicalId(template: Template, description: RegExp): string {
+  const found = Object.entries(resourcesOf(template, "AWS::Lambda::Function")).filter(([, f]) =>
+    description.test(String(f.Properties.Description)),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]?.[0] as string;
+}
+
+describe("JobSystem with default props", () => {
+  let template: Template;
+
+  beforeAll(() => {
+    // Arrange + Act: one synthesis shared by the read-only assertions below.
+    ({ template } = synthJobSystem());
+  });
+
+  it("creates the table from tableDefinition: keys, indexes, stream, TTL, PITR, encryption", () => {
+    const { properties } = onlyResource(template, "AWS::DynamoDB::Table");
+    expect(properties.KeySchema).toEqual([
+      { AttributeName: tableDefinition.partitionKey, KeyType: "HASH" },
+      { AttributeName: tableDefinition.sortKey, KeyType: "RANGE" },
+    ]);
+    expect(properties.BillingMode).toBe("PAY_PER_REQUEST");
+    expect(properties.GlobalSecondaryIndexes).toEqual(
+      tableDefinition.indexes.map((index) => ({
+        IndexName: index.indexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      })),
+    );
+    const keyAttributes = new Set([
+      tableDefinition.partitionKey,
+      tableDefinition.sortKey,
+      ...tableDefinition.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+    ]);
+    expect(properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([...keyAttributes].map((name) => ({ AttributeName: name, AttributeType: "S" }))),
+    );
+    expect(properties.AttributeDefinitions).toHaveLength(keyAttributes.size);
+    expect(properties.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
+    expect(properties.TimeToLiveSpecification).toEqual({
+      AttributeName: tableDefinition.timeToLiveAttribute,
+      Enabled: true,
+    });
+    expect(properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // SSEEnabled without a key: the AWS managed key aws/dynamodb (not the AWS owned default).
+    expect(properties.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+
+  it("retains the table and the lanes by default", () => {
+    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
+    for (const [, queue] of Object.entries(template.findResources("AWS::SQS::Queue"))) {
+      expect(queue).toMatchObject({ DeletionPolicy: "Retain" });
+    }
+  });
+
+  it("creates one FIFO lane per default lane, each redriving to its own FIFO dead-letter queue", () => {
+    const { lanes, deadLetterQueues } = queuesOf(template);
+    expect(lanes).toHaveLength(defaultLanes.length);
+    expect(deadLetterQueues).toHaveLength(defaultLanes.length);
+    const deadLetterIds = new Set(deadLetterQueues.map(([id]) => id));
+    const targets = new Set<string>();
+    for (const [, lane] of lanes) {
+      expect(lane.Properties).toMatchObject({
+        FifoQueue: true,
+        ContentBasedDeduplication: JSON.parse(laneQueueAttributes.ContentBasedDeduplication),
+        MessageRetentionPeriod: Number(laneQueueAttributes.MessageRetentionPeriod),
+        SqsManagedSseEnabled: true,
+      });
+      const redrive = lane.Properties.RedrivePolicy as { deadLetterTargetArn: { "Fn::GetAtt": string[] } };
+      const target = redrive.deadLetterTargetArn["Fn::GetAtt"][0] as string;
+      expect(deadLetterIds.has(target)).toBe(true);
+      expect(redrive).toMatchObject({ maxReceiveCount: laneMaxReceiveCount });
+      targets.add(target);
+    }
+    expect(targets.size).toBe(lanes.length); // one dead-letter queue per lane, none shared
+    for (const [, dlq] of deadLetterQueues) expect(dlq.Properties).toMatchObject({ FifoQueue: true });
+  });
+
+  it("names each queue <prefix><lane>.fifo, with the prefix shared and SQS's 80 characters respected", () => {
+    const names = Object.values(resourcesOf(template, "AWS::SQS::Queue")).map((q) =>
+      String(q.Properties.QueueName),
+    );
+    for (const lane of defaultLanes) {
+      expect(names.filter((n) => n.endsWith(`-${lane.name}.fifo`))).toHaveLength(1);
+      expect(names.filter((n) => n.endsWith(`-${lane.name}-dlq.fifo`))).toHaveLength(1);
+    }
+    for (const name of names) expect(name).toMatch(/^[A-Za-z0-9_-]{1,75}\.fifo$/);
+    expect(new Set(names.map((n) => n.replace(/-[a-z]+(-dlq)?\.fifo$/, ""))).size).toBe(1);
+  });
+
+  it("sets each lane's visibility timeout to six times the worker's timeout (default 5 minutes)", () => {
+    const workerId = functionLogicalId(template, /worker/i);
+    const timeout = Number(resourcesOf(template, "AWS::Lambda::Function")[workerId]?.Properties.Timeout);
+    expect(timeout).toBe(300);
+    for (const [, lane] of queuesOf(template).lanes) {
+      expect(Number(lane.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+    }
+  });
+
+  it("runs the worker and maintenance functions on nodejs22.x with ESM bundles and the client environment", () => {
+    const functions = Object.values(resourcesOf(template, "AWS::Lambda::Function"));
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: "nodejs22.x",
+        Handler: "index.handler",
+        Architectures: ["arm64"],
+        Environment: {
+          Variables: {
+            JOBS_TABLE_NAME: { Ref: onlyResource(template, "AWS::DynamoDB::Table").logicalId },
+            JOBS_LANE_URLS: expect.anything(),
+            JOBS_SCHEDULE_GROUP_NAME: expect.anything(),
+            JOBS_SCHEDULER_ROLE_ARN: expect.anything(),
+            JOBS_RETENTION_SECONDS: String(30 * 24 * 3600),
+            NODE_OPTIONS: "--enable-source-maps",
+          },
+        },
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) } },
+      });
+    }
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("worker"),
+      MemorySize: 1024,
+      Timeout: 300,
+      RecursiveLoop: "Allow",
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("maintenance"),
+      Timeout: 60,
+    });
+  });
+
+  it("puts every lane's URL, by lane name, in JOBS_LANE_URLS", () => {
+    const workerId = functionLogicalId(template, /worker/i);
+    const worker = resourcesOf(template, "AWS::Lambda::Function")[workerId];
+    type Join = { "Fn::Join": [string, unknown[]] };
+    const env = worker?.Properties.Environment as { Variables: Record<string, Join> } | undefined;
+    const rendered = env?.Variables.JOBS_LANE_URLS?.["Fn::Join"][1]
+      .map((part) => (typeof part === "string" ? part : `"${(part as { Ref: string }).Ref}"`))
+      .join("")
+      .replaceAll('""', '"');
+    const parsed = JSON.parse(rendered ?? "") as Record<string, string>;
+    expect(Object.keys(parsed)).toEqual(defaultLanes.map((l) => l.name));
+    const laneIds = queuesOf(template).lanes.map(([id]) => id);
+    expect(Object.values(parsed).sort()).toEqual(laneIds.sort());
+  });
+
+  it("feeds the worker from every lane with partial batch failures and a maximum concurrency", () => {
+    const workerId = functionLogicalId(template, /worker/i);
+    const mappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping"));
+    expect(mappings).toHaveLength(defaultLanes.length);
+    const sources = new Set<string>();
+    for (const mapping of mappings) {
+      expect(mapping.Properties).toMatchObject({
+        FunctionName: { Ref: workerId },
+        BatchSize: 10,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        ScalingConfig: { MaximumConcurrency: 10 },
+      });
+      sources.add(
+        (mapping.Properties.EventSourceArn as { "Fn::GetAtt": string[] })["Fn::GetAtt"][0] as string,
+      );
+    }
+    expect([...sources].sort()).toEqual(
+      queuesOf(template)
+        .lanes.map(([id]) => id)
+        .sort(),
+    );
+  });
+
+  it("invokes the maintenance function every minute through EventBridge Scheduler", () => {
+    const maintenanceId = functionLogicalId(template, /maintenance/i);
+    const { properties } = onlyResource(template, "AWS::Scheduler::Schedule");
+    expect(properties).toMatchObject({
+      ScheduleExpression: "rate(1 minute)",
+      State: "ENABLED",
+      FlexibleTimeWindow: { Mode: "OFF" },
+      Target: {
+        Arn: { "Fn::GetAtt": [maintenanceId, "Arn"] },
+        RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+      },
+    });
+    expect(properties.GroupName).toBeUndefined(); // not in the group clients may write to
+  });
+
+  it("creates the schedule group and a role only its schedules can assume, allowed to send to the lanes", () => {
+    const group = onlyResource(template, "AWS::Scheduler::ScheduleGroup");
+    const roles = Object.entries(resourcesOf(template, "AWS::IAM::Role")).filter(([, role]) =>
+      JSON.stringify(role.Properties.AssumeRolePolicyDocument).includes(group.logicalId),
+    );
+    expect(roles).toHaveLength(1);
+    const [roleId, role] = roles[0] ?? [];
+    expect(role?.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Action: "sts:AssumeRole",
+          Effect: "Allow",
+          Principal: { Service: "scheduler.amazonaws.com" },
+          Condition: {
+            StringEquals: {
+              "aws:SourceAccount": { Ref: "AWS::AccountId" },
+              "aws:SourceArn": { "Fn::GetAtt": [group.logicalId, "Arn"] },
+            },
+          },
+        },
+      ],
+    });
+    const policies = Object.values(resourcesOf(template, "AWS::IAM::Policy")).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(String(roleId)),
+    );
+    const statements = policies.flatMap(
+      (p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    const laneIds = queuesOf(template).lanes.map(([id]) => id);
+    expect(statements).toEqual([
+      {
+        Action: "sqs:SendMessage",
+        Effect: "Allow",
+        Resource: laneIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] })),
+      },
+    ]);
+  });
+
+  it("keeps function logs in their own log groups for a month", () => {
+    const groups = Object.values(resourcesOf(template, "AWS::Logs::LogGroup"));
+    expect(groups).toHaveLength(2);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
+  });
+
+  it("alarms on dead letters and oldest message age per lane, and on each function's errors", () => {
+    const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
+    expect(alarms).toHaveLength(2 * defaultLanes.length + 2);
+    const { lanes, deadLetterQueues } = queuesOf(template);
+    const queueNameOf = (alarm: Record<string, unknown>) =>
+      ((alarm.Dimensions as { Value: { "Fn::GetAtt": string[] } }[])[0]?.Value["Fn::GetAtt"] ?? [])[0];
+
+    const deadLetter = alarms.filter((a) => a.MetricName === "ApproximateNumberOfMessagesVisible");
+    expect(deadLetter.map(queueNameOf).sort()).toEqual(deadLetterQueues.map(([id]) => id).sort());
+    for (const alarm of deadLetter) {
+      expect(alarm).toMatchObject({
+        Threshold: 0,
+        ComparisonOperator: "GreaterThanThreshold",
+        Namespace: "AWS/SQS",
+      });
+    }
+
+    const age = alarms.filter((a) => a.MetricName === "ApproximateAgeOfOldestMessage");
+    expect(age.map(queueNameOf).sort()).toEqual(lanes.map(([id]) => id).sort());
+    for (const alarm of age) expect(alarm).toMatchObject({ Threshold: 13 * 3600, Statistic: "Maximum" });
+
+    const errors = alarms.filter((a) => a.MetricName === "Errors");
+    expect(errors).toHaveLength(2);
+    for (const alarm of errors) {
+      expect(alarm).toMatchObject({
+        Namespace: "AWS/Lambda",
+        Threshold: 1,
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        TreatMissingData: "notBreaching",
+      });
+    }
+  });
+
+  it("emits no outputs (stacks add them)", () => {
+    expect(Object.keys(template.findOutputs("*"))).toEqual([]);
+  });
+});
+
+describe("JobSystem with non-default props", () => {
+  it("derives lane visibility (6x) and the function timeout from workerTimeout", () => {
+    // Arrange + Act
+    const { template } = synthJobSystem({ workerTimeout: Duration.minutes(12) });
+
+    // Assert
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("worker"),
+      Timeout: 720,
+    });
+    const { lanes } = queuesOf(template);
+    expect(lanes).toHaveLength(defaultLanes.length);
+    for (const [, lane] of lanes) expect(lane.Properties.VisibilityTimeout).toBe(6 * 720);
+  });
+
+  it("applies memory, concurrency, retention, PITR, removal policy, log retention and alarm age", () => {
+    // Arrange + Act
+    const { template } = synthJobSystem({
+      workerMemorySize: 2048,
+      workerMaxConcurrency: 50,
+      retention: Duration.days(7),
+      pointInTimeRecovery: false,
+      removalPolicy: RemovalPolicy.DESTROY,
+      logRetention: 7,
+      oldestMessageAlarmAge: Duration.hours(2),
+    });
+
+    // Assert
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("worker"),
+      MemorySize: 2048,
+      Environment: { Variables: Match.objectLike({ JOBS_RETENTION_SECONDS: String(7 * 24 * 3600) }) },
+    });
+    template.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
+    });
+    template.hasResource("AWS::DynamoDB::Table", { DeletionPolicy: "Delete" });
+    template.allResources("AWS::SQS::Queue", { DeletionPolicy: "Delete" });
+    template.allResourcesProperties("AWS::Logs::LogGroup", { RetentionInDays: 7 });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "ApproximateAgeOfOldestMessage",
+      Threshold: 7200,
+    });
+  });
+
+  it("encrypts the table and the lanes with a customer managed key and grants it to the functions", () => {
+    // Arrange
+    const keyArn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    // Act
+    const { template } = synthJobSystem((stack) => ({
+      encryptionKey: kms.Key.fromKeyArn(stack, "Key", keyArn),
+    }));
+
+    // Assert
+    template.hasResourceProperties("AWS::DynamoDB::Table", {
+      SSESpecification: { SSEEnabled: true, SSEType: "KMS", KMSMasterKeyId: keyArn },
+    });
+    template.allResourcesProperties("AWS::SQS::Queue", { KmsMasterKeyId: keyArn });
+    for (const role of ["WorkerRole", "MaintenanceRole"]) {
+      template.hasResourceProperties("AWS::IAM::Policy", {
+        Roles: [{ Ref: Match.stringLikeRegexp(`^Jobs${role}`) }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            {
+              Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+              Effect: "Allow",
+              Resource: keyArn,
+            },
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe("JobSystem validation", () => {
+  it.each([
+    [
+      "a worker timeout over 15 minutes",
+      { workerTimeout: Duration.minutes(16) },
+      /Test\/Jobs workerTimeout: must be whole seconds from 1 second to 15 minutes .*got 16 minutes/,
+    ],
+    [
+      "a worker timeout under a second",
+      { workerTimeout: Duration.millis(500) },
+      /Test\/Jobs workerTimeout: must be whole seconds/,
+    ],
+    [
+      "a worker timeout that is a token",
+      { workerTimeout: Duration.seconds(Lazy.number({ produce: () => 60 })) },
+      /Test\/Jobs workerTimeout: must be a concrete duration/,
+    ],
+    [
+      "a memory size under 128 MiB",
+      { workerMemorySize: 64 },
+      /Test\/Jobs workerMemorySize: must be an integer from 128 to 10240, got 64/,
+    ],
+    [
+      "a maximum concurrency under 2",
+      { workerMaxConcurrency: 1 },
+      /Test\/Jobs workerMaxConcurrency: must be an integer from 2 to 1000, got 1/,
+    ],
+    [
+      "a zero retention",
+      { retention: Duration.seconds(0) },
+      /Test\/Jobs retention: must be at least 1 second/,
+    ],
+    [
+      "a jobs entry that does not exist",
+      { jobsEntry: "no/such/jobs.ts" },
+      /Test\/Jobs jobsEntry: no file at .*no\/such\/jobs\.ts/,
+    ],
+  ] as const)("rejects %s with an error naming the construct path", (_label, props, message) => {
+    // Arrange + Act + Assert
+    expect(() => synthJobSystem(props)).toThrow(message);
+  });
+
+  it("accepts a memory size and a concurrency given as tokens, checking them at deploy time", () => {
+    // Arrange + Act
+    const { template } = synthJobSystem({
+      workerMemorySize: Lazy.number({ produce: () => 512 }),
+      workerMaxConcurrency: Lazy.number({ produce: () => 3 }),
+    });
+
+    // Assert
+    template.hasResourceProperties("AWS::Lambda::Function", { MemorySize: 512 });
+    template.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
+      ScalingConfig: { MaximumConcurrency: 3 },
+    });
+  });
+
+  it("resolves a relative jobsEntry from the working directory", () => {
+    // Arrange
+    const relative = fixtureJobsEntry.replace(`${process.cwd()}/`, "");
+
+    // Act + Assert
+    expect(relative).not.toBe(fixtureJobsEntry);
+    expect(() => synthJobSystem({ jobsEntry: relative })).not.toThrow();
+  });
+
+  it("refuses metrics of a lane it does not have, listing the lanes", () => {
+    // Arrange
+    const { jobs } = synthJobSystem();
+
+    // Act + Assert
+    expect(() => jobs.metricDeadLetterMessages("urgent")).toThrow(
+      /"urgent" is not a lane \(lanes: high, normal, low\)/,
+    );
+    expect(jobs.metricDeadLetterMessages("high").metricName).toBe("ApproximateNumberOfMessagesVisible");
+    expect(jobs.metricOldestMessageAge("low").metricName).toBe("ApproximateAgeOfOldestMessage");
+    expect(jobs.metricVisibleMessages("normal").metricName).toBe("ApproximateNumberOfMessagesVisible");
+    expect(jobs.metricWorkerErrors().metricName).toBe("Errors");
+  });
+
+  it("exposes its functions and attributes", () => {
+    // Arrange + Act
+    const { jobs } = synthJobSystem();
+
+    // Assert
+    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance"]);
+    expect(jobs.workerFunction).toBeInstanceOf(lambda.Function);
+    expect(jobs.lanes.map((l) => l.definition.name)).toEqual(defaultLanes.map((l) => l.name));
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 2);
+    expect(Object.keys(jobs.clientEnvironment)).toEqual([
+      "JOBS_TABLE_NAME",
+      "JOBS_LANE_URLS",
+      "JOBS_SCHEDULE_GROUP_NAME",
+      "JOBS_SCHEDULER_ROLE_ARN",
+    ]);
+  });
+});
