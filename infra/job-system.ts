@@ -46,15 +46,16 @@ import { entrySource, type HandlerFactoryName, handlersModulePath, writeEntry } 
 
 /**
  * Environment variables the construct sets on its functions and lists in
- * {@link JobSystem.clientEnvironment}. The first two are read by
- * `connectFromEnvironment()` today; the scheduler ones are for the SDK's
- * EventBridge Scheduler timer.
+ * {@link JobSystem.clientEnvironment}; `connectFromEnvironment()` reads them
+ * (`sdk/src/config/environment.ts`).
  */
 export const jobSystemEnvironmentVariables = {
   tableName: environmentVariables.tableName,
   laneUrls: environmentVariables.laneUrls,
-  scheduleGroupName: "JOBS_SCHEDULE_GROUP_NAME",
-  schedulerRoleArn: "JOBS_SCHEDULER_ROLE_ARN",
+  scheduleGroupName: environmentVariables.scheduleGroupName,
+  schedulerRoleArn: environmentVariables.schedulerRoleArn,
+  schedulerExpiryTargetArn: environmentVariables.schedulerExpiryTargetArn,
+  schedulerDeadLetterQueueArn: environmentVariables.schedulerDeadLetterQueueArn,
   /** Set on the construct's functions only: how long finished runs are kept, in seconds. */
   retentionSeconds: "JOBS_RETENTION_SECONDS",
 } as const;
@@ -123,11 +124,12 @@ export interface JobSystemProps {
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * Age of a lane's oldest message at which its alarm fires. Messages of runs that are
-   * not due yet are held in the lane for up to 12 hours (the SQS visibility limit), so
-   * a lower threshold would fire on healthy delayed runs.
+   * Age of a lane's oldest message at which its alarm fires. A run due within 15 minutes
+   * is sent at once and its message held until the run is due; a run due later is
+   * released by a one-time schedule a minute ahead. So on a healthy lane no message is
+   * much older than 16 minutes; an older one means a backlog or a stuck worker.
    *
-   * @default Duration.hours(13)
+   * @default Duration.minutes(30)
    */
   readonly oldestMessageAlarmAge?: Duration;
 
@@ -177,13 +179,16 @@ const laneConsumerActions = [
 /**
  * Receives before a lane message moves to its dead-letter queue (1,000 is the SQS
  * maximum). The worker holds a message that is not due yet by changing its visibility
- * and reporting it as a batch item failure, and every hold counts as a receive. Holds
- * are rare and long: a message is sent at most 12 hours before its run is due, so one
- * `notBefore` costs one or two holds, a retry backoff one; over the 14 days a message
- * can stay in a lane that is at most about 30 holds of 12 hours. 1,000 leaves room for
- * short holds (limit deferrals) and transient failures, so a healthy message never
- * reaches the dead-letter queue; what does is a message nothing can process, which the
- * dead-letter alarm reports (and a run it belongs to is found by the maintenance sweep).
+ * and reporting it as a batch item failure, and every hold counts as a receive. A hold
+ * waits out the whole remaining time at once (at most 12 hours, the SQS visibility
+ * limit; with the Scheduler timer the construct configures, at most about 16 minutes,
+ * since runs due later are released by a schedule), so a `notBefore` or a retry backoff
+ * costs one or two receives. Even a message held in 12-hour steps for the whole 14 days
+ * it can stay in a lane is received under 30 times. The rest of the 1,000 is for short
+ * holds (limit deferrals) and transient failures, each of which waits a visibility
+ * timeout, so a healthy message never reaches the dead-letter queue: one that does is
+ * one nothing can process, which the dead-letter alarm reports. Its run is not lost:
+ * the maintenance sweep finds a Pending run without a message and sends it again.
  */
 export const laneMaxReceiveCount = 1000;
 
@@ -213,6 +218,11 @@ interface FunctionSpec {
   readonly timeout: (props: ResolvedProps) => Duration;
   /** Lets a Lambda → SQS → same Lambda chain run on (see the worker row). */
   readonly allowRecursiveLoop?: boolean;
+  /**
+   * The function runs' expiry schedules invoke (with `{ "expireRunId": … }`). Every
+   * other function, and clients, get its ARN; it finds its own in the invocation context.
+   */
+  readonly expiryTarget?: boolean;
   /** Event sources, schedules and grants. */
   readonly wire: (fn: lambda.Function, wiring: FunctionWiring) => void;
 }
@@ -250,6 +260,7 @@ const functionSpecs: readonly FunctionSpec[] = [
     description: "Job system maintenance: expiries, lost messages, expired leases (every minute)",
     memorySize: () => 256,
     timeout: () => maintenanceTimeout,
+    expiryTarget: true,
     wire: (fn, { system }) => {
       system.grantClient(fn);
       // Scheduler's one-minute rate, not an EventBridge rule: the same service as the
@@ -300,7 +311,10 @@ export class JobSystem extends Construct {
   readonly lanes: readonly JobLane[];
   /** The group the SDK creates one-time schedules in (run releases, expiries, long retries). */
   readonly scheduleGroup: scheduler.IScheduleGroup;
-  /** The role EventBridge Scheduler assumes for those schedules: it may send to the lanes only. */
+  /**
+   * The role EventBridge Scheduler assumes for those schedules: it may send to the lanes
+   * and the schedule dead-letter queue, and invoke the expiry target (the maintenance function).
+   */
   readonly schedulerRole: iam.IRole;
   /** The worker function, consuming every lane. */
   readonly workerFunction: lambda.IFunction;
@@ -315,6 +329,8 @@ export class JobSystem extends Construct {
    * `fn.addEnvironment(...)` each, or pass it as a function's `environment`.
    */
   readonly clientEnvironment: Readonly<Record<string, string>>;
+  /** Releases and expiries EventBridge Scheduler could not deliver after every retry (a standard queue). */
+  readonly scheduleDeadLetterQueue: sqs.IQueue;
 
   readonly #encryptionKey: kms.IKey | undefined;
 
@@ -354,7 +370,7 @@ export class JobSystem extends Construct {
     this.scheduleGroup = scheduleGroup;
     const stack = Stack.of(this);
     const schedulerRole = new iam.Role(this, "SchedulerRole", {
-      description: "Assumed by the job system's one-time schedules to send run messages to the lanes",
+      description: "Assumed by the job system's one-time schedules: run releases (lanes) and expiries (maintenance)",
       // Only schedules of this account's group may assume it (confused deputy guard).
       assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
         conditions: {
@@ -369,6 +385,20 @@ export class JobSystem extends Construct {
     this.#grantSendToLanes(schedulerRole);
     this.#encryptionKey?.grant(schedulerRole, ...laneSenderKeyActions);
 
+    // Where Scheduler puts a release or expiry it could not deliver after every retry
+    // (a standard queue: Scheduler's dead-letter queues cannot be FIFO).
+    const scheduleDeadLetterQueue = new sqs.Queue(this, "ScheduleDeadLetterQueue", {
+      retentionPeriod: Duration.days(14),
+      removalPolicy: resolved.removalPolicy,
+      ...queueEncryption(resolved),
+    });
+    iam.Grant.addToPrincipal({
+      grantee: schedulerRole,
+      actions: ["sqs:SendMessage"],
+      resourceArns: [scheduleDeadLetterQueue.queueArn],
+    });
+    this.scheduleDeadLetterQueue = scheduleDeadLetterQueue;
+
     const v = jobSystemEnvironmentVariables;
     this.clientEnvironment = {
       [v.tableName]: table.tableName,
@@ -377,6 +407,7 @@ export class JobSystem extends Construct {
       ),
       [v.scheduleGroupName]: scheduleGroup.scheduleGroupName,
       [v.schedulerRoleArn]: schedulerRole.roleArn,
+      [v.schedulerDeadLetterQueueArn]: scheduleDeadLetterQueue.queueArn,
     };
 
     const functions: Record<string, lambda.Function> = {};
@@ -387,6 +418,30 @@ export class JobSystem extends Construct {
       functions[spec.id] = fn;
     }
     this.functions = functions;
+
+    // Runs' expiry schedules invoke the expiry target: the scheduler role may invoke it
+    // (its unqualified ARN only), and every other function and client is given its ARN.
+    // The target itself is not (its environment cannot hold its own ARN: a cycle).
+    const expirySpec = functionSpecs.find((spec) => spec.expiryTarget);
+    if (expirySpec) {
+      const expiryTarget = functionById(this, functions, expirySpec.id);
+      iam.Grant.addToPrincipal({
+        grantee: schedulerRole,
+        actions: ["lambda:InvokeFunction"],
+        resourceArns: [expiryTarget.functionArn],
+      });
+      for (const spec of functionSpecs) {
+        if (spec === expirySpec) continue;
+        functionById(this, functions, spec.id).addEnvironment(
+          v.schedulerExpiryTargetArn,
+          expiryTarget.functionArn,
+        );
+      }
+      this.clientEnvironment = {
+        ...this.clientEnvironment,
+        [v.schedulerExpiryTargetArn]: expiryTarget.functionArn,
+      };
+    }
     this.workerFunction = functionById(this, functions, "Worker");
     this.maintenanceFunction = functionById(this, functions, "Maintenance");
 
@@ -409,6 +464,17 @@ export class JobSystem extends Construct {
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         }),
       ]),
+      new cloudwatch.Alarm(this, "ScheduleDeadLetterAlarm", {
+        alarmDescription: "Run releases or expiries EventBridge Scheduler could not deliver",
+        metric: scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       ...functionSpecs.map(
         (spec) =>
           new cloudwatch.Alarm(this, `${spec.id}ErrorsAlarm`, {
@@ -624,7 +690,7 @@ function resolveProps(scope: Construct, props: JobSystemProps): ResolvedProps {
       `must be at least 1 second, got ${retention.toHumanString()}`,
     );
   }
-  const oldestMessageAlarmAge = props.oldestMessageAlarmAge ?? Duration.hours(13);
+  const oldestMessageAlarmAge = props.oldestMessageAlarmAge ?? Duration.minutes(30);
 
   const lanes = defaultLanes;
   for (const lane of lanes) {
@@ -667,9 +733,7 @@ function createLanes(scope: JobSystem, props: ResolvedProps): JobLane[] {
     separator: "-",
     allowedSpecialCharacters: "-_",
   })}-`;
-  const encryption = props.encryptionKey
-    ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
-    : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+  const encryption = queueEncryption(props);
   const retentionPeriod = Duration.seconds(Number(laneQueueAttributes.MessageRetentionPeriod));
   return props.lanes.map((definition) => {
     const deadLetterQueue = new sqs.Queue(scope, `${definition.name}DeadLetterQueue`, {
@@ -693,6 +757,13 @@ function createLanes(scope: JobSystem, props: ResolvedProps): JobLane[] {
     });
     return { definition, queue, deadLetterQueue };
   });
+}
+
+/** SSE-SQS, or the customer key when one is given. */
+function queueEncryption(props: ResolvedProps): Pick<sqs.QueueProps, "encryption" | "encryptionMasterKey"> {
+  return props.encryptionKey
+    ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+    : { encryption: sqs.QueueEncryption.SQS_MANAGED };
 }
 
 /** Where bundling runs from: the project root (the folder of the nearest lock file). */

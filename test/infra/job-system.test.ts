@@ -26,12 +26,18 @@ function onlyResource(template: Template, type: string) {
   return { logicalId: logicalId as string, properties: resource?.Properties ?? {} };
 }
 
-/** The lane queues (those with a redrive policy) and the dead-letter queues, by logical id. */
+/**
+ * The lane queues (those with a redrive policy), their dead-letter queues (FIFO, no
+ * redrive) and the schedule dead-letter queue (the standard one), by logical id.
+ */
 function queuesOf(template: Template) {
   const queues = Object.entries(resourcesOf(template, "AWS::SQS::Queue"));
   return {
     lanes: queues.filter(([, q]) => q.Properties.RedrivePolicy !== undefined),
-    deadLetterQueues: queues.filter(([, q]) => q.Properties.RedrivePolicy === undefined),
+    deadLetterQueues: queues.filter(
+      ([, q]) => q.Properties.RedrivePolicy === undefined && q.Properties.FifoQueue,
+    ),
+    scheduleDeadLetterQueues: queues.filter(([, q]) => !q.Properties.FifoQueue),
   };
 }
 
@@ -118,9 +124,8 @@ describe("JobSystem with default props", () => {
   });
 
   it("names each queue <prefix><lane>.fifo, with the prefix shared and SQS's 80 characters respected", () => {
-    const names = Object.values(resourcesOf(template, "AWS::SQS::Queue")).map((q) =>
-      String(q.Properties.QueueName),
-    );
+    const { lanes, deadLetterQueues } = queuesOf(template);
+    const names = [...lanes, ...deadLetterQueues].map(([, q]) => String(q.Properties.QueueName));
     for (const lane of defaultLanes) {
       expect(names.filter((n) => n.endsWith(`-${lane.name}.fifo`))).toHaveLength(1);
       expect(names.filter((n) => n.endsWith(`-${lane.name}-dlq.fifo`))).toHaveLength(1);
@@ -152,6 +157,9 @@ describe("JobSystem with default props", () => {
             JOBS_LANE_URLS: expect.anything(),
             JOBS_SCHEDULE_GROUP_NAME: expect.anything(),
             JOBS_SCHEDULER_ROLE_ARN: expect.anything(),
+            JOBS_SCHEDULER_DLQ_ARN: {
+              "Fn::GetAtt": [queuesOf(template).scheduleDeadLetterQueues[0]?.[0], "Arn"],
+            },
             JOBS_RETENTION_SECONDS: String(30 * 24 * 3600),
             NODE_OPTIONS: "--enable-source-maps",
           },
@@ -254,13 +262,42 @@ describe("JobSystem with default props", () => {
       (p) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
     );
     const laneIds = queuesOf(template).lanes.map(([id]) => id);
+    const [scheduleDlqId] = queuesOf(template).scheduleDeadLetterQueues.map(([id]) => id);
+    const maintenanceId = functionLogicalId(template, /maintenance/i);
     expect(statements).toEqual([
       {
         Action: "sqs:SendMessage",
         Effect: "Allow",
         Resource: laneIds.map((id) => ({ "Fn::GetAtt": [id, "Arn"] })),
       },
+      { Action: "sqs:SendMessage", Effect: "Allow", Resource: { "Fn::GetAtt": [scheduleDlqId, "Arn"] } },
+      {
+        Action: "lambda:InvokeFunction",
+        Effect: "Allow",
+        Resource: { "Fn::GetAtt": [maintenanceId, "Arn"] },
+      },
     ]);
+  });
+
+  it("gives every function but the expiry target (maintenance) the expiry target's ARN", () => {
+    const maintenanceId = functionLogicalId(template, /maintenance/i);
+    const workerId = functionLogicalId(template, /worker/i);
+    const variables = (id: string) =>
+      (resourcesOf(template, "AWS::Lambda::Function")[id]?.Properties.Environment as { Variables: object })
+        .Variables;
+    expect(variables(workerId)).toMatchObject({
+      JOBS_SCHEDULER_EXPIRY_TARGET_ARN: { "Fn::GetAtt": [maintenanceId, "Arn"] },
+    });
+    expect(variables(maintenanceId)).not.toHaveProperty("JOBS_SCHEDULER_EXPIRY_TARGET_ARN");
+  });
+
+  it("keeps a standard, encrypted dead-letter queue for schedules that could not be delivered", () => {
+    const [entry, ...others] = queuesOf(template).scheduleDeadLetterQueues;
+    expect(others).toEqual([]);
+    expect(entry?.[1].Properties).toEqual({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
   });
 
   it("keeps function logs in their own log groups for a month", () => {
@@ -271,13 +308,15 @@ describe("JobSystem with default props", () => {
 
   it("alarms on dead letters and oldest message age per lane, and on each function's errors", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
-    expect(alarms).toHaveLength(2 * defaultLanes.length + 2);
-    const { lanes, deadLetterQueues } = queuesOf(template);
+    expect(alarms).toHaveLength(2 * defaultLanes.length + 3);
+    const { lanes, deadLetterQueues, scheduleDeadLetterQueues } = queuesOf(template);
     const queueNameOf = (alarm: Record<string, unknown>) =>
       ((alarm.Dimensions as { Value: { "Fn::GetAtt": string[] } }[])[0]?.Value["Fn::GetAtt"] ?? [])[0];
 
     const deadLetter = alarms.filter((a) => a.MetricName === "ApproximateNumberOfMessagesVisible");
-    expect(deadLetter.map(queueNameOf).sort()).toEqual(deadLetterQueues.map(([id]) => id).sort());
+    expect(deadLetter.map(queueNameOf).sort()).toEqual(
+      [...deadLetterQueues, ...scheduleDeadLetterQueues].map(([id]) => id).sort(),
+    );
     for (const alarm of deadLetter) {
       expect(alarm).toMatchObject({
         Threshold: 0,
@@ -288,7 +327,7 @@ describe("JobSystem with default props", () => {
 
     const age = alarms.filter((a) => a.MetricName === "ApproximateAgeOfOldestMessage");
     expect(age.map(queueNameOf).sort()).toEqual(lanes.map(([id]) => id).sort());
-    for (const alarm of age) expect(alarm).toMatchObject({ Threshold: 13 * 3600, Statistic: "Maximum" });
+    for (const alarm of age) expect(alarm).toMatchObject({ Threshold: 30 * 60, Statistic: "Maximum" });
 
     const errors = alarms.filter((a) => a.MetricName === "Errors");
     expect(errors).toHaveLength(2);
@@ -473,12 +512,14 @@ describe("JobSystem validation", () => {
     expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance"]);
     expect(jobs.workerFunction).toBeInstanceOf(lambda.Function);
     expect(jobs.lanes.map((l) => l.definition.name)).toEqual(defaultLanes.map((l) => l.name));
-    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 2);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 3);
     expect(Object.keys(jobs.clientEnvironment)).toEqual([
       "JOBS_TABLE_NAME",
       "JOBS_LANE_URLS",
       "JOBS_SCHEDULE_GROUP_NAME",
       "JOBS_SCHEDULER_ROLE_ARN",
+      "JOBS_SCHEDULER_DLQ_ARN",
+      "JOBS_SCHEDULER_EXPIRY_TARGET_ARN",
     ]);
   });
 });
