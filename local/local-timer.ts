@@ -1,12 +1,16 @@
 /**
  * The local stand-in for EventBridge Scheduler and the one-minute maintenance
- * schedule: runs the maintenance sweep every `intervalMs`, so `notBefore` releases,
- * `notAfter` expiries, lost messages and expired leases are handled within that
- * interval even when no worker polls.
+ * schedule: every `intervalMs`, fires the run timers that are due (`LocalRunTimer`:
+ * releases and expiries, the local implementation of the timer port) and runs the
+ * maintenance sweep, so `notBefore` releases, `notAfter` expiries, lost messages and
+ * expired leases are handled within that interval even when no worker polls.
  */
 import { sweep, type SweepOptions } from "../sdk/src/maintenance/sweep.js";
+import type { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 
 export interface LocalTimerOptions extends SweepOptions {
+  /** The run timers to fire (the same one the client and workers were given). @default none: the sweep alone */
+  readonly timer?: LocalRunTimer;
   /** Pause between sweeps, in ms. @default 250 */
   readonly intervalMs?: number;
   /** Called with a sweep's error (the next sweep still runs). @default console.error */
@@ -24,6 +28,7 @@ export function startLocalTimer(options: LocalTimerOptions): LocalTimer {
   const loop = (async () => {
     while (!stopped) {
       try {
+        await options.timer?.fireDue();
         await sweep(options);
       } catch (error) {
         if (!stopped) (options.onError ?? ((e) => console.error("sweep failed:", e)))(error);

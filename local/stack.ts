@@ -7,6 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
 import type { JobApp } from "../sdk/src/jobs/job-app.js";
+import { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
 import { localClientConfig } from "./aws-clients.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
@@ -73,7 +74,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     createLanes(sqs, options.queuePrefix ?? "jobs-"),
     createTable(dynamodb, tableName),
   ]);
-  const system = connect({ dynamodb, sqs, tableName, laneUrls, app: options.app });
+  // The local implementation of the timer port (EventBridge Scheduler on AWS), fired by the timer loop below.
+  let runTimer: LocalRunTimer | undefined;
+  const system = connect({
+    dynamodb,
+    sqs,
+    tableName,
+    laneUrls,
+    app: options.app,
+    timer: (parts) => (runTimer = new LocalRunTimer(parts)),
+  });
   await registerJobs(system, options.app);
 
   const workerOptions = {
@@ -81,6 +91,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     store: system.store,
     dispatcher: system.dispatcher,
     client: system.client,
+    ...(runTimer ? { timer: runTimer } : {}),
     leaseMs: options.leaseMs ?? 10_000,
     heartbeatMs: options.heartbeatMs ?? 2_000,
     concurrency: options.concurrency ?? 4,
@@ -92,6 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     store: system.store,
     dispatcher: system.dispatcher,
     app: options.app,
+    ...(runTimer ? { timer: runTimer } : {}),
     intervalMs: options.timerIntervalMs ?? 250,
     lostMessageGraceMs: options.lostMessageGraceMs ?? 10_000,
   });

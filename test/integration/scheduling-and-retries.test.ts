@@ -136,15 +136,28 @@ describe("notBefore, notAfter and priority", () => {
     expect(done.cancelReason).toMatch(/notAfter passed/);
   });
 
-  it("releases a run due beyond the visibility hold through the sweep", async () => {
+  it("releases a run due beyond the visibility hold through the local timer, then runs it", async () => {
+    // Arrange: a clock the test moves
+    let offsetMs = 0;
+    const now = () => Date.now() + offsetMs;
     const app = new JobApp();
     const job = app.addJob("FarOff", () => "ran");
-    system = await startTestSystem({ app });
-    const now = Date.now();
-    const run = await system.client.trigger(job, undefined, { notBefore: new Date(now + 13 * 3600_000) });
+    system = await startTestSystem({ app, now });
+    const notBefore = now() + 13 * 3600_000;
+    // Act
+    const run = await system.client.trigger(job, undefined, { notBefore: new Date(notBefore) });
     const stored = await system.store.get(run.runId);
-    expect(stored?.enqueueCount).toBe(0); // not sent at trigger time
-    expect((await system.client.getRun(run.runId)).status).toBe("Pending");
+    const timers = system.runTimer?.pending() ?? [];
+    await sleep(300);
+    const stillPending = await system.client.getRun(run.runId);
+    offsetMs += notBefore - now();
+    const done = await system.client.wait(run.runId);
+    // Assert: not sent at trigger time; the timer (fired by the local timer loop) sent it when due
+    expect(stored).toMatchObject({ enqueueCount: 1, timerRelease: 0 });
+    expect(timers).toEqual([{ name: `run-${run.runId}-0-release`, purpose: "release", runId: run.runId, atMs: notBefore }]);
+    expect(stillPending.status).toBe("Pending");
+    expect(done.status).toBe("Succeeded");
+    expect(Date.parse(done.startedAt ?? "")).toBeGreaterThanOrEqual(notBefore);
   });
 
   it("claims a high-priority run ahead of a backlog", async () => {

@@ -3,8 +3,10 @@
  * polling workers and the local timer. Stop it in `afterEach`/`finally`.
  */
 import { startLocalTimer, type LocalTimer } from "../../local/local-timer.js";
-import { connect, registerJobs, type JobSystem } from "../../sdk/src/connect.js";
+import { connect, registerJobs, type JobSystem, type TimerParts } from "../../sdk/src/connect.js";
 import type { JobApp } from "../../sdk/src/jobs/job-app.js";
+import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
+import type { RunTimer } from "../../sdk/src/timer/timer-port.js";
 import { PollingWorker, type PollingWorkerOptions } from "../../sdk/src/worker/polling-worker.js";
 import { createTestResources, type TestResources } from "./local-resources.js";
 
@@ -12,14 +14,22 @@ export interface TestSystemOptions {
   readonly app: JobApp;
   /** @default 1 */
   readonly workers?: number;
-  /** Start the local timer (sweep). @default true */
+  /** Start the local timer loop (run timers and sweep). @default true */
   readonly timer?: boolean;
+  /** Clock of the client, workers and run timer, epoch ms. @default Date.now */
+  readonly now?: () => number;
+  /** Builds the run timer. @default a LocalRunTimer on the test's clock */
+  readonly makeTimer?: (parts: TimerParts & { readonly now: () => number }) => RunTimer;
   readonly worker?: Partial<PollingWorkerOptions>;
   readonly lostMessageGraceMs?: number;
 }
 
 export interface TestSystem extends JobSystem {
   readonly resources: TestResources;
+  /** The run timer (the port), as built by `makeTimer`. */
+  readonly timer: RunTimer;
+  /** The same timer when it is the local one (fired by the timer loop, or by hand with `fireDue()`). */
+  readonly runTimer: LocalRunTimer | undefined;
   readonly workers: PollingWorker[];
   /** Starts one more polling worker. */
   addWorker(options?: Partial<PollingWorkerOptions>): PollingWorker;
@@ -28,7 +38,17 @@ export interface TestSystem extends JobSystem {
 
 export async function startTestSystem(options: TestSystemOptions): Promise<TestSystem> {
   const resources = await createTestResources();
-  const system = connect({ ...resources, app: options.app, client: { maxPollIntervalMs: 100 } });
+  const now = options.now ?? Date.now;
+  const makeTimer = options.makeTimer ?? ((parts) => new LocalRunTimer(parts));
+  const system = connect({
+    ...resources,
+    app: options.app,
+    client: { maxPollIntervalMs: 100, now },
+    timer: (parts) => makeTimer({ ...parts, now }),
+  });
+  if (!system.timer) throw new Error("connect() did not build the timer");
+  const timerInstance: RunTimer = system.timer;
+  const runTimer = timerInstance instanceof LocalRunTimer ? timerInstance : undefined;
   await registerJobs(system, options.app);
   const workers: PollingWorker[] = [];
   const addWorker = (extra: Partial<PollingWorkerOptions> = {}) => {
@@ -37,6 +57,8 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
       store: system.store,
       dispatcher: system.dispatcher,
       client: system.client,
+      timer: timerInstance,
+      now,
       leaseMs: 3_000,
       heartbeatMs: 500,
       flushMs: 200,
@@ -56,12 +78,16 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           store: system.store,
           dispatcher: system.dispatcher,
           app: options.app,
+          ...(runTimer ? { timer: runTimer } : {}),
+          now,
           intervalMs: 100,
           lostMessageGraceMs: options.lostMessageGraceMs ?? 1_000,
         });
   return {
     ...system,
     resources,
+    timer: timerInstance,
+    runTimer,
     workers,
     addWorker,
     async stop() {
