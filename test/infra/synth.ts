@@ -38,8 +38,12 @@ export function synthJobSystem(
   options: SynthOptions = {},
 ): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), "jobs-infra-test-"));
-  // An empty bundling-stacks list makes CDK skip bundling (the CLI's `--exclusively` mechanism).
-  const app = new App({ outdir, context: options.bundle ? {} : { "aws:cdk:bundling-stacks": [] } });
+  // An empty bundling-stacks list makes CDK skip bundling (the CLI's `--exclusively`
+  // mechanism). Asset metadata (as the CLI turns on) tells where each bundle went.
+  const app = new App({
+    outdir,
+    context: options.bundle ? { "aws:cdk:enable-asset-metadata": true } : { "aws:cdk:bundling-stacks": [] },
+  });
   const stack = new Stack(app, "Test");
   const jobs = new JobSystem(stack, "Jobs", {
     jobsEntry: fixtureJobsEntry,
