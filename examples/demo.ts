@@ -1,16 +1,18 @@
 /**
  * `npm run demo`: starts the local stack in this process (DynamoDB Local, the fauxqs
- * SQS emulator, 2 polling workers with 2 slots each, the local timer), walks through
- * the spec's "Triggering and running" examples against it, checks every outcome, and
- * stops the stack. Exits 0 when every expectation held, 1 otherwise.
+ * SQS emulator, 2 polling workers with 2 slots each, the local timer, the local
+ * WebSocket API), walks through the spec's "Triggering and running" examples, then
+ * streaming, a pipeline, and observing a run's events live and resuming them, checks
+ * every outcome, and stops the stack. Exits 0 when every expectation held, 1 otherwise.
  */
 
 import { startLocalStack } from "../local/stack.js";
 import {
-  type JobClient,
+  JobClient,
   type JobRun,
   JobRunError,
   RunConflictError,
+  type RunEvent,
   type RunFilter,
 } from "../sdk/src/index.js";
 import {
@@ -20,10 +22,13 @@ import {
   backlogItem,
   cleanup,
   flaky,
+  importData,
   importJob,
   longParent,
   report,
   slow,
+  streamOrders,
+  sumNumbers,
   timelyReport,
   urgent,
 } from "./jobs.js";
@@ -92,6 +97,41 @@ async function poll<T>(probe: () => Promise<T | undefined>, signal: AbortSignal)
   }
 }
 
+/** JSON with object keys sorted, at every depth: equal values give equal strings. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** `[██████░░░░░░░░░░░░░░]  30%` */
+function progressBar(progress: number, width = 20): string {
+  const filled = Math.round(progress * width);
+  return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${String(Math.round(progress * 100)).padStart(3)}%`;
+}
+
+/** One event on one line: `#3 progress [███░░…]  15%`. */
+function eventLine(event: RunEvent): string {
+  const head = `#${event.eventId}`.padEnd(4);
+  switch (event.type) {
+    case "status":
+      return `${head} status → ${event.status}${event.reason ? ` [${event.reason}]` : ""}`;
+    case "progress":
+      return `${head} progress ${progressBar(event.progress)}`;
+    case "log":
+      return `${head} log ${event.lines.map((l) => `${l.level.toUpperCase()} ${l.message}`).join(" | ")}`;
+    default:
+      return `${head} ${event.type}`;
+  }
+}
+
+/** Whether `ids` are `from, from+1, …` with no gap and no repeat. */
+function consecutive(ids: readonly number[], from: number): boolean {
+  return ids.every((id, i) => id === from + i);
+}
+
 /** The newest top-level run of a job (the one `client.run` just made; `run` returns only the result). */
 async function latestRun(client: JobClient, jobName: string, signal: AbortSignal): Promise<JobRun> {
   return poll(
@@ -108,10 +148,19 @@ const stack = await startLocalStack({ app, workers, concurrency }).catch((error:
 });
 const { client } = stack.system;
 console.log(
-  `up in ${Date.now() - bootStarted} ms: DynamoDB Local ${stack.dynamoDbEndpoint}, SQS ${stack.sqsEndpoint}`,
+  `up in ${Date.now() - bootStarted} ms: DynamoDB Local ${stack.dynamoDbEndpoint}, SQS ${stack.sqsEndpoint}, WebSocket ${stack.webSocket.url}`,
 );
+/** A second client that observes runs through the local WebSocket API (`client` polls DynamoDB). */
+const socketClient = new JobClient({
+  store: stack.system.store,
+  dispatcher: stack.system.dispatcher,
+  app,
+  webSocket: stack.webSocket,
+});
 
 let addRunId: string | undefined;
+/** The ImportData run of scenario 14 and the events seen, for scenario 15. */
+let imported: { runId: string; events: RunEvent[] } | undefined;
 
 try {
   await scenario("1. run: trigger and wait for the result", async (signal) => {
@@ -344,6 +393,172 @@ try {
     check(show(rerun.args) === show({ a: 1, b: 2 }), "the same arguments {a:1,b:2}");
     check(result === 3, "the result 3");
   });
+
+  await scenario("12. stream: StreamOrders yields orders while it still runs", async (signal) => {
+    console.log("  path: polling DynamoDB (the stack's client has no webSocket options)");
+    const triggeredAt = Date.now();
+    const arrivals: { order: { id: number; total: number }; at: number }[] = [];
+    console.log(`  for await (const order of client.stream(StreamOrders, ${show({ count: 5 })})):`);
+    for await (const order of client.stream(streamOrders, { count: 5 }, { signal })) {
+      const at = Date.now();
+      arrivals.push({ order, at });
+      console.log(`    +${String(at - triggeredAt).padStart(4)} ms  order ${show(order)}`);
+    }
+    const run = await latestRun(client, streamOrders.name, signal);
+    const completedAt = ms(run.completedAt);
+    console.log(`  ${runLine(run)}; completedAt +${completedAt - triggeredAt} ms`);
+    const first = arrivals[0];
+    check(
+      show(arrivals.map((a) => a.order)) === show([1, 2, 3, 4, 5].map((id) => ({ id, total: id * 10 }))),
+      "orders 1..5 in order, total = id × 10",
+    );
+    check(run.status === "Succeeded", "status Succeeded");
+    if (!first) return;
+    const lead = completedAt - first.at;
+    console.log(
+      `  order 1 arrived ${lead} ms before the run completed (the producer sleeps 100 ms per order)`,
+    );
+    check(lead >= 100, "order 1 to arrive well before the run completed (at least 100 ms)");
+  });
+
+  await scenario("13. pipeline: SumNumbers = sum of DoubleNumbers(GenerateNumbers 1..10)", async (signal) => {
+    const sum = await client.run(sumNumbers, { count: 10 }, { signal });
+    console.log(`  SumNumbers ${show({ count: 10 })} → ${show(sum)}`);
+    check(sum === 110, "the result 110 (2 × (1 + … + 10))");
+    const parent = await latestRun(client, sumNumbers.name, signal);
+    console.log(`  ${runLine(parent)}`);
+    // Children come from a secondary index (eventually consistent): wait until both show, finished.
+    const children = await poll(async () => {
+      const found = await collect(client, { parentRunId: parent.runId });
+      return found.length >= 2 && found.every((r) => r.completedAt !== undefined) ? found : undefined;
+    }, signal);
+    children.sort((x, y) => ms(x.createdAt) - ms(y.createdAt));
+    for (const child of children) {
+      console.log(
+        `  └ child: ${child.jobName} ${show(child.args)} → ${child.status}, parentRunId ${child.parentRunId}`,
+      );
+    }
+    check(
+      show(children.map((c) => c.jobName).sort()) === show(["DoubleNumbers", "GenerateNumbers"]),
+      "two children, GenerateNumbers and DoubleNumbers",
+    );
+    check(
+      children.every((c) => c.parentRunId === parent.runId),
+      "each child's parentRunId to be the SumNumbers run",
+    );
+    check(
+      children.every((c) => c.status === "Succeeded"),
+      "both children Succeeded",
+    );
+  });
+
+  await scenario(
+    "14. observe: ImportData {rows:20} progress and logs, live over the WebSocket API",
+    async (signal) => {
+      console.log(`  path: WebSocket API ${stack.webSocket.url} (a second JobClient with webSocket options)`);
+      // Workers write buffered progress and log lines about once a second (items of a
+      // streaming job within 50 ms), so a 1 s import shows one or two batches of them.
+      console.log("  (the worker writes progress and logs in batches, about once a second)");
+      const triggeredAt = Date.now();
+      const run = await client.trigger(importData, { rows: 20 });
+      console.log(`  trigger(ImportData ${show({ rows: 20 })}) → run ${run.runId}`);
+      console.log(`  for await (const e of socketClient.observeRunEvents("${run.runId}")):`);
+      const events: RunEvent[] = [];
+      for await (const event of socketClient.observeRunEvents(run.runId, { signal })) {
+        events.push(event);
+        console.log(`    +${String(Date.now() - triggeredAt).padStart(4)} ms  ${eventLine(event)}`);
+      }
+      imported = { runId: run.runId, events };
+      const done = await client.getRun(run.runId);
+      console.log(`  ${runLine(done)}, result ${show(done.result)}`);
+      console.log(`  progress ${done.progress} ${progressBar(done.progress)}`);
+      console.log("  recentLogs:");
+      for (const line of done.recentLogs) console.log(`    ${line}`);
+      const logs = events.flatMap((e) => (e.type === "log" ? e.lines.map((l) => l.message) : []));
+      check(
+        consecutive(
+          events.map((e) => e.eventId),
+          1,
+        ),
+        "event ids 1, 2, 3, … with no gap and no repeat",
+      );
+      check(
+        events.at(-1)?.type === "status" && done.status === "Succeeded",
+        "the last event: status Succeeded",
+      );
+      check(
+        events.some((e) => e.type === "progress"),
+        "at least one progress event",
+      );
+      check(
+        show(logs) === show([5, 10, 15, 20].map((n) => `imported ${n}/20 rows`)),
+        'log lines "imported 5/20 rows" … "imported 20/20 rows"',
+      );
+      check(done.progress === 1, "progress 1");
+      check(
+        done.recentLogs.length === 4 && done.recentLogs.at(-1)?.endsWith("imported 20/20 rows") === true,
+        "recentLogs to hold the 4 log lines",
+      );
+    },
+  );
+
+  await scenario(
+    "15. resume: stop observing the ImportData run halfway, resume with sinceEventId",
+    async (signal) => {
+      if (!imported) {
+        check(false, "the ImportData run from scenario 14");
+        return;
+      }
+      const { runId, events } = imported;
+      const k = Math.floor(events.length / 2);
+      console.log(
+        `  path: WebSocket API (socketClient); the run has ${events.length} events, stopping after #${k}`,
+      );
+      const before: RunEvent[] = [];
+      for await (const event of socketClient.observeRunEvents(runId, { signal })) {
+        before.push(event);
+        if (event.eventId >= k) break;
+      }
+      console.log(
+        `  observeRunEvents("${runId}") → ${before.map((e) => `#${e.eventId}`).join(" ")}, stopped`,
+      );
+      const after: RunEvent[] = [];
+      for await (const event of socketClient.observeRunEvents(runId, { sinceEventId: k, signal }))
+        after.push(event);
+      console.log(
+        `  observeRunEvents("${runId}", { sinceEventId: ${k} }) → ${after.map((e) => `#${e.eventId}`).join(" ")}`,
+      );
+      const ids = [...before, ...after].map((e) => e.eventId);
+      const duplicates = ids.length - new Set(ids).size;
+      console.log(
+        `  resumed at #${after[0]?.eventId} (k+1 = ${k + 1}); together ${ids.length} events, ${duplicates} duplicate(s)`,
+      );
+      check(
+        consecutive(
+          before.map((e) => e.eventId),
+          1,
+        ) && before.length === k,
+        `the first observation to yield #1..#${k}`,
+      );
+      check(after[0]?.eventId === k + 1, `the resumed ids to start at #${k + 1}`);
+      check(
+        consecutive(ids, 1) && ids.length === events.length,
+        `#1..#${events.length} once each, no gap, no duplicate`,
+      );
+      // Pushed events come from DynamoDB stream records, read ones from the table: compare
+      // them field by field (a map attribute's key order is not kept).
+      const resumed = [...before, ...after];
+      const differs = events.findIndex((e, i) => canonical(e) !== canonical(resumed[i]));
+      if (differs >= 0) {
+        console.log(`  live:    ${canonical(events[differs])}`);
+        console.log(`  resumed: ${canonical(resumed[differs])}`);
+      }
+      check(
+        differs < 0 && resumed.length === events.length,
+        "the same events as the live observation in scenario 14",
+      );
+    },
+  );
 } finally {
   console.log("\nstopping the local stack...");
   await stack.stop();
@@ -354,5 +569,5 @@ if (failures.length > 0) {
   for (const failure of failures) console.error(`  - ${failure}`);
   process.exit(1);
 }
-console.log("\nall 11 scenarios behaved as expected");
+console.log("\nall 15 scenarios behaved as expected");
 process.exit(0);
