@@ -30,6 +30,8 @@ export interface TestSystem extends JobSystem {
   readonly timer: RunTimer;
   /** The same timer when it is the local one (fired by the timer loop, or by hand with `fireDue()`). */
   readonly runTimer: LocalRunTimer | undefined;
+  /** The clock everything in this system reads. */
+  readonly now: () => number;
   readonly workers: PollingWorker[];
   /** Starts one more polling worker. */
   addWorker(options?: Partial<PollingWorkerOptions>): PollingWorker;
@@ -88,6 +90,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
     resources,
     timer: timerInstance,
     runTimer,
+    now,
     workers,
     addWorker,
     async stop() {

@@ -4,8 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
-import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import { maxHoldMs } from "../../sdk/src/queue/visibility.js";
+import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import { startTestSystem } from "../support/test-system.js";
 import { drainLane, ManualClock, timerConformance } from "./timer-conformance.js";
 
@@ -53,7 +53,12 @@ describe("LocalRunTimer", () => {
             return send(run);
           },
         });
-        timer = new LocalRunTimer({ ...parts, dispatcher, retryDelayMs: 5_000, onError: (e) => errors.push(String(e)) });
+        timer = new LocalRunTimer({
+          ...parts,
+          dispatcher,
+          retryDelayMs: 5_000,
+          onError: (e) => errors.push(String(e)),
+        });
         return timer;
       },
     });

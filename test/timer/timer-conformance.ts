@@ -11,7 +11,7 @@ import { DeleteMessageCommand, type Message, ReceiveMessageCommand } from "@aws-
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import type { RunItem } from "../../sdk/src/store/run-item.js";
-import { scheduleName, type RunTimer } from "../../sdk/src/timer/timer-port.js";
+import { type RunTimer, scheduleName } from "../../sdk/src/timer/timer-port.js";
 import { startTestSystem, type TestSystem, type TestSystemOptions } from "../support/test-system.js";
 
 /** A clock that only moves when told (on top of real time, so waits still end). */
@@ -50,17 +50,25 @@ export async function drainLane(system: TestSystem, run: Pick<RunItem, "priority
     if (batch.length === 0) return messages;
     for (const m of batch) {
       messages.push(m);
-      await system.dispatcher.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      await system.dispatcher.sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }),
+      );
     }
   }
 }
 
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (ok(value)) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > until)
+      throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
     await sleep(50);
   }
 }
@@ -82,7 +90,13 @@ export function timerConformance(implementation: string, harness: TimerHarness):
     });
 
     async function start(app: JobApp, clock: ManualClock, workers = 0): Promise<TestSystem> {
-      system = await startTestSystem({ app, workers, timer: false, now: clock.now, makeTimer: harness.makeTimer });
+      system = await startTestSystem({
+        app,
+        workers,
+        timer: false,
+        now: clock.now,
+        makeTimer: harness.makeTimer,
+      });
       return system;
     }
 
@@ -111,7 +125,9 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       const app = new JobApp();
       const job = app.addJob("Soon", () => "ran");
       const s = await start(app, clock);
-      const run = await s.client.trigger(job, undefined, { notBefore: new Date(clock.now() + s.timer.releaseThresholdMs - 60_000) });
+      const run = await s.client.trigger(job, undefined, {
+        notBefore: new Date(clock.now() + s.timer.releaseThresholdMs - 60_000),
+      });
       expect(harness.names(s)).toEqual([]);
       const messages = await drainLane(s, run);
       expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
@@ -208,7 +224,11 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       const run = await s.client.trigger(job, undefined, { notAfter: new Date(notAfter) });
       const done = await s.client.wait(run.runId);
       expect(done.status).toBe("Succeeded");
-      await waitFor("the expiry timer to be deleted", async () => harness.names(s), (names) => names.length === 0);
+      await waitFor(
+        "the expiry timer to be deleted",
+        async () => harness.names(s),
+        (names) => names.length === 0,
+      );
       clock.set(notAfter + 120_000);
       await harness.fire(s);
       expect((await s.client.getRun(run.runId)).status).toBe("Succeeded");
@@ -221,8 +241,13 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       const job = app.addJob("Later", () => "ran");
       const s = await start(app, clock);
       const notBefore = farDue(s.timer, clock);
-      const run = await s.client.trigger(job, undefined, { notBefore: new Date(notBefore), notAfter: new Date(notBefore + 3_600_000) });
-      expect(harness.names(s).sort()).toEqual([scheduleName(run.runId, "expiry", 0), scheduleName(run.runId, "release", 0)].sort());
+      const run = await s.client.trigger(job, undefined, {
+        notBefore: new Date(notBefore),
+        notAfter: new Date(notBefore + 3_600_000),
+      });
+      expect(harness.names(s).sort()).toEqual(
+        [scheduleName(run.runId, "expiry", 0), scheduleName(run.runId, "release", 0)].sort(),
+      );
       // Act
       await s.client.cancel(run.runId);
       clock.set(notBefore + 2 * 3_600_000);
@@ -276,7 +301,10 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       app.addJob("Any", () => undefined);
       const s = await start(app, clock);
       await expect(
-        s.timer.cancelSchedules({ runId: "01JZZZZZZZZZZZZZZZZZZZZZZZ", attempt: 0, priority: 0, enqueueCount: 1 }, ["release", "expiry"]),
+        s.timer.cancelSchedules(
+          { runId: "01JZZZZZZZZZZZZZZZZZZZZZZZ", attempt: 0, priority: 0, enqueueCount: 1 },
+          ["release", "expiry"],
+        ),
       ).resolves.toBeUndefined();
     });
   });

@@ -18,7 +18,13 @@ import type { Dispatcher } from "../queue/dispatcher.js";
 import { maxHoldMs } from "../queue/visibility.js";
 import type { RunStore } from "../store/run-store.js";
 import { expireRun } from "./timer-actions.js";
-import { assertTimerSettings, type RunTimer, scheduleName, type TimerPurpose, type TimerRun } from "./timer-port.js";
+import {
+  assertTimerSettings,
+  type RunTimer,
+  scheduleName,
+  type TimerPurpose,
+  type TimerRun,
+} from "./timer-port.js";
 
 export interface LocalRunTimerOptions {
   readonly store: RunStore;
@@ -63,7 +69,12 @@ export class LocalRunTimer implements RunTimer {
   }
 
   async scheduleRelease(run: TimerRun, dueMs: number): Promise<void> {
-    const snapshot: TimerRun = { runId: run.runId, attempt: run.attempt, priority: run.priority, enqueueCount: run.enqueueCount };
+    const snapshot: TimerRun = {
+      runId: run.runId,
+      attempt: run.attempt,
+      priority: run.priority,
+      enqueueCount: run.enqueueCount,
+    };
     this.#add(scheduleName(run.runId, "release", run.attempt), "release", run.runId, dueMs, () =>
       this.#options.dispatcher.send(snapshot),
     );
@@ -107,7 +118,10 @@ export class LocalRunTimer implements RunTimer {
         fired++;
       } catch (error) {
         this.#entries.set(entry.name, { ...entry, atMs: this.#now() + (this.#options.retryDelayMs ?? 1000) });
-        (this.#options.onError ?? ((e, n) => console.error(`local timer ${n} failed:`, e)))(error, entry.name);
+        (this.#options.onError ?? ((e, n) => console.error(`local timer ${n} failed:`, e)))(
+          error,
+          entry.name,
+        );
       }
     }
     return fired;

@@ -62,7 +62,13 @@ import {
 import { ValidationError } from "../errors.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import type { ExpiryEvent } from "./timer-actions.js";
-import { assertTimerSettings, type RunTimer, scheduleName, type TimerPurpose, type TimerRun } from "./timer-port.js";
+import {
+  assertTimerSettings,
+  type RunTimer,
+  scheduleName,
+  type TimerPurpose,
+  type TimerRun,
+} from "./timer-port.js";
 
 /** Where and how the timer creates its schedules. */
 export interface SchedulerTimerOptions {
@@ -125,10 +131,15 @@ export class SchedulerTimer implements RunTimer {
   /** Creates `run-<runId>-<attempt>-release`, firing `releaseLeadMs` before `dueMs` (whole seconds, rounded down). */
   async scheduleRelease(run: TimerRun, dueMs: number): Promise<void> {
     const atMs = Math.max(floorTo(dueMs - this.releaseLeadMs, 1000), ceilTo(this.#now(), 1000));
-    await this.#create(scheduleName(run.runId, "release", run.attempt), atMs, `Release run ${run.runId} (attempt ${run.attempt + 1})`, {
-      Arn: `arn:${this.#partition}:scheduler:::aws-sdk:sqs:sendMessage`,
-      Input: JSON.stringify(this.#options.dispatcher.sendMessageInput(run)),
-    });
+    await this.#create(
+      scheduleName(run.runId, "release", run.attempt),
+      atMs,
+      `Release run ${run.runId} (attempt ${run.attempt + 1})`,
+      {
+        Arn: `arn:${this.#partition}:scheduler:::aws-sdk:sqs:sendMessage`,
+        Input: JSON.stringify(this.#options.dispatcher.sendMessageInput(run)),
+      },
+    );
   }
 
   /** Creates `run-<runId>-expiry`, firing at `notAfterMs` rounded up to a whole minute. No-op without an expiry target. */
@@ -136,10 +147,15 @@ export class SchedulerTimer implements RunTimer {
     const target = this.#options.expiryTargetArn;
     if (target === undefined) return;
     const event: ExpiryEvent = { expireRunId: run.runId };
-    await this.#create(scheduleName(run.runId, "expiry", run.attempt), ceilTo(notAfterMs, 60_000), `Expire run ${run.runId} at its notAfter`, {
-      Arn: target,
-      Input: JSON.stringify(event),
-    });
+    await this.#create(
+      scheduleName(run.runId, "expiry", run.attempt),
+      ceilTo(notAfterMs, 60_000),
+      `Expire run ${run.runId} at its notAfter`,
+      {
+        Arn: target,
+        Input: JSON.stringify(event),
+      },
+    );
   }
 
   /** Deletes the schedules; one that is gone (fired, or never created) counts as deleted. */
@@ -149,16 +165,28 @@ export class SchedulerTimer implements RunTimer {
       wanted.map(async (purpose) => {
         try {
           await this.#options.scheduler.send(
-            new DeleteScheduleCommand({ Name: scheduleName(run.runId, purpose, run.attempt), GroupName: this.#options.groupName }),
+            new DeleteScheduleCommand({
+              Name: scheduleName(run.runId, purpose, run.attempt),
+              GroupName: this.#options.groupName,
+            }),
           );
         } catch (error) {
-          if (!(error instanceof ResourceNotFoundException) && (error as Error).name !== "ResourceNotFoundException") throw error;
+          if (
+            !(error instanceof ResourceNotFoundException) &&
+            (error as Error).name !== "ResourceNotFoundException"
+          )
+            throw error;
         }
       }),
     );
   }
 
-  async #create(name: string, atMs: number, description: string, target: Pick<Target, "Arn" | "Input">): Promise<void> {
+  async #create(
+    name: string,
+    atMs: number,
+    description: string,
+    target: Pick<Target, "Arn" | "Input">,
+  ): Promise<void> {
     const input: CreateScheduleCommandInput = {
       Name: name,
       GroupName: this.#options.groupName,
@@ -174,7 +202,9 @@ export class SchedulerTimer implements RunTimer {
           MaximumEventAgeInSeconds: this.#options.maximumEventAgeSeconds ?? 3600,
           MaximumRetryAttempts: this.#options.maximumRetryAttempts ?? 185,
         },
-        ...(this.#options.deadLetterQueueArn ? { DeadLetterConfig: { Arn: this.#options.deadLetterQueueArn } } : {}),
+        ...(this.#options.deadLetterQueueArn
+          ? { DeadLetterConfig: { Arn: this.#options.deadLetterQueueArn } }
+          : {}),
       },
     };
     try {

@@ -28,6 +28,10 @@ export function isExpiryEvent(event: unknown): event is ExpiryEvent {
  * passed by `nowMs()`; otherwise does nothing (it started, ended, or the timer fired
  * early). Returns whether this call expired it. Safe to repeat.
  */
-export async function expireRun(store: RunStore, runId: string, nowMs: () => number = Date.now): Promise<boolean> {
+export async function expireRun(
+  store: RunStore,
+  runId: string,
+  nowMs: () => number = Date.now,
+): Promise<boolean> {
   return (await applyTransition(store, runId, (run) => expire(run, nowMs()))) !== undefined;
 }

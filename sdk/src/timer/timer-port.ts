@@ -104,7 +104,11 @@ export function timerPurposesOf(run: TimerFields): TimerPurpose[] {
  * - `later`: no timer and due beyond the visibility hold: the maintenance sweep sends it
  *   once it is due (a retry sends now instead and is held again as often as needed).
  */
-export function releasePath(timer: RunTimer | undefined, dueMs: number, nowMs: number): "lane" | "timer" | "later" {
+export function releasePath(
+  timer: RunTimer | undefined,
+  dueMs: number,
+  nowMs: number,
+): "lane" | "timer" | "later" {
   if (dueMs - nowMs <= Math.min(timer?.releaseThresholdMs ?? maxHoldMs, maxHoldMs)) return "lane";
   return timer ? "timer" : "later";
 }
@@ -121,14 +125,21 @@ const namePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 export function scheduleName(runId: string, purpose: TimerPurpose, attempt: number): string {
   const name = purpose === "release" ? `run-${runId}-${attempt}-release` : `run-${runId}-expiry`;
   if (!namePattern.test(name)) {
-    throw new ValidationError("runId", `"${runId}" cannot name a schedule (${name}: 1-64 of 0-9 a-z A-Z - _ .)`);
+    throw new ValidationError(
+      "runId",
+      `"${runId}" cannot name a schedule (${name}: 1-64 of 0-9 a-z A-Z - _ .)`,
+    );
   }
   return name;
 }
 
 /** Checks a timer's settings once, at construction. */
 export function assertTimerSettings(releaseThresholdMs: number, releaseLeadMs: number, what: string): void {
-  if (!Number.isFinite(releaseThresholdMs) || releaseThresholdMs <= releaseLeadMs || releaseThresholdMs > maxHoldMs) {
+  if (
+    !Number.isFinite(releaseThresholdMs) ||
+    releaseThresholdMs <= releaseLeadMs ||
+    releaseThresholdMs > maxHoldMs
+  ) {
     throw new ValidationError(
       `${what}.releaseThresholdMs`,
       `${releaseThresholdMs} must be above releaseLeadMs (${releaseLeadMs}) and at most ${maxHoldMs} (the visibility hold)`,
