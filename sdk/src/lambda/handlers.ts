@@ -56,10 +56,9 @@ export type MaintenanceResult = SweepReport | { readonly expireRunId: string; re
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
   let system: JobSystem | undefined;
   return async (event?: unknown, context?: Pick<Context, "invokedFunctionArn">): Promise<MaintenanceResult> => {
-    system ??= connectFromEnvironment(
-      { app, ...(context?.invokedFunctionArn ? { expiryTargetArn: context.invokedFunctionArn } : {}) },
-      env,
-    );
+    // Unqualified: the scheduler role may invoke the function's unqualified ARN only.
+    const ownArn = context?.invokedFunctionArn?.split(":").slice(0, 7).join(":");
+    system ??= connectFromEnvironment({ app, ...(ownArn ? { expiryTargetArn: ownArn } : {}) }, env);
     if (isExpiryEvent(event)) {
       return { expireRunId: event.expireRunId, expired: await expireRun(system.store, event.expireRunId) };
     }
