@@ -4,7 +4,7 @@
  */
 export { JobClient, type JobClientOptions, type JobRef, type RunCallOptions, type TriggerTail } from "./client/job-client.js";
 export type { RunFilter } from "./client/run-filter.js";
-export { connect, registerJobs, type ConnectOptions, type JobSystem } from "./connect.js";
+export { connect, registerJobs, type ConnectOptions, type JobSystem, type TimerParts } from "./connect.js";
 export type { Duration } from "./domain/duration.js";
 export { maxPayloadBytes } from "./domain/json.js";
 export type { RetryPolicy, ResolvedRetryPolicy } from "./domain/retry-policy.js";
@@ -34,4 +34,12 @@ export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
 export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
 export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
+export { LocalRunTimer, type LocalRunTimerOptions, type LocalTimerEntry } from "./timer/local-timer.js";
+export {
+  defaultSchedulerReleaseThresholdMs,
+  SchedulerTimer,
+  type SchedulerTimerOptions,
+} from "./timer/scheduler-timer.js";
+export type { ExpiryEvent } from "./timer/timer-actions.js";
+export type { RunTimer, TimerPurpose, TimerRun } from "./timer/timer-port.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";

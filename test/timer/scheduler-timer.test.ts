@@ -9,6 +9,7 @@ import { CreateScheduleCommand, DeleteScheduleCommand, ThrottlingException } fro
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectFromEnvironment, readSchedulerEnvironment } from "../../sdk/src/config/environment.js";
+import { maxScheduleAheadMs } from "../../sdk/src/domain/run-options.js";
 import { ValidationError } from "../../sdk/src/errors.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { createMaintenanceLambdaHandler } from "../../sdk/src/lambda/handlers.js";
@@ -203,15 +204,13 @@ describe("SchedulerTimer requests", () => {
     // Arrange: Scheduler throttles every create
     const clock = new ManualClock();
     const { s, job } = await start(clock);
-    fake.mock
-      .on(CreateScheduleCommand)
-      .rejects(
-        new ThrottlingException({
-          message: "Rate exceeded",
-          Message: "Rate exceeded",
-          $metadata: { httpStatusCode: 429 },
-        }),
-      );
+    fake.mock.on(CreateScheduleCommand).rejects(
+      new ThrottlingException({
+        message: "Rate exceeded",
+        Message: "Rate exceeded",
+        $metadata: { httpStatusCode: 429 },
+      }),
+    );
     const notBefore = clock.now() + 3 * hour;
     // Act
     const run = await s.client.trigger(job, undefined, { notBefore: new Date(notBefore) });
@@ -227,6 +226,41 @@ describe("SchedulerTimer requests", () => {
     expect((await drainLane(s, run)).map((m) => JSON.parse(m.Body ?? ""))).toEqual([
       { runId: run.runId, attempt: 0 },
     ]);
+  });
+
+  it("rejects bad times before any schedule or write, and leaves a deadline past the horizon to the sweep (S5)", async () => {
+    // Arrange
+    const clock = new ManualClock();
+    const { s, job } = await start(clock);
+    const now = clock.now();
+    // Act
+    const errors = await Promise.all(
+      [
+        { notBefore: new Date(now + maxScheduleAheadMs + 1000) },
+        { notBefore: "2030-01-01T00:00:00" },
+        { notBefore: "not a date Z" },
+        { notBefore: new Date(Number.NaN) },
+        { notAfter: new Date(now - 1000) },
+        { notBefore: new Date(now + 2 * hour), notAfter: new Date(now + hour) },
+      ].map((options) => s.client.trigger(job, undefined, options).catch((e: unknown) => e)),
+    );
+    const createsAfterBadInput = fake.mock.commandCalls(CreateScheduleCommand).length;
+    const far = await s.client.trigger(job, undefined, {
+      notAfter: new Date(now + maxScheduleAheadMs + hour),
+    });
+    // Assert
+    expect(errors.map((e) => (e as ValidationError).path)).toEqual([
+      "options.notBefore",
+      "options.notBefore",
+      "options.notBefore",
+      "options.notBefore",
+      "options.notAfter",
+      "options.notAfter",
+    ]);
+    expect(errors.every((e) => e instanceof ValidationError)).toBe(true);
+    expect(createsAfterBadInput).toBe(0);
+    expect(fake.mock.commandCalls(CreateScheduleCommand)).toHaveLength(0);
+    expect((await s.store.get(far.runId))?.timerExpiry).toBeUndefined();
   });
 
   it("makes no expiry schedule without an expiry target", async () => {

@@ -12,8 +12,12 @@ export interface RunOptions {
   readonly notBefore?: Date | string;
   /**
    * Cancel the run if it has not started by this time (reason `notAfter passed`). Must
-   * be in the future at trigger time and not before `notBefore`. Does not stop a run
-   * that already started.
+   * be in the future at trigger time and not before `notBefore`: a deadline already past
+   * throws `ValidationError` and writes nothing (rather than creating a run that is
+   * Canceled at once). Does not stop a run that already started. Enforced by the timer
+   * at `notAfter` (within about two minutes on AWS), and always at claim time, so a late
+   * run never starts; a deadline more than {@link maxScheduleAheadMs} ahead gets no timer
+   * and is enforced at claim time and by the maintenance sweep.
    */
   readonly notAfter?: Date | string;
   /** Higher runs are claimed first. An integer in -1,000,000..1,000,000. @default the job's priority, else 0 */

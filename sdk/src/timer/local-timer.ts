@@ -52,6 +52,16 @@ interface Entry extends LocalTimerEntry {
   readonly fire: () => Promise<unknown>;
 }
 
+/**
+ * The in-process timer (see the module comment).
+ *
+ * @example
+ * ```ts
+ * let timer: LocalRunTimer | undefined;
+ * const system = connect({ ...local, timer: (parts) => (timer = new LocalRunTimer(parts)) });
+ * setInterval(() => void timer?.fireDue(), 250); // the local stack's timer loop does this
+ * ```
+ */
 export class LocalRunTimer implements RunTimer {
   readonly releaseThresholdMs: number;
   readonly releaseLeadMs = 0;

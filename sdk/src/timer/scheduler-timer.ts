@@ -106,6 +106,17 @@ export function atExpression(ms: number): string {
   return `at(${new Date(ms).toISOString().slice(0, 19)})`;
 }
 
+/**
+ * The EventBridge Scheduler timer (see the module comment). `connectFromEnvironment`
+ * builds one from the construct's variables; build one yourself for other setups.
+ *
+ * @example
+ * ```ts
+ * const scheduler = new SchedulerClient({});
+ * const system = connect({ dynamodb, sqs, tableName, laneUrls,
+ *   timer: ({ dispatcher }) => new SchedulerTimer({ scheduler, dispatcher, groupName, roleArn, expiryTargetArn }) });
+ * ```
+ */
 export class SchedulerTimer implements RunTimer {
   readonly releaseThresholdMs: number;
   readonly releaseLeadMs: number;

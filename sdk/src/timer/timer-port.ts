@@ -57,7 +57,15 @@ export type TimerRun = Pick<RunItem, "runId" | "attempt" | "priority" | "enqueue
 /** What a timer does for a run. */
 export type TimerPurpose = "release" | "expiry";
 
-/** The timer port. See the module comment for the contract. */
+/**
+ * The timer port. See the module comment for the contract.
+ *
+ * @example
+ * ```ts
+ * // what the client does for a run due in three hours (the timer decides the rest)
+ * if (releasePath(timer, notBeforeMs, Date.now()) === "timer") await timer.scheduleRelease(run, notBeforeMs);
+ * ```
+ */
 export interface RunTimer {
   /**
    * A run due further ahead than this, in ms, is released by the timer; a closer one is
