@@ -44,11 +44,13 @@
  *
  * **Threshold.** Runs due more than {@link SchedulerTimerOptions.releaseThresholdMs}
  * (15 minutes) ahead get a schedule; closer ones are sent at once and held by
- * visibility. A held message is in flight, and a FIFO queue allows 20,000 in-flight
- * messages (SQS quotas): hours of held `notBefore` runs would fill that and stall the
- * lane, and they are invisible to an operator. Fifteen minutes is also SQS's own
- * ceiling for message delays. Below it a schedule would cost a create (and often a
- * delete) for a hold of a few minutes at most.
+ * visibility. A held message is in flight, and a FIFO queue allows 120,000 in-flight
+ * messages, past which "processing may be impacted" (SQS developer guide, "Amazon SQS
+ * FIFO queue quotas"): hours of held `notBefore` runs would eat into that budget, which
+ * the lane's real work needs, and they are invisible to an operator (in flight, not
+ * queued). Every further 12-hour hold also costs a receive and a visibility change.
+ * Fifteen minutes is SQS's own ceiling for message delays, and below it a schedule
+ * would cost a create (and often a delete) to save a hold of a few minutes.
  */
 import {
   ConflictException,
