@@ -43,9 +43,11 @@ export class ExampleStack extends Stack {
       description: `The role those schedules assume (${jobSystemEnvironmentVariables.schedulerRoleArn})`,
       value: this.jobs.schedulerRole.roleArn,
     });
-    new CfnOutput(this, "WorkerFunctionName", {
-      description: "The worker function (its logs show each run)",
-      value: this.jobs.workerFunction.functionName,
-    });
+    if (this.jobs.workerFunction) {
+      new CfnOutput(this, "WorkerFunctionName", {
+        description: "The worker function (its logs show each run)",
+        value: this.jobs.workerFunction.functionName,
+      });
+    }
   }
 }

@@ -69,6 +69,16 @@ export interface JobSystemProps {
   readonly jobsEntry: string;
 
   /**
+   * Run jobs on Lambda: a worker function consuming every lane. Turn it off to run every
+   * job in long-lived workers instead (`PollingWorker` in containers, given
+   * {@link JobSystem.grantWorker} and {@link JobSystem.clientEnvironment}), for jobs
+   * longer than Lambda's 15 minutes. The worker props below then have no effect.
+   *
+   * @default true
+   */
+  readonly lambdaWorker?: boolean;
+
+  /**
    * Memory of the worker function, in MiB (128 to 10,240). CPU is allotted in proportion.
    *
    * @default 1024
@@ -223,6 +233,8 @@ interface FunctionSpec {
    * other function, and clients, get its ARN; it finds its own in the invocation context.
    */
   readonly expiryTarget?: boolean;
+  /** Whether the props call for this function. @default always */
+  readonly enabled?: (props: ResolvedProps) => boolean;
   /** Event sources, schedules and grants. */
   readonly wire: (fn: lambda.Function, wiring: FunctionWiring) => void;
 }
@@ -235,6 +247,7 @@ const functionSpecs: readonly FunctionSpec[] = [
   {
     id: "Worker",
     factory: "createWorkerLambdaHandler",
+    enabled: (props) => props.lambdaWorker,
     description: "Job system worker: claims and executes runs from the SQS lanes",
     memorySize: (props) => props.workerMemorySize,
     timeout: (props) => props.workerTimeout,
@@ -279,6 +292,7 @@ const functionSpecs: readonly FunctionSpec[] = [
 /** Props with every default applied (in one place: {@link resolveProps}). */
 interface ResolvedProps {
   readonly jobsEntry: string;
+  readonly lambdaWorker: boolean;
   readonly lanes: readonly LaneDefinition[];
   readonly workerMemorySize: number;
   readonly workerTimeout: Duration;
@@ -316,8 +330,8 @@ export class JobSystem extends Construct {
    * and the schedule dead-letter queue, and invoke the expiry target (the maintenance function).
    */
   readonly schedulerRole: iam.IRole;
-  /** The worker function, consuming every lane. */
-  readonly workerFunction: lambda.IFunction;
+  /** The worker function, consuming every lane (none with `lambdaWorker: false`). */
+  readonly workerFunction: lambda.IFunction | undefined;
   /** The maintenance function, run every minute. */
   readonly maintenanceFunction: lambda.IFunction;
   /** Every function of the system, by construct id (`Worker`, `Maintenance`). */
@@ -370,7 +384,8 @@ export class JobSystem extends Construct {
     this.scheduleGroup = scheduleGroup;
     const stack = Stack.of(this);
     const schedulerRole = new iam.Role(this, "SchedulerRole", {
-      description: "Assumed by the job system's one-time schedules: run releases (lanes) and expiries (maintenance)",
+      description:
+        "Assumed by the job system's one-time schedules: run releases (lanes) and expiries (maintenance)",
       // Only schedules of this account's group may assume it (confused deputy guard).
       assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
         conditions: {
@@ -412,7 +427,8 @@ export class JobSystem extends Construct {
 
     const functions: Record<string, lambda.Function> = {};
     const bundlingSetup = findBundlingSetup(this);
-    for (const spec of functionSpecs) {
+    const specs = functionSpecs.filter((spec) => spec.enabled?.(resolved) ?? true);
+    for (const spec of specs) {
       const fn = createFunction(this, spec, resolved, bundlingSetup);
       spec.wire(fn, { system: this, workerMaxConcurrency: resolved.workerMaxConcurrency });
       functions[spec.id] = fn;
@@ -422,7 +438,7 @@ export class JobSystem extends Construct {
     // Runs' expiry schedules invoke the expiry target: the scheduler role may invoke it
     // (its unqualified ARN only), and every other function and client is given its ARN.
     // The target itself is not (its environment cannot hold its own ARN: a cycle).
-    const expirySpec = functionSpecs.find((spec) => spec.expiryTarget);
+    const expirySpec = specs.find((spec) => spec.expiryTarget);
     if (expirySpec) {
       const expiryTarget = functionById(this, functions, expirySpec.id);
       iam.Grant.addToPrincipal({
@@ -430,7 +446,7 @@ export class JobSystem extends Construct {
         actions: ["lambda:InvokeFunction"],
         resourceArns: [expiryTarget.functionArn],
       });
-      for (const spec of functionSpecs) {
+      for (const spec of specs) {
         if (spec === expirySpec) continue;
         functionById(this, functions, spec.id).addEnvironment(
           v.schedulerExpiryTargetArn,
@@ -442,7 +458,7 @@ export class JobSystem extends Construct {
         [v.schedulerExpiryTargetArn]: expiryTarget.functionArn,
       };
     }
-    this.workerFunction = functionById(this, functions, "Worker");
+    this.workerFunction = functions.Worker;
     this.maintenanceFunction = functionById(this, functions, "Maintenance");
 
     this.alarms = [
@@ -475,7 +491,7 @@ export class JobSystem extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
-      ...functionSpecs.map(
+      ...specs.map(
         (spec) =>
           new cloudwatch.Alarm(this, `${spec.id}ErrorsAlarm`, {
             alarmDescription: `Errors of the job system's ${spec.id} function`,
@@ -619,6 +635,12 @@ export class JobSystem extends Construct {
    * ```
    */
   metricWorkerErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (!this.workerFunction) {
+      throw new ValidationError(
+        `${this.node.path} metricWorkerErrors`,
+        "there is no worker function (lambdaWorker is false)",
+      );
+    }
     return this.workerFunction.metricErrors({
       period: Duration.minutes(5),
       statistic: cloudwatch.Stats.SUM,
@@ -701,6 +723,7 @@ function resolveProps(scope: Construct, props: JobSystemProps): ResolvedProps {
 
   return {
     jobsEntry,
+    lambdaWorker: props.lambdaWorker ?? true,
     lanes,
     workerMemorySize,
     workerTimeout,

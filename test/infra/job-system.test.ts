@@ -425,6 +425,28 @@ describe("JobSystem with non-default props", () => {
   });
 });
 
+describe("JobSystem without a Lambda worker (jobs run in containers)", () => {
+  it("creates no worker function and no event source mapping, and keeps maintenance and the lanes", () => {
+    // Arrange + Act
+    const { template, jobs } = synthJobSystem({ lambdaWorker: false });
+
+    // Assert
+    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 0);
+    template.resourceCountIs("AWS::Lambda::Function", 1);
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("maintenance"),
+    });
+    expect(queuesOf(template).lanes).toHaveLength(defaultLanes.length);
+    expect(jobs.workerFunction).toBeUndefined();
+    expect(Object.keys(jobs.functions)).toEqual(["Maintenance"]);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 2);
+    expect(jobs.clientEnvironment).toHaveProperty("JOBS_SCHEDULER_EXPIRY_TARGET_ARN");
+    expect(() => jobs.metricWorkerErrors()).toThrow(
+      /Test\/Jobs metricWorkerErrors: there is no worker function/,
+    );
+  });
+});
+
 describe("JobSystem validation", () => {
   it.each([
     [

@@ -42,6 +42,9 @@ export function synthJobSystem(
   // mechanism). Asset metadata (as the CLI turns on) tells where each bundle went.
   const app = new App({
     outdir,
+    // CDK's built-in CloudFormation schema validation takes about ten seconds a synth;
+    // the CLI test in example-stack.test.ts runs it once, on the example app.
+    builtinCloudFormationValidation: false,
     context: options.bundle ? { "aws:cdk:enable-asset-metadata": true } : { "aws:cdk:bundling-stacks": [] },
   });
   const stack = new Stack(app, "Test");
