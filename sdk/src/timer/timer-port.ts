@@ -127,7 +127,7 @@ const namePattern = /^[0-9a-zA-Z\-_.]{1,64}$/;
 /**
  * The schedule name of a run's timer: `run-<runId>-<attempt>-release` for the release
  * of `attempt` (the run's attempt count when released), `run-<runId>-expiry` for its
- * expiry. A ULID run id gives 48 and 37 characters.
+ * expiry. A ULID run id gives 40 (attempt 0; at most 49) and 37 characters.
  * @throws {@link ValidationError} when the run id makes a name Scheduler would refuse.
  */
 export function scheduleName(runId: string, purpose: TimerPurpose, attempt: number): string {
