@@ -57,7 +57,11 @@ describe("npx cdk synth (F1)", () => {
     timeout: 180_000,
   }, async () => {
     // Arrange: the environment without any AWS variable.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_")));
+    // (Instance metadata is ruled out too: synth must not look for credentials anywhere.)
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("AWS_"))),
+      AWS_EC2_METADATA_DISABLED: "true",
+    };
     const outdir = mkdtempSync(join(tmpdir(), "jobs-cdk-synth-"));
 
     // Act
