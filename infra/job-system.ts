@@ -179,12 +179,7 @@ const keyActions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 const laneSenderKeyActions = ["kms:GenerateDataKey", "kms:Decrypt"];
 
 /** SQS actions of a process that polls the lanes itself (the Lambda worker's event source mapping has its own). */
-const laneConsumerActions = [
-  "sqs:ReceiveMessage",
-  "sqs:DeleteMessage",
-  "sqs:ChangeMessageVisibility",
-  "sqs:GetQueueAttributes",
-];
+const laneConsumerActions = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"];
 
 /**
  * Receives before a lane message moves to its dead-letter queue (1,000 is the SQS
