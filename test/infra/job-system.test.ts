@@ -283,8 +283,11 @@ describe("JobSystem with default props", () => {
     const maintenanceId = functionLogicalId(template, /maintenance/i);
     const workerId = functionLogicalId(template, /worker/i);
     const variables = (id: string) =>
-      (resourcesOf(template, "AWS::Lambda::Function")[id]?.Properties.Environment as { Variables: object })
-        .Variables;
+      (
+        resourcesOf(template, "AWS::Lambda::Function")[id]?.Properties.Environment as
+          | { Variables: object }
+          | undefined
+      )?.Variables;
     expect(variables(workerId)).toMatchObject({
       JOBS_SCHEDULER_EXPIRY_TARGET_ARN: { "Fn::GetAtt": [maintenanceId, "Arn"] },
     });
