@@ -69,7 +69,8 @@ describe("LocalRunTimer", () => {
       clock.set(notBefore);
       const firstFired = await timer?.fireDue();
       const afterFailure = await drainLane(system, run);
-      clock.set(notBefore + 5_000);
+      // The retry is due 5 s after the failure (plus the real time the failure took): 6 s leaves a margin.
+      clock.set(notBefore + 6_000);
       const secondFired = await timer?.fireDue();
       // Assert
       expect(firstFired).toBe(0);
