@@ -6,7 +6,7 @@
  */
 import { app } from "../examples/jobs.js";
 import { startLocalStack } from "../local/stack.js";
-import { RequestCounter } from "./request-counter.js";
+import { RequestCounter } from "../sdk/src/metrics/request-counter.js";
 
 const runs = Number(process.argv[2] ?? 100);
 const stack = await startLocalStack({ app, workers: 1, concurrency: 4, timerIntervalMs: 60_000 });

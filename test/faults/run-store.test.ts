@@ -53,7 +53,6 @@ function run(overrides: Partial<RunItem> = {}): RunItem {
 const stored = (overrides: Partial<RunItem> = {}): VersionedRunItem => ({
   ...run(overrides),
   eventSeq: 1,
-  version: 1,
 });
 
 function canceled(...codes: string[]): TransactionCanceledException {
@@ -106,7 +105,7 @@ describe("RunStore.create", () => {
       status: "Pending",
     });
     // Assert
-    expect(created).toMatchObject({ runId: "R1", version: 1, eventSeq: 1, statusPk: "STATUS#Pending" });
+    expect(created).toMatchObject({ runId: "R1", eventSeq: 1, statusPk: "STATUS#Pending" });
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(2);
   });
 
@@ -120,7 +119,7 @@ describe("RunStore.create", () => {
 });
 
 describe("RunStore.transition", () => {
-  it("returns undefined when the version changed since the run was read", async () => {
+  it("returns undefined when the run changed since it was read", async () => {
     // Arrange
     dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "None"));
     // Act
@@ -141,7 +140,7 @@ describe("RunStore.transition", () => {
     ]);
     await vi.runAllTimersAsync();
     // Assert
-    expect(await pending).toMatchObject({ status: "Canceled", version: 2, eventSeq: 2 });
+    expect(await pending).toMatchObject({ status: "Canceled", eventSeq: 2 });
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(2);
   });
 
@@ -156,10 +155,27 @@ describe("RunStore.transition", () => {
     expect(sent).toHaveLength(3);
     expect(sent[2]?.Delete).toMatchObject({ Key: { pk: "DEDUP#Add#d-1", sk: "#DEDUP" } });
   });
+
+  it("conditions on status, attempt and eventSeq, and on the lease when leaving Running", async () => {
+    dynamo.on(TransactWriteCommand).resolves({});
+    const running = stored({ status: "Running", attempt: 1, leaseExpiresMs: createdMs + 9000 });
+    await store.transition(running, { ...running, status: "Canceled" }, [{ type: "status", status: "Canceled" }]);
+    const update = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Update;
+    expect(update?.ConditionExpression).toBe(
+      "#status = :c_status AND #attempt = :c_attempt AND #eventSeq = :c_seq AND #leaseExpiresMs = :c_lease",
+    );
+    expect(update?.ExpressionAttributeValues).toMatchObject({
+      ":c_status": "Running",
+      ":c_attempt": 1,
+      ":c_seq": 1,
+      ":c_lease": createdMs + 9000,
+    });
+    expect(update?.UpdateExpression).toMatch(/^SET .* REMOVE /);
+  });
 });
 
 describe("RunStore conditional updates", () => {
-  it("markEnqueued returns undefined when the version check fails", async () => {
+  it("markEnqueued returns undefined when its condition fails", async () => {
     dynamo
       .on(UpdateCommand)
       .rejects(new ConditionalCheckFailedException({ message: "failed", $metadata: {} }));
@@ -172,16 +188,16 @@ describe("RunStore conditional updates", () => {
     await expect(store.renewLease(stored({ status: "Running" }), createdMs + 30_000)).rejects.toBe(throttled);
   });
 
-  it("markEnqueued bumps the version and the enqueue count it writes", async () => {
+  it("markEnqueued writes the new enqueue count, conditional on the one it read", async () => {
     // Arrange
     dynamo.on(UpdateCommand).resolves({});
     // Act
     const next = await store.markEnqueued(stored({ enqueueCount: 1 }), createdMs + 5);
     // Assert
-    expect(next).toMatchObject({ version: 2, enqueueCount: 2, enqueuedMs: createdMs + 5 });
-    expect(dynamo.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
-      ConditionExpression: "#version = :v",
-      ExpressionAttributeValues: { ":v": 1, ":next": 2, ":enqueueCount": 2, ":enqueuedMs": createdMs + 5 },
-    });
+    expect(next).toMatchObject({ enqueueCount: 2, enqueuedMs: createdMs + 5 });
+    const input = dynamo.commandCalls(UpdateCommand)[0]?.args[0].input;
+    expect(input?.ConditionExpression).toBe("#status = :c_status AND #attempt = :c_attempt AND #enqueueCount = :c_enq");
+    expect(input?.ExpressionAttributeValues).toMatchObject({ ":c_enq": 1 });
+    expect(Object.values(input?.ExpressionAttributeValues ?? {})).toEqual(expect.arrayContaining([2, createdMs + 5]));
   });
 });

@@ -20,7 +20,7 @@ const doc = DynamoDBDocumentClient.from(
 const dynamo = mockClient(doc);
 
 const items: TransactItem[] = [
-  { Put: { TableName: "jobs", Item: { pk: "RUN#1", sk: "#RUN" }, ConditionExpression: "version = :v" } },
+  { Put: { TableName: "jobs", Item: { pk: "RUN#1", sk: "#RUN" }, ConditionExpression: "eventSeq = :seq" } },
   { Put: { TableName: "jobs", Item: { pk: "RUN#1", sk: "EVT#000000000002" } } },
 ];
 
@@ -135,13 +135,13 @@ describe("transactWrite", () => {
     // Act
     const outcome = await transactWrite(doc, items);
     // Assert
-    expect(outcome).toEqual({ ok: false, failedConditions: [1, 3] });
+    expect(outcome).toEqual({ ok: false, failedConditions: [1, 3], currentItems: new Map() });
     expect(calls()).toBe(1);
   });
 
   it("returns a failed condition even when another item was throttled", async () => {
     dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "TransactionConflict"));
-    expect(await transactWrite(doc, items)).toEqual({ ok: false, failedConditions: [0] });
+    expect(await transactWrite(doc, items)).toEqual({ ok: false, failedConditions: [0], currentItems: new Map() });
     expect(calls()).toBe(1);
   });
 

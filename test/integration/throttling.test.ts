@@ -113,7 +113,6 @@ describe("DynamoDB throttling", () => {
       status: "Canceled",
       cancelReason: "test",
       eventSeq: 2, // Pending, then one Canceled event: the retried transaction committed once
-      version: 2,
     });
   });
 });

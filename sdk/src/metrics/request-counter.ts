@@ -2,15 +2,27 @@
  * Counts AWS SDK requests by service and operation with a middleware, so a benchmark
  * can report what one call costs (DESIGN.md "Cost": keep the count in sight).
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { SQSClient } from "@aws-sdk/client-sqs";
 
+/** Any AWS SDK v3 client (they all have a middleware stack). */
+interface SdkClient {
+  readonly middlewareStack: { add: (middleware: never, options: never) => void };
+}
+
+/**
+ * @example
+ * ```ts
+ * const counter = new RequestCounter();
+ * counter.attach(dynamodbClient, "DynamoDB");
+ * await client.run("Add", { a: 1, b: 2 });
+ * console.log(counter.table()); // { "DynamoDB.GetItem": 5, "DynamoDB.TransactWriteItems": 3, ... }
+ * ```
+ */
 export class RequestCounter {
   readonly counts = new Map<string, number>();
 
   /** Adds the counting middleware to a client. */
-  attach(client: DynamoDBClient | SQSClient, service: string): void {
-    (client.middlewareStack as { add: (mw: unknown, opts: unknown) => void }).add(
+  attach(client: SdkClient, service: string): void {
+    (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
       (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
         const key = `${service}.${(context.commandName ?? "?").replace(/Command$/, "")}`;
         this.counts.set(key, (this.counts.get(key) ?? 0) + 1);

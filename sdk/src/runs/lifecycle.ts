@@ -28,9 +28,9 @@ export async function applyTransition(
     if (!run) return undefined;
     const transition = decide(run);
     if (!transition) return undefined;
-    const stored = await store.transition(run, transition.next, transition.events);
-    if (stored) return stored;
-    run = await store.get(run.runId);
+    const outcome = await store.tryTransition(run, transition.next, transition.events);
+    if ("stored" in outcome) return outcome.stored;
+    run = outcome.current;
   }
   throw new Error(`run ${typeof runOrId === "string" ? runOrId : runOrId.runId}: too many concurrent writes`);
 }

@@ -3,11 +3,15 @@
  * DynamoDB table (DESIGN.md §3). The same code runs against AWS, LocalStack and
  * DynamoDB Local.
  *
- * Concurrency: every run item carries `version`, bumped by every write. A transition
- * replaces the item conditional on the version it read, in the same transaction as the
- * events it appends (invariant 1), so a lost race surfaces as `false`, never as a double
- * transition. Index attributes are derived from the item on every write
- * ({@link withIndexKeys}), so they cannot drift from the fields they index.
+ * Concurrency: writes are conditional on exactly the fields that decide them, built from
+ * named fragments ({@link conditions}). A transition updates the changed attributes
+ * only if the run's status, attempt and `eventSeq` are still what was read (and, when it
+ * takes a run out of Running, its lease too), in the same transaction as the events it
+ * appends (invariant 1): a lost race surfaces as `undefined`, never as a double
+ * transition. Lease renewals condition on status and attempt only, so they never
+ * conflict with event appends (a busy pipeline input cannot starve a worker's lease).
+ * Index attributes are derived on every write ({@link withIndexKeys}), so they cannot
+ * drift from the fields they index.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { ResolvedRetryPolicy } from "../domain/retry-policy.js";
@@ -19,8 +23,68 @@ import { createdSk, dedupKey, duePk, dueSk, dueSkUpTo, eventKey, jobKey, jobPk, 
 import { dueMs, type RunItem } from "./run-item.js";
 import { type TransactItem, transactWrite } from "./transact.js";
 
-/** A run item together with the version the store last saw. */
-export type VersionedRunItem = RunItem & { version: number };
+/** A run as last read from (or written to) the store: what conditional writes check against. */
+export type VersionedRunItem = RunItem;
+
+/** A piece of a condition expression with its names and values. */
+interface Fragment {
+  readonly expr: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
+/** Named condition fragments; each takes the run as read. */
+const conditions: Record<"status" | "attempt" | "eventSeq" | "lease" | "enqueueCount", (run: RunItem) => Fragment> = {
+  status: (run: RunItem) => ({ expr: "#status = :c_status", names: { "#status": "status" }, values: { ":c_status": run.status } }),
+  attempt: (run: RunItem) => ({ expr: "#attempt = :c_attempt", names: { "#attempt": "attempt" }, values: { ":c_attempt": run.attempt } }),
+  eventSeq: (run: RunItem) => ({ expr: "#eventSeq = :c_seq", names: { "#eventSeq": "eventSeq" }, values: { ":c_seq": run.eventSeq } }),
+  lease: (run: RunItem) => ({
+    expr: "#leaseExpiresMs = :c_lease",
+    names: { "#leaseExpiresMs": "leaseExpiresMs" },
+    values: { ":c_lease": run.leaseExpiresMs ?? 0 },
+  }),
+  enqueueCount: (run: RunItem) => ({
+    expr: "#enqueueCount = :c_enq",
+    names: { "#enqueueCount": "enqueueCount" },
+    values: { ":c_enq": run.enqueueCount },
+  }),
+};
+
+
+/** An UpdateItem's expressions: SET/REMOVE of the attributes that differ, under the given conditions. */
+function updateOf(before: RunItem, after: RunItem, guards: Fragment[]) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  const removes: string[] = [];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  let i = 0;
+  for (const key of keys) {
+    if (key === "pk" || key === "sk") continue;
+    const a = (before as unknown as Record<string, unknown>)[key];
+    const b = (after as unknown as Record<string, unknown>)[key];
+    if (JSON.stringify(a) === JSON.stringify(b)) continue;
+    names[`#u${i}`] = key;
+    if (b === undefined) removes.push(`#u${i}`);
+    else {
+      values[`:u${i}`] = b;
+      sets.push(`#u${i} = :u${i}`);
+    }
+    i++;
+  }
+  for (const guard of guards) {
+    Object.assign(names, guard.names);
+    Object.assign(values, guard.values);
+  }
+  const clauses = [sets.length > 0 ? `SET ${sets.join(", ")}` : "", removes.length > 0 ? `REMOVE ${removes.join(", ")}` : ""];
+  return {
+    UpdateExpression: clauses.filter(Boolean).join(" "),
+    ConditionExpression: guards.map((g) => g.expr).join(" AND "),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+    changed: sets.length + removes.length > 0,
+  };
+}
 
 /** An event item as stored: output and input items are kept as JSON text (`itemsJson`), so they round-trip exactly. */
 export interface EventItem {
@@ -123,7 +187,7 @@ export class RunStore {
    * Throws {@link RunConflictError} when a non-terminal run of the job holds the id.
    */
   async create(run: RunItem, event: RunEventBody): Promise<VersionedRunItem> {
-    const item: VersionedRunItem = withIndexKeys({ ...run, eventSeq: 1, version: 1 });
+    const item: VersionedRunItem = withIndexKeys({ ...run, eventSeq: 1 });
     const items: TransactItem[] = [
       { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
       { Put: { TableName: this.tableName, Item: this.#eventItem(item, 1, event) } },
@@ -153,29 +217,44 @@ export class RunStore {
   }
 
   /**
-   * Replaces `current` with `next` and appends `events`, in one transaction conditional
-   * on `current.version`. A terminal `next` frees the run's deduplication lock in the
-   * same transaction. Returns the stored item, or `undefined` when the run changed since
-   * it was read (the caller re-reads and decides again).
+   * Moves the run from `current` to `next` and appends `events`, in one transaction
+   * conditional on `current`'s status, attempt and `eventSeq` (and lease, when leaving
+   * Running). A terminal `next` frees the run's deduplication lock in the same
+   * transaction. Returns the stored item, or `undefined` when the run changed since it
+   * was read (the caller re-reads and decides again).
    */
   async transition(
     current: VersionedRunItem,
     next: RunItem,
     events: readonly RunEventBody[],
   ): Promise<VersionedRunItem | undefined> {
+    const outcome = await this.tryTransition(current, next, events);
+    return "stored" in outcome ? outcome.stored : undefined;
+  }
+
+  /**
+   * Like {@link transition}, but a lost race returns the run as it now is (read back
+   * from the failed condition, no extra request), or `{ current: undefined }` if it is gone.
+   */
+  async tryTransition(
+    current: VersionedRunItem,
+    next: RunItem,
+    events: readonly RunEventBody[],
+  ): Promise<{ stored: VersionedRunItem } | { current: VersionedRunItem | undefined }> {
     const firstSeq = current.eventSeq + 1;
-    const stored: VersionedRunItem = withIndexKeys({
-      ...next,
-      eventSeq: current.eventSeq + events.length,
-      version: current.version + 1,
-    });
+    const stored: VersionedRunItem = withIndexKeys({ ...next, eventSeq: current.eventSeq + events.length });
+    const leavingRunning = current.status === "Running" && next.status !== "Running";
+    const guards = [conditions.status(current), conditions.attempt(current), conditions.eventSeq(current)];
+    if (leavingRunning) guards.push(conditions.lease(current));
+    const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
+    if (!changed) return { stored: current };
     const items: TransactItem[] = [
       {
-        Put: {
+        Update: {
           TableName: this.tableName,
-          Item: stored,
-          ConditionExpression: "version = :v",
-          ExpressionAttributeValues: { ":v": current.version },
+          Key: runKey(current.runId),
+          ...update,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         },
       },
       ...events.map((body, i) => ({
@@ -193,7 +272,9 @@ export class RunStore {
       });
     }
     const outcome = await transactWrite(this.doc, items);
-    return outcome.ok ? stored : undefined;
+    if (outcome.ok) return { stored };
+    if (!outcome.failedConditions.includes(0)) throw new Error(`run ${current.runId}: unexpected condition failure`);
+    return { current: outcome.currentItems.get(0) as VersionedRunItem | undefined };
   }
 
   /**
@@ -202,51 +283,48 @@ export class RunStore {
    * terminal (nothing written).
    */
   async appendEvents(runId: string, events: readonly RunEventBody[]): Promise<boolean> {
+    let run = await this.get(runId);
     for (;;) {
-      const run = await this.get(runId);
       if (!run || isTerminal(run.status)) return false;
-      if (await this.transition(run, run, events)) return true;
+      const outcome = await this.tryTransition(run, run, events);
+      if ("stored" in outcome) return true;
+      run = outcome.current;
     }
   }
 
   /**
-   * Extends a running run's lease (no event). Conditional on `current.version`;
-   * returns the updated item, or `undefined` if the run changed since it was read.
+   * Extends a running run's lease (no event), conditional on its status and attempt
+   * only. Returns the updated item, or `undefined` if the attempt no longer holds the run.
    */
   async renewLease(current: VersionedRunItem, leaseExpiresMs: number): Promise<VersionedRunItem | undefined> {
-    return this.#update(current, { leaseExpiresMs, dueSk: dueSk(leaseExpiresMs, current.runId) });
+    const next = { ...current, leaseExpiresMs };
+    return this.#update(current, next, [conditions.status(current), conditions.attempt(current)]);
   }
 
-  /** Records that a message for this run was sent to its lane. Conditional like {@link renewLease}. */
+  /**
+   * Counts one more send of the run's message (the send follows), conditional on status,
+   * attempt and send count, so two sweeps never both send for the same count.
+   */
   async markEnqueued(current: VersionedRunItem, enqueuedMs: number): Promise<VersionedRunItem | undefined> {
-    return this.#update(current, { enqueuedMs, enqueueCount: current.enqueueCount + 1 });
+    const next = { ...current, enqueuedMs, enqueueCount: current.enqueueCount + 1 };
+    return this.#update(current, next, [
+      conditions.status(current),
+      conditions.attempt(current),
+      conditions.enqueueCount(current),
+    ]);
   }
 
-  async #update(current: VersionedRunItem, fields: Partial<RunItem>): Promise<VersionedRunItem | undefined> {
-    const names: Record<string, string> = { "#version": "version" };
-    const values: Record<string, unknown> = { ":v": current.version, ":next": current.version + 1 };
-    const sets = ["#version = :next"];
-    for (const [key, value] of Object.entries(fields)) {
-      names[`#${key}`] = key;
-      values[`:${key}`] = value;
-      sets.push(`#${key} = :${key}`);
-    }
+  async #update(current: RunItem, next: RunItem, guards: Fragment[]): Promise<VersionedRunItem | undefined> {
+    const stored = withIndexKeys(next);
+    const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
+    if (!changed) return current;
     try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: runKey(current.runId),
-          UpdateExpression: `SET ${sets.join(", ")}`,
-          ConditionExpression: "#version = :v",
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: runKey(current.runId), ...update }));
     } catch (error) {
       if ((error as Error).name === "ConditionalCheckFailedException") return undefined;
       throw error;
     }
-    return { ...current, ...fields, version: current.version + 1 };
+    return stored;
   }
 
   /** Every direct child of a run, oldest first. */

@@ -8,14 +8,25 @@
  * here with jittered exponential backoff (the SDK's own retries do not cover them).
  */
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>;
 /** One item of a write transaction, in the document client's shape. */
 export type TransactItem = TransactItems[number];
 
-/** Result of {@link transactWrite}: committed, or which items' conditions failed (by index). */
-export type TransactOutcome = { readonly ok: true } | { readonly ok: false; readonly failedConditions: number[] };
+/**
+ * Result of {@link transactWrite}: committed, or which items' conditions failed (by
+ * index), with the item as it was for those written with
+ * `ReturnValuesOnConditionCheckFailure: "ALL_OLD"`.
+ */
+export type TransactOutcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly failedConditions: number[];
+      readonly currentItems: ReadonlyMap<number, Record<string, unknown>>;
+    };
 
 const transientCodes = new Set(["ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"]);
 const maxTransientRetries = 8;
@@ -34,9 +45,17 @@ export async function transactWrite(doc: DynamoDBDocumentClient, items: Transact
       return { ok: true };
     } catch (error) {
       if (!(error instanceof TransactionCanceledException)) throw error;
-      const codes = (error.CancellationReasons ?? []).map((r) => r.Code ?? "None");
+      const reasons = error.CancellationReasons ?? [];
+      const codes = reasons.map((r) => r.Code ?? "None");
       const failedConditions = codes.flatMap((code, i) => (code === "ConditionalCheckFailed" ? [i] : []));
-      if (failedConditions.length > 0) return { ok: false, failedConditions };
+      if (failedConditions.length > 0) {
+        const currentItems = new Map<number, Record<string, unknown>>();
+        for (const i of failedConditions) {
+          const item = reasons[i]?.Item;
+          if (item) currentItems.set(i, unmarshall(item));
+        }
+        return { ok: false, failedConditions, currentItems };
+      }
       const transient = codes.some((code) => transientCodes.has(code));
       if (!transient || retry >= maxTransientRetries) throw error;
       await sleep(Math.min(2000, 25 * 2 ** retry) * (0.5 + Math.random()));

@@ -30,16 +30,24 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function extractStreams(args: unknown): { args: unknown; streams: Map<string, AsyncIterable<unknown>> } {
   const streams = new Map<string, AsyncIterable<unknown>>();
+  const ancestors = new Set<object>();
   const walk = (value: unknown, path: string): unknown => {
     if (isAsyncIterable(value)) {
       streams.set(path, value);
       return { [streamMarker]: path };
     }
-    if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`));
-    if (isPlainObject(value)) {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, `${path}.${k}`)]));
+    // A cycle is left as it is: `toJson` reports it with its path.
+    if (typeof value !== "object" || value === null || ancestors.has(value)) return value;
+    ancestors.add(value);
+    try {
+      if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`));
+      if (isPlainObject(value)) {
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, `${path}.${k}`)]));
+      }
+      return value;
+    } finally {
+      ancestors.delete(value);
     }
-    return value;
   };
   const replaced = walk(args, "args");
   return { args: streams.size > 0 ? replaced : args, streams };

@@ -1,9 +1,9 @@
 /**
  * The worker's side of one attempt's writes: lease renewals, buffered log lines, output
  * items and progress, and the final transition, serialized through one queue so they
- * never race each other. Other writers (cancel, the sweep, a pipeline's input pump) bump
- * the run's version; the writer then re-reads, and if the run is no longer this
- * attempt's it reports the lease lost.
+ * never race each other. When another writer (cancel, the sweep, a pipeline's input
+ * pump) got there first, a conditional write fails; the writer then re-reads, and if the
+ * run is no longer this attempt's it reports the lease lost.
  *
  * Buffering bounds cost (invariant 4): log lines and output items are written several
  * per event and several events per transaction, in the order they were produced.
@@ -45,6 +45,7 @@ export class RunWriter {
   #progress: number | undefined;
   #lost: LostReason | undefined;
   #outputTimer: NodeJS.Timeout | undefined;
+  #queuedFlush: Promise<void> | undefined;
 
   constructor(store: RunStore, run: VersionedRunItem, outputDelayMs = 50) {
     this.#store = store;
@@ -79,23 +80,36 @@ export class RunWriter {
     this.#progress = value;
   }
 
-  /** Writes everything buffered. */
+  /**
+   * Writes what is buffered when the flush starts (entries added meanwhile wait for the
+   * next one, so a busy producer leaves other writers gaps). Flushes requested while one
+   * is waiting to start share it.
+   */
   flush(): Promise<void> {
-    return this.#enqueue(() => this.#flushWhile(() => this.#entries.length > 0 || this.#progress !== undefined));
+    this.#queuedFlush ??= this.#enqueue(() => {
+      this.#queuedFlush = undefined;
+      let remaining = this.#entries.length;
+      let progress = this.#progress !== undefined;
+      return this.#flushWhile(() => remaining > 0 || progress, (written) => {
+        remaining -= written;
+        progress = false;
+      });
+    });
+    return this.#queuedFlush;
   }
 
-  /** Extends the lease to `leaseExpiresMs`. */
-  renewLease(leaseExpiresMs: number): Promise<void> {
-    return this.#enqueue(async () => {
-      for (;;) {
-        const renewed = await this.#store.renewLease(this.#run, leaseExpiresMs);
-        if (renewed) {
-          this.#run = renewed;
-          return;
-        }
-        if (!(await this.#reread())) return;
-      }
-    });
+  /**
+   * Extends the lease to `leaseExpiresMs`. Not queued behind buffered writes: a renewal
+   * is conditional on status and attempt only, so it cannot conflict with them, and a
+   * busy stream of output must not delay it past the lease.
+   */
+  async renewLease(leaseExpiresMs: number): Promise<void> {
+    if (this.#lost) return;
+    if (await this.#store.renewLease(this.#run, leaseExpiresMs)) {
+      this.#run = { ...this.#run, leaseExpiresMs: Math.max(leaseExpiresMs, this.#run.leaseExpiresMs ?? 0) };
+      return;
+    }
+    await this.#reread();
   }
 
   /**
@@ -128,13 +142,16 @@ export class RunWriter {
   }
 
   /** Commits buffered entries and progress, a transaction's worth at a time, while `more()` holds. */
-  async #flushWhile(more: () => boolean): Promise<void> {
+  async #flushWhile(more: () => boolean, wrote: (entries: number) => void = () => undefined): Promise<void> {
     while (more() && !this.#lost) {
       const chunks = this.#chunks().slice(0, eventsPerTransaction);
       const stored = await this.#commit((run) => ({ next: this.#withBuffered(run, chunks), events: this.#events(chunks) }));
       if (!stored) return;
-      this.#entries = this.#entries.slice(chunks.reduce((n, c) => n + c.length, 0));
+      const done = new Set(chunks.flat());
+      const written = done.size;
+      this.#entries = this.#entries.filter((e) => !done.has(e));
       this.#progress = undefined;
+      wrote(written);
     }
   }
 
@@ -142,18 +159,24 @@ export class RunWriter {
     for (;;) {
       const transition = decide(this.#run);
       if (!transition) return undefined;
-      const stored = await this.#store.transition(this.#run, transition.next, transition.events);
-      if (stored) {
-        this.#run = stored;
-        return stored;
+      const outcome = await this.#store.tryTransition(this.#run, transition.next, transition.events);
+      if ("stored" in outcome) {
+        // A renewal may have landed meanwhile: keep the later lease.
+        const leaseExpiresMs = Math.max(outcome.stored.leaseExpiresMs ?? 0, this.#run.leaseExpiresMs ?? 0);
+        this.#run = outcome.stored.status === "Running" ? { ...outcome.stored, leaseExpiresMs } : outcome.stored;
+        return outcome.stored;
       }
-      if (!(await this.#reread())) return undefined;
+      if (!this.#adopt(outcome.current)) return undefined;
     }
   }
 
   /** Re-reads the run; returns false (and records why) when this attempt no longer holds it. */
   async #reread(): Promise<boolean> {
-    const run = await this.#store.get(this.#run.runId);
+    return this.#adopt(await this.#store.get(this.#run.runId));
+  }
+
+  /** Takes `run` as the current state; returns false (and records why) when this attempt no longer holds it. */
+  #adopt(run: VersionedRunItem | undefined): boolean {
     if (!run || run.status !== "Running" || run.attempt !== this.#attempt) {
       this.#lost = { status: run?.status ?? "Canceled", ...(run?.cancelReason ? { cancelReason: run.cancelReason } : {}) };
       return false;
@@ -168,23 +191,28 @@ export class RunWriter {
     return { ...run, recentLogs, ...(this.#progress !== undefined ? { progress: this.#progress } : {}) };
   }
 
-  /** The buffered entries cut into event-sized chunks: same kind, bounded by count and characters. */
+  /**
+   * The buffered entries cut into event-sized chunks: log lines and output items apart
+   * (each kind keeps its order; the two are separate streams), each chunk bounded by
+   * count and characters.
+   */
   #chunks(): Entry[][] {
     const chunks: Entry[][] = [];
-    let chunk: Entry[] = [];
-    let chars = 0;
-    for (const entry of this.#entries) {
-      const first = chunk[0];
-      const full = chunk.length >= entriesPerEvent || chars + entrySize(entry) > charsPerEvent;
-      if (first && (first.kind !== entry.kind || full)) {
-        chunks.push(chunk);
-        chunk = [];
-        chars = 0;
+    for (const kind of ["output", "log"] as const) {
+      let chunk: Entry[] = [];
+      let chars = 0;
+      for (const entry of this.#entries) {
+        if (entry.kind !== kind) continue;
+        if (chunk.length >= entriesPerEvent || (chunk.length > 0 && chars + entrySize(entry) > charsPerEvent)) {
+          chunks.push(chunk);
+          chunk = [];
+          chars = 0;
+        }
+        chunk.push(entry);
+        chars += entrySize(entry);
       }
-      chunk.push(entry);
-      chars += entrySize(entry);
+      if (chunk.length > 0) chunks.push(chunk);
     }
-    if (chunk.length > 0) chunks.push(chunk);
     return chunks;
   }
 
