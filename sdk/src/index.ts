@@ -10,7 +10,7 @@ export { maxPayloadBytes } from "./domain/json.js";
 export type { RetryPolicy, ResolvedRetryPolicy } from "./domain/retry-policy.js";
 export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
 export { isTerminal, runStatuses } from "./domain/run.js";
-export type { LogLevel, LogLine, RunEvent, RunEventBody } from "./domain/run-event.js";
+export { isTerminalEvent, type LogLevel, type LogLine, type RunEvent, type RunEventBody, type RunEventType } from "./domain/run-event.js";
 export {
   maxDeduplicationIdLength,
   maxScheduleAheadMs,
@@ -42,4 +42,7 @@ export {
 } from "./timer/scheduler-timer.js";
 export type { ExpiryEvent } from "./timer/timer-actions.js";
 export type { RunTimer, TimerPurpose, TimerRun } from "./timer/timer-port.js";
+export { RequestCounter } from "./metrics/request-counter.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";
+export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
+export { InputStreamError } from "./streams/input-stream.js";

@@ -1,0 +1,4 @@
+/** Workers (`sluice-jobs/worker`): the polling worker for containers and servers, and the core every worker runs. */
+export { PollingWorker, type PollingWorkerOptions } from "./polling-worker.js";
+export { type MessageDisposition, type ProcessOptions, WorkerCore, type WorkerCoreOptions } from "./worker-core.js";
+export { sweep, type SweepOptions, type SweepReport } from "../maintenance/sweep.js";
