@@ -8,7 +8,8 @@
  * - the worker function, fed by every lane through an event source mapping with
  *   partial batch responses and a maximum concurrency;
  * - the maintenance function, run every minute by an EventBridge Scheduler schedule;
- * - an EventBridge Scheduler group and the role its one-time schedules assume;
+ * - an EventBridge Scheduler group, the role its one-time schedules assume and a
+ *   dead-letter queue for the schedules it could not deliver;
  * - alarms on dead letters, function errors and the age of the oldest lane message.
  *
  * Functions are registered in one table, {@link functionSpecs}: adding the next one
@@ -103,9 +104,10 @@ export interface JobSystemProps {
   readonly workerMaxConcurrency?: number;
 
   /**
-   * How long finished runs are kept before they are purged. Passed to the functions as
-   * `JOBS_RETENTION_SECONDS`; the maintenance sweep's purge reads it (items carry a TTL
-   * attribute, `expiresAt`, for DynamoDB to delete them at no write cost).
+   * How long finished runs are kept. Passed to the functions as `JOBS_RETENTION_SECONDS`
+   * for the retention purge, which stamps finished items with the table's TTL attribute
+   * (`expiresAt`) so DynamoDB deletes them at no write cost. The SDK does not purge yet:
+   * until it does, finished runs are kept.
    *
    * @default Duration.days(30)
    */

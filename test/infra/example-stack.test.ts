@@ -5,13 +5,13 @@
  * CloudFormation validation on (the in-process syntheses turn it off for speed).
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { ExampleStack } from "../../infra/example-stack.js";
 
 const run = promisify(execFile);
@@ -63,6 +63,7 @@ describe("npx cdk synth (F1)", () => {
       AWS_EC2_METADATA_DISABLED: "true",
     };
     const outdir = mkdtempSync(join(tmpdir(), "jobs-cdk-synth-"));
+    onTestFinished(() => rmSync(outdir, { recursive: true, force: true }));
 
     // Act
     await run("npx", ["cdk", "synth", "--quiet", "--output", outdir], { env, cwd: process.cwd() });

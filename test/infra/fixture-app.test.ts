@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ReceiveMessageCommand } from "@aws-sdk/client-sqs";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connect } from "../../sdk/src/connect.js";
 import { createTestResources } from "../support/local-resources.js";
 import { app as fixtureApp, fixtureJob } from "./fixture/jobs.js";
-import { type Synthesized, synthJobSystem } from "./synth.js";
+import { removeSynthesized, type Synthesized, synthJobSystem } from "./synth.js";
 
 /** The bundle file of a function, from its `aws:asset:path` metadata in the template. */
 function bundleOf(synthesized: Synthesized, descriptionPattern: RegExp): string {
@@ -27,6 +27,8 @@ function bundleOf(synthesized: Synthesized, descriptionPattern: RegExp): string 
   if (!assetPath) throw new Error(`no bundled function matching ${descriptionPattern}`);
   return join(synthesized.outdir, assetPath, "index.mjs");
 }
+
+afterAll(removeSynthesized);
 
 describe("a fixture app bundled with the construct (F3)", () => {
   let synthesized: Synthesized;

@@ -8,9 +8,16 @@ import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExampleStack } from "../../infra/example-stack.js";
-import { asList, type FoundStatement, iamStatements, renderResource, synthJobSystem } from "./synth.js";
+import {
+  asList,
+  type FoundStatement,
+  iamStatements,
+  removeSynthesized,
+  renderResource,
+  synthJobSystem,
+} from "./synth.js";
 
 /**
  * Resources with a wildcard that are allowed, and why. `check` receives the rendered
@@ -85,6 +92,8 @@ function violations(template: Template): string[] {
   }
   return found;
 }
+
+afterAll(removeSynthesized);
 
 describe("IAM least privilege (F2)", () => {
   let example: Template;

@@ -7,11 +7,11 @@ import { Duration, Lazy, RemovalPolicy } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { laneMaxReceiveCount } from "../../infra/job-system.js";
 import { defaultLanes, laneQueueAttributes } from "../../sdk/src/queue/lane-definitions.js";
 import { tableDefinition } from "../../sdk/src/store/table-definition.js";
-import { fixtureJobsEntry, synthJobSystem } from "./synth.js";
+import { fixtureJobsEntry, removeSynthesized, synthJobSystem } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -48,6 +48,8 @@ function functionLogicalId(template: Template, description: RegExp): string {
   expect(found).toHaveLength(1);
   return found[0]?.[0] as string;
 }
+
+afterAll(removeSynthesized);
 
 describe("JobSystem with default props", () => {
   let template: Template;

@@ -3,12 +3,20 @@
  * bundling (esbuild takes about a second per function, so only the tests that read a
  * bundle pay for it), and a walk over every IAM statement of a template.
  */
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { JobSystem, type JobSystemProps } from "../../infra/job-system.js";
+
+const outdirs = new Set<string>();
+
+/** Deletes the cloud assemblies synthesized so far (call it in `afterAll`). */
+export function removeSynthesized(): void {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+  outdirs.clear();
+}
 
 /** The fixture jobs module (exports `app` with the job "FixtureJob"). */
 export const fixtureJobsEntry = join(import.meta.dirname, "fixture", "jobs.ts");
@@ -38,6 +46,7 @@ export function synthJobSystem(
   options: SynthOptions = {},
 ): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), "jobs-infra-test-"));
+  outdirs.add(outdir);
   // An empty bundling-stacks list makes CDK skip bundling (the CLI's `--exclusively`
   // mechanism). Asset metadata (as the CLI turns on) tells where each bundle went.
   const app = new App({
