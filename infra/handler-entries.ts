@@ -2,40 +2,49 @@
  * Lambda entry files generated at synth time.
  *
  * A user points the construct at the module that exports their `app` (a `JobApp`).
- * Each function gets a three-line entry that imports that `app` and one handler
- * factory of `sdk/src/lambda/handlers.ts`, which esbuild then bundles. The entries are
- * written under `<projectRoot>/node_modules/.cache/sluice-jobs/`, in a folder named by
- * a hash of their content: the path is stable from one synth to the next (so the
- * bundle's hash, and the deployed code, change only when the code does), and two
- * synths running at once with different apps never write the same file.
+ * Each function gets a three-line entry that calls one handler factory of
+ * `sdk/src/lambda/` (with that `app` when the factory takes one), which esbuild then
+ * bundles. The entries are written under `<projectRoot>/node_modules/.cache/sluice-jobs/`,
+ * in a folder named by a hash of their content: the path is stable from one synth to the
+ * next (so the bundle's hash, and the deployed code, change only when the code does),
+ * and two synths running at once with different apps never write the same file.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type * as handlers from "../sdk/src/lambda/handlers.js";
-
-/** Names of the handler factories exported by `sdk/src/lambda/handlers.ts`. */
-export type HandlerFactoryName = keyof typeof handlers;
+import type * as jobHandlers from "../sdk/src/lambda/handlers.js";
+import type * as realtimeHandlers from "../sdk/src/lambda/realtime-handlers.js";
 
 /**
- * The SDK module holding the handler factories: the TypeScript source in this
- * repository, or the compiled `.js` beside a built copy of this file.
+ * A handler factory: the module of `sdk/src/lambda/` that exports it and its name.
+ * Factories of `handlers` take the jobs' `app` (`createWorkerLambdaHandler(app)`);
+ * those of `realtime-handlers` take nothing but the environment, so their bundles leave
+ * the jobs out.
  */
-export function handlersModulePath(): string {
-  const base = fileURLToPath(new URL("../sdk/src/lambda/handlers", import.meta.url));
+export type HandlerFactory =
+  | { readonly module: "handlers"; readonly name: keyof typeof jobHandlers }
+  | { readonly module: "realtime-handlers"; readonly name: keyof typeof realtimeHandlers };
+
+/**
+ * Path of a module of `sdk/src/lambda/`: the TypeScript source in this repository, or
+ * the compiled `.js` beside a built copy of this file.
+ */
+export function handlerModulePath(module: HandlerFactory["module"]): string {
+  const base = fileURLToPath(new URL(`../sdk/src/lambda/${module}`, import.meta.url));
   const found = [".ts", ".js"].map((ext) => base + ext).find((candidate) => existsSync(candidate));
-  if (!found) throw new Error(`cannot find the SDK's Lambda handlers module at ${base}.ts or ${base}.js`);
+  if (!found) throw new Error(`cannot find the SDK's Lambda handler module at ${base}.ts or ${base}.js`);
   return found;
 }
 
-/** The source of an entry exporting `handler = <factory>(app)`. Paths are absolute. */
-export function entrySource(jobsEntry: string, factory: HandlerFactoryName, handlersModule: string): string {
+/** The source of an entry exporting `handler = <factory>(app)` (or `<factory>()`). Paths are absolute. */
+export function entrySource(factory: HandlerFactory, jobsEntry: string): string {
+  const takesApp = factory.module === "handlers";
   return [
-    `// Generated at synth time by infra/handler-entries.ts: do not edit.`,
-    `import { app } from ${JSON.stringify(jobsEntry)};`,
-    `import { ${factory} } from ${JSON.stringify(handlersModule)};`,
-    `export const handler = ${factory}(app);`,
+    "// Generated at synth time by infra/handler-entries.ts: do not edit.",
+    ...(takesApp ? [`import { app } from ${JSON.stringify(jobsEntry)};`] : []),
+    `import { ${factory.name} } from ${JSON.stringify(handlerModulePath(factory.module))};`,
+    `export const handler = ${factory.name}(${takesApp ? "app" : ""});`,
     "",
   ].join("\n");
 }

@@ -13,10 +13,10 @@
  * - alarms on dead letters, function errors and the age of the oldest lane message.
  *
  * Functions are registered in one table, {@link functionSpecs}: adding the next one
- * (a stream fanout, the WebSocket handlers) is one more row. Each row names a handler
- * factory of `sdk/src/lambda/handlers.ts`; at synth time the construct writes a small
- * entry that applies it to the user's `app` and bundles it with esbuild (locally, never
- * in Docker).
+ * (the stream fanout, the WebSocket handler) is one more row. Each row names a handler
+ * factory of `sdk/src/lambda/`; at synth time the construct writes a small entry that
+ * calls it (with the user's `app` when it takes one) and bundles it with esbuild
+ * (locally, never in Docker).
  */
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -43,7 +43,7 @@ import {
   laneQueueName,
 } from "../sdk/src/queue/lane-definitions.js";
 import { tableDefinition } from "../sdk/src/store/table-definition.js";
-import { entrySource, type HandlerFactoryName, handlersModulePath, writeEntry } from "./handler-entries.js";
+import { entrySource, type HandlerFactory, writeEntry } from "./handler-entries.js";
 
 /**
  * Environment variables the construct sets on its functions and lists in
@@ -218,8 +218,8 @@ interface FunctionWiring {
 interface FunctionSpec {
   /** Construct id: it names the function's resources, so never change it after release. */
   readonly id: string;
-  /** The `sdk/src/lambda/handlers.ts` export that builds the handler from `app`. */
-  readonly factory: HandlerFactoryName;
+  /** The `sdk/src/lambda/` export that builds the handler (from `app`, for `handlers`). */
+  readonly factory: HandlerFactory;
   readonly description: string;
   readonly memorySize: (props: ResolvedProps) => number;
   readonly timeout: (props: ResolvedProps) => Duration;
@@ -238,12 +238,15 @@ interface FunctionSpec {
 
 /**
  * Every function of the system. To add one, add a row: its handler factory, its size
- * and what triggers it.
+ * and what triggers it. The stream fanout, for example, would be
+ * `{ id: "Fanout", factory: { module: "realtime-handlers", name: "createFanoutLambdaHandler" },
+ *   memorySize: () => 256, timeout: () => Duration.seconds(30),
+ *   wire: (fn, { system }) => fn.addEventSource(new DynamoEventSource(system.table, …)) }`.
  */
 const functionSpecs: readonly FunctionSpec[] = [
   {
     id: "Worker",
-    factory: "createWorkerLambdaHandler",
+    factory: { module: "handlers", name: "createWorkerLambdaHandler" },
     enabled: (props) => props.lambdaWorker,
     description: "Job system worker: claims and executes runs from the SQS lanes",
     memorySize: (props) => props.workerMemorySize,
@@ -266,7 +269,7 @@ const functionSpecs: readonly FunctionSpec[] = [
   },
   {
     id: "Maintenance",
-    factory: "createMaintenanceLambdaHandler",
+    factory: { module: "handlers", name: "createMaintenanceLambdaHandler" },
     description: "Job system maintenance: expiries, lost messages, expired leases (every minute)",
     memorySize: () => 256,
     timeout: () => maintenanceTimeout,
@@ -790,7 +793,6 @@ function queueEncryption(props: ResolvedProps): Pick<sqs.QueueProps, "encryption
 interface BundlingSetup {
   readonly projectRoot: string;
   readonly depsLockFilePath: string;
-  readonly handlersModule: string;
 }
 
 const lockFileNames = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock", "bun.lockb"];
@@ -813,7 +815,7 @@ function findBundlingSetup(scope: Construct): BundlingSetup {
           { cause: error },
         );
       }
-      return { projectRoot: dir, depsLockFilePath: lockFile, handlersModule: handlersModulePath() };
+      return { projectRoot: dir, depsLockFilePath: lockFile };
     }
     if (dirname(dir) === dir) {
       throw new ValidationError(
@@ -833,7 +835,7 @@ function createFunction(
   const entry = writeEntry(
     setup.projectRoot,
     `${spec.id.toLowerCase()}.mjs`,
-    entrySource(props.jobsEntry, spec.factory, setup.handlersModule),
+    entrySource(spec.factory, props.jobsEntry),
   );
   // An explicit role and log group: the role may write to this log group only (no
   // AWSLambdaBasicExecutionRole, whose statements cover every log group).

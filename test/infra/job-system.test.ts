@@ -8,6 +8,7 @@ import { Match, type Template } from "aws-cdk-lib/assertions";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entrySource } from "../../infra/handler-entries.js";
 import { laneMaxReceiveCount } from "../../infra/job-system.js";
 import { defaultLanes, laneQueueAttributes } from "../../sdk/src/queue/lane-definitions.js";
 import { tableDefinition } from "../../sdk/src/store/table-definition.js";
@@ -449,6 +450,30 @@ describe("JobSystem without a Lambda worker (jobs run in containers)", () => {
     expect(() => jobs.metricWorkerErrors()).toThrow(
       /Test\/Jobs metricWorkerErrors: there is no worker function/,
     );
+  });
+});
+
+describe("generated handler entries", () => {
+  it("apply a job handler factory to the user's app", () => {
+    const source = entrySource(
+      { module: "handlers", name: "createWorkerLambdaHandler" },
+      "/project/src/jobs.ts",
+    );
+    expect(source).toContain('import { app } from "/project/src/jobs.ts";');
+    expect(source).toMatch(
+      /import \{ createWorkerLambdaHandler \} from ".*sdk\/src\/lambda\/handlers\.(ts|js)";/,
+    );
+    expect(source).toContain("export const handler = createWorkerLambdaHandler(app);");
+  });
+
+  it("leave the jobs out of handlers that do not take the app (the stream fanout)", () => {
+    const source = entrySource(
+      { module: "realtime-handlers", name: "createFanoutLambdaHandler" },
+      "/project/src/jobs.ts",
+    );
+    expect(source).not.toContain("/project/src/jobs.ts");
+    expect(source).toMatch(/from ".*sdk\/src\/lambda\/realtime-handlers\.(ts|js)";/);
+    expect(source).toContain("export const handler = createFanoutLambdaHandler();");
   });
 });
 
