@@ -156,10 +156,10 @@ describe("RunStore.transition", () => {
     expect(sent[2]?.Delete).toMatchObject({ Key: { pk: "DEDUP#Add#d-1", sk: "#DEDUP" } });
   });
 
-  it("conditions on status, attempt and eventSeq, and on the lease when leaving Running", async () => {
+  it("conditions on status, attempt and eventSeq, and on the lease when asked to", async () => {
     dynamo.on(TransactWriteCommand).resolves({});
     const running = stored({ status: "Running", attempt: 1, leaseExpiresMs: createdMs + 9000 });
-    await store.transition(running, { ...running, status: "Canceled" }, [{ type: "status", status: "Canceled" }]);
+    await store.transition(running, { ...running, status: "Canceled" }, [{ type: "status", status: "Canceled" }], true);
     const update = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Update;
     expect(update?.ConditionExpression).toBe(
       "#status = :c_status AND #attempt = :c_attempt AND #eventSeq = :c_seq AND #leaseExpiresMs = :c_lease",

@@ -12,6 +12,11 @@ import { isTerminal, type RunError } from "./run.js";
 export interface Transition {
   readonly next: RunItem;
   readonly events: RunEventBody[];
+  /**
+   * The decision rested on the run's lease having expired: commit only if the lease is
+   * still the one read (a renewal in between means the worker is alive).
+   */
+  readonly guardLease?: boolean;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

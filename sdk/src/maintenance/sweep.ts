@@ -73,7 +73,9 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     const stored = await applyTransition(store, run.runId, (r) => {
       if ((r.leaseExpiresMs ?? 0) > now()) return undefined; // renewed meanwhile
       const t = failAttempt(r, attempt, error, retryAtMs, now(), "lease expired");
-      return t && retryAtMs !== undefined ? { ...t, next: requeuedRetry(t.next, now(), viaTimer) } : t;
+      if (!t) return undefined;
+      const next = retryAtMs !== undefined ? requeuedRetry(t.next, now(), viaTimer) : t.next;
+      return { ...t, next, guardLease: true };
     });
     if (!stored) continue;
     report.recovered++;

@@ -28,7 +28,7 @@ export async function applyTransition(
     if (!run) return undefined;
     const transition = decide(run);
     if (!transition) return undefined;
-    const outcome = await store.tryTransition(run, transition.next, transition.events);
+    const outcome = await store.tryTransition(run, transition.next, transition.events, transition.guardLease);
     if ("stored" in outcome) return outcome.stored;
     run = outcome.current;
   }

@@ -218,8 +218,8 @@ export class RunStore {
 
   /**
    * Moves the run from `current` to `next` and appends `events`, in one transaction
-   * conditional on `current`'s status, attempt and `eventSeq` (and lease, when leaving
-   * Running). A terminal `next` frees the run's deduplication lock in the same
+   * conditional on `current`'s status, attempt and `eventSeq` (and its lease, with
+   * `guardLease`: a decision that rested on the lease having expired). A terminal `next` frees the run's deduplication lock in the same
    * transaction. Returns the stored item, or `undefined` when the run changed since it
    * was read (the caller re-reads and decides again).
    */
@@ -227,8 +227,9 @@ export class RunStore {
     current: VersionedRunItem,
     next: RunItem,
     events: readonly RunEventBody[],
+    guardLease = false,
   ): Promise<VersionedRunItem | undefined> {
-    const outcome = await this.tryTransition(current, next, events);
+    const outcome = await this.tryTransition(current, next, events, guardLease);
     return "stored" in outcome ? outcome.stored : undefined;
   }
 
@@ -240,12 +241,12 @@ export class RunStore {
     current: VersionedRunItem,
     next: RunItem,
     events: readonly RunEventBody[],
+    guardLease = false,
   ): Promise<{ stored: VersionedRunItem } | { current: VersionedRunItem | undefined }> {
     const firstSeq = current.eventSeq + 1;
     const stored: VersionedRunItem = withIndexKeys({ ...next, eventSeq: current.eventSeq + events.length });
-    const leavingRunning = current.status === "Running" && next.status !== "Running";
     const guards = [conditions.status(current), conditions.attempt(current), conditions.eventSeq(current)];
-    if (leavingRunning) guards.push(conditions.lease(current));
+    if (guardLease) guards.push(conditions.lease(current));
     const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
     if (!changed) return { stored: current };
     const items: TransactItem[] = [
