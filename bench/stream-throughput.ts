@@ -5,9 +5,10 @@
  *
  *   npx tsx bench/stream-throughput.ts [items=1000]
  */
+
+import { startLocalStack } from "../local/stack.js";
 import { JobApp } from "../sdk/src/index.js";
 import { RequestCounter } from "../sdk/src/metrics/request-counter.js";
-import { startLocalStack } from "../local/stack.js";
 
 const items = Number(process.argv[2] ?? 1000);
 const app = new JobApp();
@@ -28,7 +29,11 @@ let received = 0;
 for await (const _ of client.stream(produce, { n: items })) received++;
 const seconds = (performance.now() - t0) / 1000;
 const counts = counter.table();
-console.log(`${received} items in ${seconds.toFixed(2)} s: ${(received / seconds).toFixed(0)} items/s end to end`);
-console.log(`TransactWriteItems for the run: ${counts["DynamoDB.TransactWriteItems"]} (create, claim, output flushes, completion)`);
+console.log(
+  `${received} items in ${seconds.toFixed(2)} s: ${(received / seconds).toFixed(0)} items/s end to end`,
+);
+console.log(
+  `TransactWriteItems for the run: ${counts["DynamoDB.TransactWriteItems"]} (create, claim, output flushes, completion)`,
+);
 console.log("all DynamoDB requests (consumer polls included):", counts);
 await stack.stop();

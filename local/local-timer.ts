@@ -5,7 +5,7 @@
  * maintenance sweep, so `notBefore` releases, `notAfter` expiries, lost messages and
  * expired leases are handled within that interval even when no worker polls.
  */
-import { sweep, type SweepOptions } from "../sdk/src/maintenance/sweep.js";
+import { type SweepOptions, sweep } from "../sdk/src/maintenance/sweep.js";
 import type { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 
 export interface LocalTimerOptions extends SweepOptions {

@@ -27,7 +27,9 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log("usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P] [--ws-port P]");
+  console.log(
+    "usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P] [--ws-port P]",
+  );
   process.exit(0);
 }
 
@@ -38,7 +40,8 @@ const port = (value: string | undefined, name: string) => {
   return n;
 };
 const workers = Number(values.workers);
-if (!Number.isInteger(workers) || workers < 0) throw new Error(`--workers: ${values.workers} is not a whole number`);
+if (!Number.isInteger(workers) || workers < 0)
+  throw new Error(`--workers: ${values.workers} is not a whole number`);
 const dataDir = values["data-dir"] ?? (values.persist ? ".data/dynamodb" : undefined);
 const dynamoDbPort = port(values["dynamodb-port"], "dynamodb-port");
 const sqsPort = port(values["sqs-port"], "sqs-port");
@@ -63,7 +66,10 @@ ${Object.entries(stack.laneUrls)
   workers          ${stack.workers.length} polling (${stack.workers.map((w) => w.workerId).join(", ")})
   WebSocket API    ${stack.webSocket.url}/?token=${stack.webSocket.token}
   timer            sweeping every 250 ms (notBefore, notAfter, lost messages, expired leases)
-  jobs             ${app.jobs().map((j) => j.name).join(", ")}
+  jobs             ${app
+    .jobs()
+    .map((j) => j.name)
+    .join(", ")}
 Press Ctrl-C to stop.`);
 
 let stopping = false;

@@ -98,7 +98,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     maxIdleMs: 200,
     shutdownGraceMs: 5_000,
   };
-  const workers = Array.from({ length: options.workers ?? 2 }, () => new PollingWorker(workerOptions).start());
+  const workers = Array.from({ length: options.workers ?? 2 }, () =>
+    new PollingWorker(workerOptions).start(),
+  );
   const timer = startLocalTimer({
     store: system.store,
     dispatcher: system.dispatcher,

@@ -61,7 +61,8 @@ export async function startStreamsPoller(
           if (!iterator) continue;
           const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
           iterators.set(shardId, out.NextShardIterator);
-          if (out.Records && out.Records.length > 0) await handler({ Records: out.Records as StreamRecords["Records"] });
+          if (out.Records && out.Records.length > 0)
+            await handler({ Records: out.Records as StreamRecords["Records"] });
         }
       } catch (error) {
         if (!stopped) (options.onError ?? ((e) => console.error("stream poll failed:", e)))(error);
@@ -77,4 +78,3 @@ export async function startStreamsPoller(
     },
   };
 }
-

@@ -48,7 +48,11 @@ export async function startLocalWebSocketServer(
     res.writeHead(200).end();
   }
 
-  const eventFor = (connectionId: string, routeKey: string, extra: Partial<WebSocketEvent> = {}): WebSocketEvent => ({
+  const eventFor = (
+    connectionId: string,
+    routeKey: string,
+    extra: Partial<WebSocketEvent> = {},
+  ): WebSocketEvent => ({
     requestContext: { connectionId, routeKey },
     ...extra,
   });
@@ -65,7 +69,9 @@ export async function startLocalWebSocketServer(
       )
       .catch(() => ({ statusCode: 500 }));
     if (result.statusCode !== 200) {
-      socket.end(`HTTP/1.1 ${result.statusCode} ${result.statusCode === 401 ? "Unauthorized" : "Error"}\r\n\r\n`);
+      socket.end(
+        `HTTP/1.1 ${result.statusCode} ${result.statusCode === 401 ? "Unauthorized" : "Error"}\r\n\r\n`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

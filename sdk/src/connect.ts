@@ -7,12 +7,12 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { JobClient, type JobClientOptions } from "./client/job-client.js";
+import { ValidationError } from "./errors.js";
 import type { JobApp } from "./jobs/job-app.js";
 import { jobRecordOf } from "./jobs/job-definition.js";
 import { Dispatcher, type Lane } from "./queue/dispatcher.js";
 import { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
 import { RunStore } from "./store/run-store.js";
-import { ValidationError } from "./errors.js";
 import type { RunTimer } from "./timer/timer-port.js";
 
 /** What a timer is built from, when {@link ConnectOptions.timer} is a factory. */

@@ -2,15 +2,28 @@
  * The job system's public API: define jobs, connect a client, trigger and observe runs.
  * Each export is named; internals stay internal.
  */
-export { JobClient, type JobClientOptions, type JobRef, type RunCallOptions, type TriggerTail } from "./client/job-client.js";
+export {
+  JobClient,
+  type JobClientOptions,
+  type JobRef,
+  type RunCallOptions,
+  type TriggerTail,
+} from "./client/job-client.js";
 export type { RunFilter } from "./client/run-filter.js";
-export { connect, registerJobs, type ConnectOptions, type JobSystem, type TimerParts } from "./connect.js";
+export { type ConnectOptions, connect, type JobSystem, registerJobs, type TimerParts } from "./connect.js";
 export type { Duration } from "./domain/duration.js";
 export { maxPayloadBytes } from "./domain/json.js";
-export type { RetryPolicy, ResolvedRetryPolicy } from "./domain/retry-policy.js";
+export type { ResolvedRetryPolicy, RetryPolicy } from "./domain/retry-policy.js";
 export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
 export { isTerminal, runStatuses } from "./domain/run.js";
-export { isTerminalEvent, type LogLevel, type LogLine, type RunEvent, type RunEventBody, type RunEventType } from "./domain/run-event.js";
+export {
+  isTerminalEvent,
+  type LogLevel,
+  type LogLine,
+  type RunEvent,
+  type RunEventBody,
+  type RunEventType,
+} from "./domain/run-event.js";
 export {
   maxDeduplicationIdLength,
   maxScheduleAheadMs,
@@ -33,7 +46,11 @@ export {
 export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
 export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
+export { RequestCounter } from "./metrics/request-counter.js";
 export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
+export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
+export type { CancelOutcome } from "./runs/lifecycle.js";
+export { InputStreamError } from "./streams/input-stream.js";
 export { LocalRunTimer, type LocalRunTimerOptions, type LocalTimerEntry } from "./timer/local-timer.js";
 export {
   defaultSchedulerReleaseThresholdMs,
@@ -42,7 +59,3 @@ export {
 } from "./timer/scheduler-timer.js";
 export type { ExpiryEvent } from "./timer/timer-actions.js";
 export type { RunTimer, TimerPurpose, TimerRun } from "./timer/timer-port.js";
-export { RequestCounter } from "./metrics/request-counter.js";
-export type { CancelOutcome } from "./runs/lifecycle.js";
-export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
-export { InputStreamError } from "./streams/input-stream.js";

@@ -159,7 +159,12 @@ describe("RunStore.transition", () => {
   it("conditions on status, attempt and eventSeq, and on the lease when asked to", async () => {
     dynamo.on(TransactWriteCommand).resolves({});
     const running = stored({ status: "Running", attempt: 1, leaseExpiresMs: createdMs + 9000 });
-    await store.transition(running, { ...running, status: "Canceled" }, [{ type: "status", status: "Canceled" }], true);
+    await store.transition(
+      running,
+      { ...running, status: "Canceled" },
+      [{ type: "status", status: "Canceled" }],
+      true,
+    );
     const update = dynamo.commandCalls(TransactWriteCommand)[0]?.args[0].input.TransactItems?.[0]?.Update;
     expect(update?.ConditionExpression).toBe(
       "#status = :c_status AND #attempt = :c_attempt AND #eventSeq = :c_seq AND #leaseExpiresMs = :c_lease",
@@ -196,8 +201,12 @@ describe("RunStore conditional updates", () => {
     // Assert
     expect(next).toMatchObject({ enqueueCount: 2, enqueuedMs: createdMs + 5 });
     const input = dynamo.commandCalls(UpdateCommand)[0]?.args[0].input;
-    expect(input?.ConditionExpression).toBe("#status = :c_status AND #attempt = :c_attempt AND #enqueueCount = :c_enq");
+    expect(input?.ConditionExpression).toBe(
+      "#status = :c_status AND #attempt = :c_attempt AND #enqueueCount = :c_enq",
+    );
     expect(input?.ExpressionAttributeValues).toMatchObject({ ":c_enq": 1 });
-    expect(Object.values(input?.ExpressionAttributeValues ?? {})).toEqual(expect.arrayContaining([2, createdMs + 5]));
+    expect(Object.values(input?.ExpressionAttributeValues ?? {})).toEqual(
+      expect.arrayContaining([2, createdMs + 5]),
+    );
   });
 });

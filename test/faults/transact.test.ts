@@ -141,7 +141,11 @@ describe("transactWrite", () => {
 
   it("returns a failed condition even when another item was throttled", async () => {
     dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "TransactionConflict"));
-    expect(await transactWrite(doc, items)).toEqual({ ok: false, failedConditions: [0], currentItems: new Map() });
+    expect(await transactWrite(doc, items)).toEqual({
+      ok: false,
+      failedConditions: [0],
+      currentItems: new Map(),
+    });
     expect(calls()).toBe(1);
   });
 

@@ -18,7 +18,11 @@ afterAll(async () => {
 
 async function itemCount(): Promise<number> {
   const out = await system.store.doc.send(
-    new ScanCommand({ TableName: system.store.tableName, FilterExpression: "attribute_not_exists(#n)", ExpressionAttributeNames: { "#n": "name" } }),
+    new ScanCommand({
+      TableName: system.store.tableName,
+      FilterExpression: "attribute_not_exists(#n)",
+      ExpressionAttributeNames: { "#n": "name" },
+    }),
   );
   return out.Count ?? 0;
 }
@@ -28,11 +32,31 @@ cycle.self = cycle;
 const inOneHour = () => new Date(Date.now() + 3600_000);
 
 const cases: [string, () => Promise<unknown>, RegExp, new (...args: never[]) => Error][] = [
-  ["an unknown job", () => system.client.trigger("NoSuchJob"), /"NoSuchJob" is not registered/, JobNotFoundError],
-  ["a BigInt argument", () => system.client.trigger(echo, { n: 10n }), /args\.n: BigInt is not JSON/, ValidationError],
-  ["a function argument", () => system.client.trigger(echo, { f: () => 1 }), /args\.f: a function is not JSON/, ValidationError],
+  [
+    "an unknown job",
+    () => system.client.trigger("NoSuchJob"),
+    /"NoSuchJob" is not registered/,
+    JobNotFoundError,
+  ],
+  [
+    "a BigInt argument",
+    () => system.client.trigger(echo, { n: 10n }),
+    /args\.n: BigInt is not JSON/,
+    ValidationError,
+  ],
+  [
+    "a function argument",
+    () => system.client.trigger(echo, { f: () => 1 }),
+    /args\.f: a function is not JSON/,
+    ValidationError,
+  ],
   ["a cyclic argument", () => system.client.trigger(echo, cycle), /args\.self: is a cycle/, ValidationError],
-  ["a Date argument", () => system.client.trigger(echo, { when: new Date() }), /args\.when: Date is not JSON; pass an ISO string/, ValidationError],
+  [
+    "a Date argument",
+    () => system.client.trigger(echo, { when: new Date() }),
+    /args\.when: Date is not JSON; pass an ISO string/,
+    ValidationError,
+  ],
   [
     "arguments over the size limit",
     () => system.client.trigger(echo, { blob: "x".repeat(maxPayloadBytes) }),
@@ -45,17 +69,42 @@ const cases: [string, () => Promise<unknown>, RegExp, new (...args: never[]) => 
     /options\.notAfter: .* is before notBefore/,
     ValidationError,
   ],
-  ["notAfter in the past", () => system.client.trigger(echo, 1, { notAfter: new Date(Date.now() - 1000) }), /already past/, ValidationError],
-  ["a non-integer priority", () => system.client.trigger(echo, 1, { priority: 1.5 }), /options\.priority: 1\.5 is not an integer/, ValidationError],
-  ["an empty deduplication id", () => system.client.trigger(echo, 1, { deduplicationId: "" }), /options\.deduplicationId: must be a non-empty string/, ValidationError],
+  [
+    "notAfter in the past",
+    () => system.client.trigger(echo, 1, { notAfter: new Date(Date.now() - 1000) }),
+    /already past/,
+    ValidationError,
+  ],
+  [
+    "a non-integer priority",
+    () => system.client.trigger(echo, 1, { priority: 1.5 }),
+    /options\.priority: 1\.5 is not an integer/,
+    ValidationError,
+  ],
+  [
+    "an empty deduplication id",
+    () => system.client.trigger(echo, 1, { deduplicationId: "" }),
+    /options\.deduplicationId: must be a non-empty string/,
+    ValidationError,
+  ],
   [
     "an oversized deduplication id",
     () => system.client.trigger(echo, 1, { deduplicationId: "d".repeat(257) }),
     /is 257 characters; the limit is 256/,
     ValidationError,
   ],
-  ["an invalid date", () => system.client.trigger(echo, 1, { notBefore: "tomorrow-ish" }), /options\.notBefore: "tomorrow-ish" has no time zone/, ValidationError],
-  ["arguments failing the job's schema", () => system.client.trigger(add, { a: 1, b: "2" } as never), /args\.b: /, ValidationError],
+  [
+    "an invalid date",
+    () => system.client.trigger(echo, 1, { notBefore: "tomorrow-ish" }),
+    /options\.notBefore: "tomorrow-ish" has no time zone/,
+    ValidationError,
+  ],
+  [
+    "arguments failing the job's schema",
+    () => system.client.trigger(add, { a: 1, b: "2" } as never),
+    /args\.b: /,
+    ValidationError,
+  ],
 ];
 
 describe("bad input", () => {

@@ -10,7 +10,9 @@ afterEach(async () => {
 });
 
 describe("event log resume", () => {
-  it("resumes from event k with k+1 onward, no gap and no duplicate, over 1,000 events racing a cancel", { timeout: 180_000 }, async () => {
+  it("resumes from event k with k+1 onward, no gap and no duplicate, over 1,000 events racing a cancel", {
+    timeout: 180_000,
+  }, async () => {
     // Arrange: a worker writing its own events while the test appends 1,000 more and then cancels
     const app = new JobApp();
     const busy = app.addJob("Busy", async function* (_: undefined, ctx) {

@@ -20,7 +20,9 @@ describe("exactly-once execution", () => {
     });
     system = await startTestSystem({ app, workers: 2, worker: { concurrency: 8 } });
     // Act
-    const runs = await Promise.all(Array.from({ length: 200 }, (_, i) => system?.client.trigger(count, { i })));
+    const runs = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => system?.client.trigger(count, { i })),
+    );
     const done = [];
     for (const run of runs) done.push(await system.client.wait(run?.runId as string));
     // Assert
@@ -101,7 +103,9 @@ describe("exactly-once execution", () => {
       expect(executions).toBe(1);
       const events = [];
       for await (const e of system.store.events(run.runId)) events.push(e);
-      expect(events).toContainEqual(expect.objectContaining({ type: "status", status: "Pending", reason: "lease expired" }));
+      expect(events).toContainEqual(
+        expect.objectContaining({ type: "status", status: "Pending", reason: "lease expired" }),
+      );
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;

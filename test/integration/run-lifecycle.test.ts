@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { JobApp, JobRunError, RunConflictError, RunHasNoResultError, RunNotFoundError } from "../../sdk/src/index.js";
+import {
+  JobApp,
+  JobRunError,
+  RunConflictError,
+  RunHasNoResultError,
+  RunNotFoundError,
+} from "../../sdk/src/index.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,7 +89,12 @@ describe("run lifecycle", () => {
     const children = [];
     for await (const c of system.client.getRuns({ parentRunId: run.runId })) children.push(c);
     expect(children).toHaveLength(1);
-    expect(children[0]).toMatchObject({ jobName: "Add", parentRunId: run.runId, rootRunId: run.runId, result: 5 });
+    expect(children[0]).toMatchObject({
+      jobName: "Add",
+      parentRunId: run.runId,
+      rootRunId: run.runId,
+      result: 5,
+    });
   });
 
   it("cancels a running run and its descendants, aborting the handler", async () => {
@@ -97,14 +108,17 @@ describe("run lifecycle", () => {
         }),
       );
     });
-    const parent = app.addJob("Parent", async (_: undefined, ctx) => ctx.client.run(child, undefined, { signal: ctx.signal }));
+    const parent = app.addJob("Parent", async (_: undefined, ctx) =>
+      ctx.client.run(child, undefined, { signal: ctx.signal }),
+    );
     system = await startTestSystem({ app, worker: { concurrency: 4 } });
     const run = await system.client.trigger(parent);
     let kids: string[] = [];
     for (let i = 0; i < 100 && kids.length === 0; i++) {
       await sleep(50);
       kids = [];
-      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" })) kids.push(c.runId);
+      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" }))
+        kids.push(c.runId);
     }
     expect(kids).toHaveLength(1);
     const outcome = await system.client.cancel(run.runId);
@@ -112,7 +126,11 @@ describe("run lifecycle", () => {
     expect((await system.client.getRun(kids[0] as string)).status).toBe("Canceled");
     for (let i = 0; i < 40 && !aborted; i++) await sleep(50);
     expect(aborted).toBe(true);
-    expect(await system.client.cancel(run.runId)).toEqual({ runId: run.runId, canceled: false, status: "Canceled" });
+    expect(await system.client.cancel(run.runId)).toEqual({
+      runId: run.runId,
+      canceled: false,
+      status: "Canceled",
+    });
   });
 
   it("owner abort cancels the run; observer abort leaves it running", async () => {
@@ -140,7 +158,9 @@ describe("run lifecycle", () => {
     const { app, add } = jobs();
     system = await startTestSystem({ app });
     const first = await system.client.trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" });
-    const conflict = await system.client.trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" }).catch((e) => e);
+    const conflict = await system.client
+      .trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" })
+      .catch((e) => e);
     expect(conflict).toBeInstanceOf(RunConflictError);
     expect(conflict.existingRunId).toBe(first.runId);
     await system.client.wait(first.runId);

@@ -35,8 +35,19 @@ describe("retries and timeouts", () => {
     expect(done.attempt).toBe(3);
     expect(done.error).toBeUndefined();
     const statuses = await statusEvents(system, run.runId);
-    expect(statuses.map((e) => e.status)).toEqual(["Pending", "Running", "Pending", "Running", "Pending", "Running", "Succeeded"]);
-    expect(statuses.filter((e) => e.reason === "retry").map((e) => e.error?.message)).toEqual(["boom 1", "boom 2"]);
+    expect(statuses.map((e) => e.status)).toEqual([
+      "Pending",
+      "Running",
+      "Pending",
+      "Running",
+      "Pending",
+      "Running",
+      "Succeeded",
+    ]);
+    expect(statuses.filter((e) => e.reason === "retry").map((e) => e.error?.message)).toEqual([
+      "boom 1",
+      "boom 2",
+    ]);
   });
 
   it("fails the run with the last attempt's error when retries run out", async () => {
@@ -97,7 +108,9 @@ describe("retries and timeouts", () => {
   it("ends an owner Canceled when the child it awaits is canceled", async () => {
     const app = new JobApp();
     const child = app.addJob("Child", async (_: undefined, ctx) => {
-      await new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+      await new Promise((_r, reject) =>
+        ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+      );
     });
     const parent = app.addJob("Parent", (_: undefined, ctx) => ctx.client.run(child));
     system = await startTestSystem({ app, worker: { concurrency: 4 } });
@@ -105,7 +118,8 @@ describe("retries and timeouts", () => {
     let childId: string | undefined;
     for (let i = 0; i < 100 && !childId; i++) {
       await sleep(50);
-      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" })) childId = c.runId;
+      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" }))
+        childId = c.runId;
     }
     await system.client.cancel(childId as string);
     const done = await system.client.wait(run.runId);
@@ -154,7 +168,9 @@ describe("notBefore, notAfter and priority", () => {
     const done = await system.client.wait(run.runId);
     // Assert: not sent at trigger time; the timer (fired by the local timer loop) sent it when due
     expect(stored).toMatchObject({ enqueueCount: 1, timerRelease: 0 });
-    expect(timers).toEqual([{ name: `run-${run.runId}-0-release`, purpose: "release", runId: run.runId, atMs: notBefore }]);
+    expect(timers).toEqual([
+      { name: `run-${run.runId}-0-release`, purpose: "release", runId: run.runId, atMs: notBefore },
+    ]);
     expect(stillPending.status).toBe("Pending");
     expect(done.status).toBe("Succeeded");
     expect(Date.parse(done.startedAt ?? "")).toBeGreaterThanOrEqual(notBefore);

@@ -126,9 +126,12 @@ describe("pipelines", () => {
     const generate = app.addJob("GenerateNumbers", async function* ({ count }: { count: number }) {
       for (let i = 1; i <= count; i++) yield i;
     });
-    const double = app.addJob("DoubleNumbers", async function* ({ values }: { values: AsyncIterable<number> }) {
-      for await (const v of values) yield v * 2;
-    });
+    const double = app.addJob(
+      "DoubleNumbers",
+      async function* ({ values }: { values: AsyncIterable<number> }) {
+        for await (const v of values) yield v * 2;
+      },
+    );
     const sum = app.addJob("SumNumbers", async (_: { count: number }, ctx) => {
       const numbers = ctx.client.stream(generate, { count: _.count });
       const doubled = ctx.client.stream(double, { values: numbers });
@@ -176,7 +179,8 @@ describe("pipelines", () => {
     let producerId: string | undefined;
     for (let i = 0; i < 100 && !producerId; i++) {
       await sleep(50);
-      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" })) producerId = c.runId;
+      for await (const c of system.client.getRuns({ parentRunId: run.runId, status: "Running" }))
+        producerId = c.runId;
     }
     await system.client.cancel(run.runId);
     expect((await system.client.wait(producerId as string)).status).toBe("Canceled");

@@ -1,8 +1,8 @@
-import { JobClient } from "../../sdk/src/client/job-client.js";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import WebSocket from "ws";
-import { startLocalRealtime, type LocalRealtime } from "../../local/realtime.js";
-import { JobApp, RunNotFoundError, type RunEvent } from "../../sdk/src/index.js";
+import { type LocalRealtime, startLocalRealtime } from "../../local/realtime.js";
+import { JobClient } from "../../sdk/src/client/job-client.js";
+import { JobApp, type RunEvent, RunNotFoundError } from "../../sdk/src/index.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -137,6 +137,8 @@ describe("WebSocket observation", () => {
     expect(await next()).toMatchObject({ type: "subscribed", runId: run.runId });
     expect(await next()).toMatchObject({ type: "event", runId: run.runId, event: { eventId: 1 } });
     ws.close();
-    await expect(collect(socketClient.observeRunEvents("no-such-run"))).rejects.toBeInstanceOf(RunNotFoundError);
+    await expect(collect(socketClient.observeRunEvents("no-such-run"))).rejects.toBeInstanceOf(
+      RunNotFoundError,
+    );
   });
 });

@@ -2,8 +2,8 @@
  * A whole job system for one test: its own table and lanes on the shared emulators,
  * polling workers and the local timer. Stop it in `afterEach`/`finally`.
  */
-import { startLocalTimer, type LocalTimer } from "../../local/local-timer.js";
-import { connect, registerJobs, type JobSystem, type TimerParts } from "../../sdk/src/connect.js";
+import { type LocalTimer, startLocalTimer } from "../../local/local-timer.js";
+import { connect, type JobSystem, registerJobs, type TimerParts } from "../../sdk/src/connect.js";
 import type { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import type { RunTimer } from "../../sdk/src/timer/timer-port.js";

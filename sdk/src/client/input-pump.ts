@@ -6,19 +6,25 @@
 import { toJson } from "../domain/json.js";
 import type { RunEventBody } from "../domain/run-event.js";
 import type { RunStore } from "../store/run-store.js";
-import { maxOutputItemBytes } from "../worker/execute-attempt.js";
 import { toRunError } from "../worker/errors-to-record.js";
+import { maxOutputItemBytes } from "../worker/execute-attempt.js";
 
 const itemsPerEvent = 100;
 const maxDelayMs = 50;
 
-export async function pumpInput(store: RunStore, runId: string, name: string, source: AsyncIterable<unknown>): Promise<void> {
+export async function pumpInput(
+  store: RunStore,
+  runId: string,
+  name: string,
+  source: AsyncIterable<unknown>,
+): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
   let buffer: unknown[] = [];
   let firstBufferedAt = 0;
   let open = true;
   const flush = async (extra: RunEventBody[] = []) => {
-    const events: RunEventBody[] = buffer.length > 0 ? [{ type: "input", name, items: buffer }, ...extra] : extra;
+    const events: RunEventBody[] =
+      buffer.length > 0 ? [{ type: "input", name, items: buffer }, ...extra] : extra;
     buffer = [];
     if (events.length > 0 && !(await store.appendEvents(runId, events))) open = false;
   };

@@ -7,29 +7,35 @@
 import { ulid } from "ulid";
 import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
-import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { isTerminal } from "../domain/run.js";
+import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import {
   maxScheduleAheadMs,
   type ResolvedRunOptions,
   type RunOptions,
-  type SignalOptions,
   resolveRunOptions,
+  type SignalOptions,
 } from "../domain/run-options.js";
-import { JobNotFoundError, JobRunError, RunHasNoResultError, RunNotFoundError, ValidationError } from "../errors.js";
+import {
+  JobNotFoundError,
+  JobRunError,
+  RunHasNoResultError,
+  RunNotFoundError,
+  ValidationError,
+} from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
 import { assertName } from "../jobs/names.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
+import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
 import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
 import { toJobRun } from "../store/run-item.js";
 import type { JobRecord, RunStore } from "../store/run-store.js";
-import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { extractStreams, hasStreams } from "../streams/stream-args.js";
-import { releasePath, type RunTimer } from "../timer/timer-port.js";
+import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
 import { mergeDescending, queriesFor, type RunFilter } from "./run-filter.js";
@@ -90,7 +96,11 @@ export class JobClient {
   readonly #now: () => number;
   readonly #knownJobs: Map<string, { record: JobRecord; until: number }>;
 
-  constructor(options: JobClientOptions, lineage?: Lineage, knownJobs?: Map<string, { record: JobRecord; until: number }>) {
+  constructor(
+    options: JobClientOptions,
+    lineage?: Lineage,
+    knownJobs?: Map<string, { record: JobRecord; until: number }>,
+  ) {
     this.#options = options;
     this.#lineage = lineage;
     this.#now = options.now ?? Date.now;
@@ -114,7 +124,10 @@ export class JobClient {
    * const run = await client.trigger("Report", undefined, { notBefore: new Date(Date.now() + 3_600_000) });
    * ```
    */
-  trigger<TArgs, TResult>(job: JobDefinition<TArgs, TResult>, ...rest: TriggerTail<TArgs, RunOptions>): Promise<JobRun<TResult>>;
+  trigger<TArgs, TResult>(
+    job: JobDefinition<TArgs, TResult>,
+    ...rest: TriggerTail<TArgs, RunOptions>
+  ): Promise<JobRun<TResult>>;
   trigger<TResult = unknown>(jobName: string, args?: unknown, options?: RunOptions): Promise<JobRun<TResult>>;
   async trigger(job: JobRef, args?: unknown, options?: RunOptions): Promise<JobRun> {
     return toJobRun(await this.#create(job, args, options, {}));
@@ -132,7 +145,10 @@ export class JobClient {
    * const sum = await client.run(add, { a: 1, b: 2 }); // typed: number
    * ```
    */
-  run<TArgs, TResult>(job: JobDefinition<TArgs, TResult>, ...rest: TriggerTail<TArgs, RunCallOptions>): Promise<TResult>;
+  run<TArgs, TResult>(
+    job: JobDefinition<TArgs, TResult>,
+    ...rest: TriggerTail<TArgs, RunCallOptions>
+  ): Promise<TResult>;
   run<TResult = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): Promise<TResult>;
   async run(job: JobRef, args?: unknown, options?: RunCallOptions): Promise<unknown> {
     const signal = options?.signal ?? this.#lineage?.signal;
@@ -182,7 +198,8 @@ export class JobClient {
       finished = true;
     } finally {
       release();
-      if (!finished) await this.cancel(created.runId, { reason: "the consumer that owns the stream stopped" });
+      if (!finished)
+        await this.cancel(created.runId, { reason: "the consumer that owns the stream stopped" });
     }
   }
 
@@ -216,7 +233,10 @@ export class JobClient {
   ): AsyncIterable<RunEvent> {
     const since = options.sinceEventId ?? 0;
     if (!Number.isInteger(since) || since < 0) {
-      throw new ValidationError("options.sinceEventId", `${String(options.sinceEventId)} is not an integer >= 0`);
+      throw new ValidationError(
+        "options.sinceEventId",
+        `${String(options.sinceEventId)} is not an integer >= 0`,
+      );
     }
     const store = this.#options.store;
     if (!(await store.get(runId))) throw new RunNotFoundError(runId);
@@ -228,7 +248,13 @@ export class JobClient {
       });
     const socket = this.#options.webSocket;
     if (!socket) return yield* follow(since);
-    yield* observeOverSocket(socket, runId, since, { read: (after) => store.events(runId, after), follow }, options.signal);
+    yield* observeOverSocket(
+      socket,
+      runId,
+      since,
+      { read: (after) => store.events(runId, after), follow },
+      options.signal,
+    );
   }
 
   async *#outputItems(runId: string, signal: AbortSignal | undefined): AsyncIterable<unknown> {
@@ -243,7 +269,8 @@ export class JobClient {
   /** Cancels `runId` when `signal` aborts; returns the function that stops listening. */
   #cancelOnAbort(runId: string, signal: AbortSignal | undefined): () => void {
     if (!signal) return () => undefined;
-    const onAbort = () => void this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(() => undefined);
+    const onAbort = () =>
+      void this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(() => undefined);
     // The signal may have aborted while the run was being created.
     if (signal.aborted) onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
@@ -323,7 +350,13 @@ export class JobClient {
    * @throws {@link RunNotFoundError} no such run.
    */
   async cancel(runId: string, options: { readonly reason?: string } = {}): Promise<CancelOutcome> {
-    const outcome = await cancelRunTree(this.#options.store, runId, options.reason ?? "canceled by request", this.#now, this.#options.timer);
+    const outcome = await cancelRunTree(
+      this.#options.store,
+      runId,
+      options.reason ?? "canceled by request",
+      this.#now,
+      this.#options.timer,
+    );
     if (!outcome) throw new RunNotFoundError(runId);
     return outcome;
   }
@@ -339,19 +372,33 @@ export class JobClient {
     const original = await this.#options.store.get(runId);
     if (!original) throw new RunNotFoundError(runId);
     if (!isTerminal(original.status)) {
-      throw new ValidationError("runId", `run ${runId} is ${original.status}; only a finished run can be rerun`);
+      throw new ValidationError(
+        "runId",
+        `run ${runId} is ${original.status}; only a finished run can be rerun`,
+      );
     }
     const args = original.argsJson === undefined ? undefined : JSON.parse(original.argsJson);
-    const created = await this.#create(original.jobName, args, { priority: original.priority, ...options }, {
-      rerunOfRunId: runId,
-    });
+    const created = await this.#create(
+      original.jobName,
+      args,
+      { priority: original.priority, ...options },
+      {
+        rerunOfRunId: runId,
+      },
+    );
     if (hasStreams(original.argsJson)) {
       const inputs: RunEventBody[] = [];
       for await (const event of this.#options.store.events(runId)) {
         if (event.type === "input") inputs.push({ type: "input", name: event.name, items: event.items });
-        if (event.type === "inputComplete") inputs.push({ type: "inputComplete", name: event.name, ...(event.error ? { error: event.error } : {}) });
+        if (event.type === "inputComplete")
+          inputs.push({
+            type: "inputComplete",
+            name: event.name,
+            ...(event.error ? { error: event.error } : {}),
+          });
       }
-      for (let i = 0; i < inputs.length; i += 25) await this.#options.store.appendEvents(created.runId, inputs.slice(i, i + 25));
+      for (let i = 0; i < inputs.length; i += 25)
+        await this.#options.store.appendEvents(created.runId, inputs.slice(i, i + 25));
     }
     return toJobRun(created);
   }
@@ -399,11 +446,14 @@ export class JobClient {
     const path = releasePath(timer, dueMs, now);
     // An expiry timer only when one can fire (a deadline past the scheduling horizon is left to the sweep).
     const notAfterMs = resolved.notAfterMs;
-    const expiry = timer?.expiresRuns === true && notAfterMs !== undefined && notAfterMs - now <= maxScheduleAheadMs;
+    const expiry =
+      timer?.expiresRuns === true && notAfterMs !== undefined && notAfterMs - now <= maxScheduleAheadMs;
     const item: RunItem = {
       ...itemFields(runId, jobName, resolved, definition.record),
       ...(argsJson !== undefined ? { argsJson } : {}),
-      ...(this.#lineage ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId } : { rootRunId: runId }),
+      ...(this.#lineage
+        ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId }
+        : { rootRunId: runId }),
       ...extra,
       createdAt,
       createdMs: now,
@@ -425,7 +475,9 @@ export class JobClient {
     await Promise.all([
       path === "lane" ? this.#options.dispatcher.send(stored).catch(onError) : undefined,
       path === "timer" ? timer?.scheduleRelease(stored, dueMs).catch(onError) : undefined,
-      expiry && notAfterMs !== undefined ? timer?.scheduleExpiry(stored, notAfterMs).catch(onError) : undefined,
+      expiry && notAfterMs !== undefined
+        ? timer?.scheduleExpiry(stored, notAfterMs).catch(onError)
+        : undefined,
     ]);
     return stored;
   }
@@ -469,7 +521,9 @@ async function checkSchema(schema: NonNullable<JobDefinition["argsSchema"]>, arg
   if (result.issues) {
     const detail = result.issues
       .map((issue) => {
-        const path = (issue.path ?? []).map((p) => (typeof p === "object" ? String(p.key) : String(p))).join(".");
+        const path = (issue.path ?? [])
+          .map((p) => (typeof p === "object" ? String(p.key) : String(p)))
+          .join(".");
         return `${path ? `args.${path}` : "args"}: ${issue.message}`;
       })
       .join("; ");

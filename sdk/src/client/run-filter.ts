@@ -27,7 +27,10 @@ type Query = Omit<QueryCommandInput, "TableName">;
 /** The queries whose merged, newest-first results are the runs matching `filter`. */
 export function queriesFor(filter: RunFilter = {}): Query[] {
   if (filter.status !== undefined && !runStatuses.includes(filter.status)) {
-    throw new ValidationError("filter.status", `${JSON.stringify(filter.status)} is not one of ${runStatuses.join(", ")}`);
+    throw new ValidationError(
+      "filter.status",
+      `${JSON.stringify(filter.status)} is not one of ${runStatuses.join(", ")}`,
+    );
   }
   const pageSize = filter.pageSize ?? 100;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
@@ -92,7 +95,10 @@ function toIso(value: Date | string | undefined, path: string): string | undefin
 }
 
 /** Merges iterables that are each sorted descending by `key` into one descending sequence. */
-export async function* mergeDescending<T>(sources: AsyncIterable<T>[], key: (item: T) => string): AsyncIterable<T> {
+export async function* mergeDescending<T>(
+  sources: AsyncIterable<T>[],
+  key: (item: T) => string,
+): AsyncIterable<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   try {
     yield* merge(iterators, key);

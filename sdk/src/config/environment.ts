@@ -46,7 +46,9 @@ export type SchedulerEnvironment = Pick<
  * Reads the Scheduler timer's variables. Returns `undefined` when neither the group nor
  * the role is set (no timer); throws {@link ValidationError} when only one of them is.
  */
-export function readSchedulerEnvironment(env: NodeJS.ProcessEnv = process.env): SchedulerEnvironment | undefined {
+export function readSchedulerEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): SchedulerEnvironment | undefined {
   const v = environmentVariables;
   const groupName = env[v.scheduleGroupName];
   const roleArn = env[v.schedulerRoleArn];
@@ -72,7 +74,9 @@ export interface EnvironmentConnectOptions {
 }
 
 /** Reads table name and lane URLs from `env`. Throws {@link ValidationError} naming a missing or malformed variable. */
-export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<ConnectOptions, "tableName" | "laneUrls"> {
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<ConnectOptions, "tableName" | "laneUrls"> {
   const tableName = env[environmentVariables.tableName];
   if (!tableName) throw new ValidationError(environmentVariables.tableName, "is not set");
   const raw = env[environmentVariables.laneUrls];
@@ -88,7 +92,10 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Pick<Conn
     laneUrls === null ||
     Object.values(laneUrls).some((url) => typeof url !== "string")
   ) {
-    throw new ValidationError(environmentVariables.laneUrls, "must be a JSON object of lane name → queue URL");
+    throw new ValidationError(
+      environmentVariables.laneUrls,
+      "must be a JSON object of lane name → queue URL",
+    );
   }
   return { tableName, laneUrls: laneUrls as Record<string, string> };
 }

@@ -20,7 +20,10 @@ export function toMillis(value: Duration, path: string): number {
     millis = undefined; // ms throws on empty and non-string input: reported below
   }
   if (typeof millis !== "number" || !Number.isFinite(millis)) {
-    throw new ValidationError(path, `${JSON.stringify(value)} is not a duration; use milliseconds or "5s", "2m", "1h"`);
+    throw new ValidationError(
+      path,
+      `${JSON.stringify(value)} is not a duration; use milliseconds or "5s", "2m", "1h"`,
+    );
   }
   if (millis < 0) throw new ValidationError(path, `${JSON.stringify(value)} is negative; durations are >= 0`);
   return Math.round(millis);

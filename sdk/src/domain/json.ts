@@ -33,7 +33,8 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
     case "boolean":
       return;
     case "number":
-      if (!Number.isFinite(value)) throw new ValidationError(path, `${value} is not JSON; use null or a string`);
+      if (!Number.isFinite(value))
+        throw new ValidationError(path, `${value} is not JSON; use null or a string`);
       return;
     case "bigint":
       throw new ValidationError(path, "BigInt is not JSON; pass a string or a number");
@@ -46,7 +47,8 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
   }
   if (value === null) return;
   const obj = value as object;
-  if (ancestors.has(obj)) throw new ValidationError(path, "is a cycle (refers to itself); JSON cannot hold it");
+  if (ancestors.has(obj))
+    throw new ValidationError(path, "is a cycle (refers to itself); JSON cannot hold it");
   if (obj instanceof Date) throw new ValidationError(path, "Date is not JSON; pass an ISO string");
   ancestors.add(obj);
   if (Array.isArray(obj)) {

@@ -47,11 +47,15 @@ export function resolveRetryPolicy(policy: number | RetryPolicy): ResolvedRetryP
     throw new ValidationError("retry.maxRetries", `${p.maxRetries} is not a whole number >= 0`);
   }
   const jitter = p.jitter ?? 0.2;
-  if (!(jitter >= 0 && jitter <= 1)) throw new ValidationError("retry.jitter", `${jitter} is not within 0..1`);
+  if (!(jitter >= 0 && jitter <= 1))
+    throw new ValidationError("retry.jitter", `${jitter} is not within 0..1`);
   const initialDelayMs = toMillis(p.initialDelay ?? "5s", "retry.initialDelay");
   const maxDelayMs = toMillis(p.maxDelay ?? "1h", "retry.maxDelay");
   if (maxDelayMs < initialDelayMs) {
-    throw new ValidationError("retry.maxDelay", `${maxDelayMs} ms is below initialDelay (${initialDelayMs} ms)`);
+    throw new ValidationError(
+      "retry.maxDelay",
+      `${maxDelayMs} ms is below initialDelay (${initialDelayMs} ms)`,
+    );
   }
   return { maxRetries: p.maxRetries, backoff: p.backoff ?? "fixed", initialDelayMs, maxDelayMs, jitter };
 }
@@ -60,7 +64,11 @@ export function resolveRetryPolicy(policy: number | RetryPolicy): ResolvedRetryP
  * Delay before retry number `retry` (1 for the first retry), in milliseconds.
  * Never overflows: the exponent is capped before it is used. `random` is injectable for tests.
  */
-export function backoffMillis(policy: ResolvedRetryPolicy, retry: number, random: () => number = Math.random): number {
+export function backoffMillis(
+  policy: ResolvedRetryPolicy,
+  retry: number,
+  random: () => number = Math.random,
+): number {
   const base =
     policy.backoff === "fixed"
       ? policy.initialDelayMs

@@ -44,7 +44,10 @@ export type RunEventType = RunEventBody["type"];
 
 /** Whether `event` is a status event into a terminal status: the last event of a run's log. */
 export function isTerminalEvent(event: RunEventBody): boolean {
-  return event.type === "status" && (event.status === "Succeeded" || event.status === "Failed" || event.status === "Canceled");
+  return (
+    event.type === "status" &&
+    (event.status === "Succeeded" || event.status === "Failed" || event.status === "Canceled")
+  );
 }
 
 /** An event as read back: its body plus identity and time. */

@@ -66,7 +66,10 @@ export function resolveRunOptions(options: RunOptions | undefined, nowMs: number
     throw new ValidationError("options.notBefore", `${iso(notBeforeMs)} is more than 365 days ahead`);
   }
   if (notAfterMs !== undefined && notAfterMs <= nowMs) {
-    throw new ValidationError("options.notAfter", `${iso(notAfterMs)} is already past; the run could never start`);
+    throw new ValidationError(
+      "options.notAfter",
+      `${iso(notAfterMs)} is already past; the run could never start`,
+    );
   }
   if (notAfterMs !== undefined && notBeforeMs !== undefined && notAfterMs < notBeforeMs) {
     throw new ValidationError(
@@ -111,7 +114,10 @@ function toEpochMs(value: Date | string | undefined, path: string): number | und
     epoch = value.getTime();
   } else if (typeof value === "string") {
     if (!zoned.test(value.trim())) {
-      throw new ValidationError(path, `"${value}" has no time zone; use an ISO 8601 time ending in Z or an offset`);
+      throw new ValidationError(
+        path,
+        `"${value}" has no time zone; use an ISO 8601 time ending in Z or an offset`,
+      );
     }
     epoch = Date.parse(value);
   } else {

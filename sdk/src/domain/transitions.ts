@@ -5,8 +5,8 @@
  * result conditionally (see `runs/lifecycle.ts`).
  */
 import type { RunItem } from "../store/run-item.js";
-import type { RunEventBody } from "./run-event.js";
 import { isTerminal, type RunError } from "./run.js";
+import type { RunEventBody } from "./run-event.js";
 
 /** A decided transition: the whole next item and the events to append with it. */
 export interface Transition {
@@ -87,7 +87,9 @@ export function failAttempt(
     const next: RunItem = { ...base, status: "Pending", notBeforeMs: retryAtMs, progress: 0 };
     return {
       next,
-      events: [{ type: "status", status: "Pending", reason: reason ?? "retry", error, retryAt: iso(retryAtMs) }],
+      events: [
+        { type: "status", status: "Pending", reason: reason ?? "retry", error, retryAt: iso(retryAtMs) },
+      ],
     };
   }
   const next: RunItem = { ...base, status: "Failed", completedAt: iso(nowMs) };

@@ -5,7 +5,12 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Duration, toMillis } from "../domain/duration.js";
-import { resolveRetryPolicy, noRetries, type ResolvedRetryPolicy, type RetryPolicy } from "../domain/retry-policy.js";
+import {
+  noRetries,
+  type ResolvedRetryPolicy,
+  type RetryPolicy,
+  resolveRetryPolicy,
+} from "../domain/retry-policy.js";
 import { assertPriority } from "../domain/run-options.js";
 import { ValidationError } from "../errors.js";
 import type { JobRecord } from "../store/run-store.js";
@@ -42,9 +47,14 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
   priority = 0;
   queue: string = defaultQueueName;
 
-  constructor(name: string, handler: JobHandler<TArgs, TResult>, argsSchema?: StandardSchemaV1<unknown, TArgs>) {
+  constructor(
+    name: string,
+    handler: JobHandler<TArgs, TResult>,
+    argsSchema?: StandardSchemaV1<unknown, TArgs>,
+  ) {
     assertName(name, "job name");
-    if (typeof handler !== "function") throw new ValidationError(`job "${name}" handler`, "must be a function");
+    if (typeof handler !== "function")
+      throw new ValidationError(`job "${name}" handler`, "must be a function");
     this.name = name;
     this.handler = handler;
     this.argsSchema = argsSchema;

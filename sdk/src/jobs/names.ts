@@ -9,6 +9,9 @@ const namePattern = /^[A-Za-z0-9_.:-]{1,128}$/;
  */
 export function assertName(name: unknown, path: string): asserts name is string {
   if (typeof name !== "string" || !namePattern.test(name)) {
-    throw new ValidationError(path, `${JSON.stringify(name)} is not a valid name: use 1-128 of A-Z a-z 0-9 _ . : -`);
+    throw new ValidationError(
+      path,
+      `${JSON.stringify(name)} is not a valid name: use 1-128 of A-Z a-z 0-9 _ . : -`,
+    );
   }
 }

@@ -7,7 +7,7 @@ import type { Context } from "aws-lambda";
 import { connectFromEnvironment } from "../config/environment.js";
 import { type JobSystem, registerJobs } from "../connect.js";
 import type { JobApp } from "../jobs/job-app.js";
-import { sweep, type SweepReport } from "../maintenance/sweep.js";
+import { type SweepReport, sweep } from "../maintenance/sweep.js";
 import { expireRun, isExpiryEvent } from "../timer/timer-actions.js";
 import { WorkerCore } from "../worker/worker-core.js";
 import { createSqsWorkerHandler } from "./sqs-worker-handler.js";
@@ -55,7 +55,10 @@ export type MaintenanceResult = SweepReport | { readonly expireRunId: string; re
  */
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
   let system: JobSystem | undefined;
-  return async (event?: unknown, context?: Pick<Context, "invokedFunctionArn">): Promise<MaintenanceResult> => {
+  return async (
+    event?: unknown,
+    context?: Pick<Context, "invokedFunctionArn">,
+  ): Promise<MaintenanceResult> => {
     // Unqualified: the scheduler role may invoke the function's unqualified ARN only.
     const ownArn = context?.invokedFunctionArn?.split(":").slice(0, 7).join(":");
     system ??= connectFromEnvironment({ app, ...(ownArn ? { expiryTargetArn: ownArn } : {}) }, env);

@@ -9,7 +9,11 @@ import { environmentVariables } from "../config/environment.js";
 import { ValidationError } from "../errors.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";
 import { createFanoutHandler, type StreamRecords } from "../realtime/fanout.js";
-import { createWebSocketHandlers, sharedTokenAuthorizer, type WebSocketEvent } from "../realtime/websocket-handlers.js";
+import {
+  createWebSocketHandlers,
+  sharedTokenAuthorizer,
+  type WebSocketEvent,
+} from "../realtime/websocket-handlers.js";
 import { RunStore } from "../store/run-store.js";
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -19,7 +23,9 @@ function required(env: NodeJS.ProcessEnv, name: string): string {
 }
 
 function storeFrom(env: NodeJS.ProcessEnv): RunStore {
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
   return new RunStore({ doc, tableName: required(env, environmentVariables.tableName) });
 }
 

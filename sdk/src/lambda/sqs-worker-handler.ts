@@ -45,7 +45,10 @@ function queueUrlOf(dispatcher: Dispatcher, record: SQSRecord): string | undefin
  */
 export function createSqsWorkerHandler(options: SqsWorkerHandlerOptions) {
   const margin = options.deadlineMarginMs ?? 5000;
-  return async (event: SQSEvent, context: Pick<Context, "getRemainingTimeInMillis">): Promise<SQSBatchResponse> => {
+  return async (
+    event: SQSEvent,
+    context: Pick<Context, "getRemainingTimeInMillis">,
+  ): Promise<SQSBatchResponse> => {
     const deadlineMs = Date.now() + context.getRemainingTimeInMillis() - margin;
     const failures = await Promise.all(
       event.Records.map(async (record): Promise<string | undefined> => {
@@ -72,7 +75,9 @@ export function createSqsWorkerHandler(options: SqsWorkerHandlerOptions) {
       }),
     );
     return {
-      batchItemFailures: failures.filter((id): id is string => id !== undefined).map((itemIdentifier) => ({ itemIdentifier })),
+      batchItemFailures: failures
+        .filter((id): id is string => id !== undefined)
+        .map((itemIdentifier) => ({ itemIdentifier })),
     };
   };
 }

@@ -13,14 +13,19 @@
  * due and unsent after the grace period, and a run whose expiry timer never fired is
  * found past its `notAfter` here.
  */
-import { backoffMillis, hasRetriesLeft, noRetries, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
+import {
+  backoffMillis,
+  hasRetriesLeft,
+  noRetries,
+  type ResolvedRetryPolicy,
+} from "../domain/retry-policy.js";
 import { expire, failAttempt } from "../domain/transitions.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
 import { dueMs } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
-import { releasePath, type RunTimer } from "../timer/timer-port.js";
+import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { requeuedRetry } from "../worker/worker-core.js";
 
 export interface SweepOptions {
@@ -69,7 +74,10 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     const attempt = run.attempt;
     const retryAtMs = hasRetriesLeft(policy, attempt) ? now() + backoffMillis(policy, attempt) : undefined;
     const viaTimer = retryAtMs !== undefined && releasePath(options.timer, retryAtMs, now()) === "timer";
-    const error = { type: "LeaseExpiredError", message: `worker ${run.workerId ?? "?"} stopped renewing its lease` };
+    const error = {
+      type: "LeaseExpiredError",
+      message: `worker ${run.workerId ?? "?"} stopped renewing its lease`,
+    };
     const stored = await applyTransition(store, run.runId, (r) => {
       if ((r.leaseExpiresMs ?? 0) > now()) return undefined; // renewed meanwhile
       const t = failAttempt(r, attempt, error, retryAtMs, now(), "lease expired");
@@ -79,9 +87,17 @@ export async function sweep(options: SweepOptions): Promise<SweepReport> {
     });
     if (!stored) continue;
     report.recovered++;
-    if (stored.status === "Pending" && viaTimer && retryAtMs !== undefined) await options.timer?.scheduleRelease(stored, retryAtMs);
+    if (stored.status === "Pending" && viaTimer && retryAtMs !== undefined)
+      await options.timer?.scheduleRelease(stored, retryAtMs);
     else if (stored.status === "Pending") await dispatcher.send(stored);
-    else await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, now, options.timer);
+    else
+      await cancelDescendants(
+        store,
+        stored.runId,
+        `parent run ${stored.runId} ended ${stored.status}`,
+        now,
+        options.timer,
+      );
   }
   return report;
 }

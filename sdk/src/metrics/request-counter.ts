@@ -23,11 +23,12 @@ export class RequestCounter {
   /** Adds the counting middleware to a client. */
   attach(client: SdkClient, service: string): void {
     (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-        const key = `${service}.${(context.commandName ?? "?").replace(/Command$/, "")}`;
-        this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-        return next(args);
-      },
+      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: unknown) => {
+          const key = `${service}.${(context.commandName ?? "?").replace(/Command$/, "")}`;
+          this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+          return next(args);
+        },
       { step: "initialize", name: `requestCounter-${service}` },
     );
   }
@@ -38,6 +39,8 @@ export class RequestCounter {
 
   /** Counts divided by `per`, sorted by key. */
   table(per = 1): Record<string, number> {
-    return Object.fromEntries([...this.counts.entries()].sort().map(([k, v]) => [k, Math.round((v / per) * 100) / 100]));
+    return Object.fromEntries(
+      [...this.counts.entries()].sort().map(([k, v]) => [k, Math.round((v / per) * 100) / 100]),
+    );
   }
 }

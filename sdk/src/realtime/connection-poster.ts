@@ -19,17 +19,24 @@ export interface ConnectionPoster {
  * A poster over the management API at `endpoint` (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`
  * on AWS, the local server's URL locally). Pass an existing client to reuse it.
  */
-export function managementApiPoster(endpoint: string, client?: ApiGatewayManagementApiClient): ConnectionPoster {
+export function managementApiPoster(
+  endpoint: string,
+  client?: ApiGatewayManagementApiClient,
+): ConnectionPoster {
   const api = client ?? new ApiGatewayManagementApiClient({ endpoint });
   return {
     async post(connectionId, frame) {
       try {
         await api.send(
-          new PostToConnectionCommand({ ConnectionId: connectionId, Data: new TextEncoder().encode(JSON.stringify(frame)) }),
+          new PostToConnectionCommand({
+            ConnectionId: connectionId,
+            Data: new TextEncoder().encode(JSON.stringify(frame)),
+          }),
         );
         return "sent";
       } catch (error) {
-        if (error instanceof GoneException || (error as { name?: string }).name === "GoneException") return "gone";
+        if (error instanceof GoneException || (error as { name?: string }).name === "GoneException")
+          return "gone";
         throw error;
       }
     },

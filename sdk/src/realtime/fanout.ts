@@ -38,7 +38,11 @@ export function createFanoutHandler(options: FanoutOptions) {
       await Promise.all(
         connections.map(async (connectionId) => {
           for (const item of items) {
-            const outcome = await poster.post(connectionId, { type: "event", runId, event: toRunEvent(item) });
+            const outcome = await poster.post(connectionId, {
+              type: "event",
+              runId,
+              event: toRunEvent(item),
+            });
             if (outcome === "gone") {
               gone++;
               await dropConnection(store, connectionId);

@@ -36,10 +36,13 @@ export type ServerFrame =
 export const maxClientMessageBytes = 4096;
 
 /** Parses a client message; returns an error frame describing what is wrong instead of throwing. */
-export function parseClientMessage(body: string | undefined): ClientMessage | Extract<ServerFrame, { type: "error" }> {
+export function parseClientMessage(
+  body: string | undefined,
+): ClientMessage | Extract<ServerFrame, { type: "error" }> {
   const bad = (message: string) => ({ type: "error" as const, code: "BadRequest" as const, message });
-  if (!body) return bad("empty message; send JSON like {\"action\":\"subscribe\",\"runId\":\"…\"}");
-  if (Buffer.byteLength(body, "utf8") > maxClientMessageBytes) return bad(`message over ${maxClientMessageBytes} bytes`);
+  if (!body) return bad('empty message; send JSON like {"action":"subscribe","runId":"…"}');
+  if (Buffer.byteLength(body, "utf8") > maxClientMessageBytes)
+    return bad(`message over ${maxClientMessageBytes} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
@@ -52,7 +55,11 @@ export function parseClientMessage(body: string | undefined): ClientMessage | Ex
     return bad(`unknown action ${JSON.stringify(action)}; use "subscribe" or "unsubscribe"`);
   }
   if (batchId !== undefined) {
-    return { type: "error", code: "NotSupported", message: "batch subscriptions are not available yet; subscribe by runId" };
+    return {
+      type: "error",
+      code: "NotSupported",
+      message: "batch subscriptions are not available yet; subscribe by runId",
+    };
   }
   if (typeof runId !== "string" || runId.length === 0 || runId.length > 128) {
     return bad("runId must be a non-empty string of at most 128 characters");

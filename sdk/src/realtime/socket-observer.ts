@@ -73,10 +73,13 @@ export async function* observeOverSocket(
       );
       ws.on("message", (data) => {
         const frame = JSON.parse(String(data)) as ServerFrame;
-        if (frame.type === "event" && frame.event.eventId > last) pending.set(frame.event.eventId, frame.event);
+        if (frame.type === "event" && frame.event.eventId > last)
+          pending.set(frame.event.eventId, frame.event);
         if (frame.type === "error") {
           failure =
-            frame.code === "RunNotFound" ? new RunNotFoundError(runId) : new SubscriptionError(frame.code, frame.message);
+            frame.code === "RunNotFound"
+              ? new RunNotFoundError(runId)
+              : new SubscriptionError(frame.code, frame.message);
         }
         notify();
       });
@@ -118,7 +121,8 @@ export async function* observeOverSocket(
       if (pending.size > 0) {
         gapSince ??= Date.now();
         if (Date.now() - gapSince >= (options.gapFillMs ?? 500)) {
-          for await (const event of source.read(last)) if (event.eventId > last) pending.set(event.eventId, event);
+          for await (const event of source.read(last))
+            if (event.eventId > last) pending.set(event.eventId, event);
           gapSince = undefined;
           continue;
         }

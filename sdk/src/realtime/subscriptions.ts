@@ -12,7 +12,12 @@ import { sleep } from "../store/transact.js";
 /** Lifetime of a subscription item, in seconds. */
 export const subscriptionTtlSeconds = 2 * 3600;
 
-export async function subscribe(store: RunStore, connectionId: string, runId: string, nowMs = Date.now()): Promise<void> {
+export async function subscribe(
+  store: RunStore,
+  connectionId: string,
+  runId: string,
+  nowMs = Date.now(),
+): Promise<void> {
   const expiresAt = Math.floor(nowMs / 1000) + subscriptionTtlSeconds;
   const fields = { kind: "sub", connectionId, runId, expiresAt };
   await batchWrite(store, [
@@ -22,7 +27,10 @@ export async function subscribe(store: RunStore, connectionId: string, runId: st
 }
 
 export async function unsubscribe(store: RunStore, connectionId: string, runId: string): Promise<void> {
-  await deleteItems(store, [subscriptionKey(runId, connectionId), connectionSubscriptionKey(connectionId, runId)]);
+  await deleteItems(store, [
+    subscriptionKey(runId, connectionId),
+    connectionSubscriptionKey(connectionId, runId),
+  ]);
 }
 
 /** Connection ids subscribed to `runId` (expired items are skipped: DynamoDB TTL deletes lazily). */
@@ -50,10 +58,16 @@ export async function dropConnection(store: RunStore, connectionId: string): Pro
 }
 
 async function deleteItems(store: RunStore, keys: { pk: string; sk: string }[]): Promise<void> {
-  await batchWrite(store, keys.map((Key) => ({ DeleteRequest: { Key } })));
+  await batchWrite(
+    store,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
 }
 
-type WriteRequest = { PutRequest?: { Item: Record<string, unknown> }; DeleteRequest?: { Key: Record<string, unknown> } };
+type WriteRequest = {
+  PutRequest?: { Item: Record<string, unknown> };
+  DeleteRequest?: { Key: Record<string, unknown> };
+};
 
 /** BatchWriteItem in chunks of 25 (its limit), re-sending unprocessed items with backoff. */
 async function batchWrite(store: RunStore, requests: WriteRequest[]): Promise<void> {
@@ -61,9 +75,10 @@ async function batchWrite(store: RunStore, requests: WriteRequest[]): Promise<vo
     let pending = requests.slice(i, i + 25);
     for (let retry = 0; pending.length > 0; retry++) {
       if (retry > 0) await sleep(Math.min(1000, 20 * 2 ** retry));
-      const out = await store.doc.send(new BatchWriteCommand({ RequestItems: { [store.tableName]: pending } }));
+      const out = await store.doc.send(
+        new BatchWriteCommand({ RequestItems: { [store.tableName]: pending } }),
+      );
       pending = (out.UnprocessedItems?.[store.tableName] ?? []) as WriteRequest[];
     }
   }
 }
-

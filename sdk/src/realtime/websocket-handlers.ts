@@ -71,12 +71,18 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
       return { statusCode: 200 };
     }
     if (!(await store.get(parsed.runId))) {
-      return reply(connectionId, { type: "error", code: "RunNotFound", message: `run "${parsed.runId}" was not found` });
+      return reply(connectionId, {
+        type: "error",
+        code: "RunNotFound",
+        message: `run "${parsed.runId}" was not found`,
+      });
     }
     await subscribe(store, connectionId, parsed.runId);
     await reply(connectionId, { type: "subscribed", runId: parsed.runId, sinceEventId: parsed.sinceEventId });
     for await (const runEvent of store.events(parsed.runId, parsed.sinceEventId)) {
-      if ((await poster.post(connectionId, { type: "event", runId: parsed.runId, event: runEvent })) === "gone") {
+      if (
+        (await poster.post(connectionId, { type: "event", runId: parsed.runId, event: runEvent })) === "gone"
+      ) {
         await dropConnection(store, connectionId);
         break;
       }
@@ -87,7 +93,9 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
   return {
     /** `$connect`: 401 without a valid token. */
     async connect(event: WebSocketEvent): Promise<RouteResult> {
-      return (await options.authorize(connectToken(event))) ? { statusCode: 200 } : { statusCode: 401, body: "Unauthorized" };
+      return (await options.authorize(connectToken(event)))
+        ? { statusCode: 200 }
+        : { statusCode: 401, body: "Unauthorized" };
     },
     /** `$disconnect`: removes the connection's subscriptions. */
     async disconnect(event: WebSocketEvent): Promise<RouteResult> {

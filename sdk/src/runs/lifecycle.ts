@@ -3,9 +3,10 @@
  * `domain/transitions.ts`), write conditionally; on a lost race read again and decide
  * again, so the decision is always made on the run as it is.
  */
+
+import { isTerminal } from "../domain/run.js";
 import type { Transition } from "../domain/transitions.js";
 import { cancel } from "../domain/transitions.js";
-import { isTerminal } from "../domain/run.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
 import { type RunTimer, timerPurposesOf } from "../timer/timer-port.js";

@@ -13,14 +13,32 @@
  * Index attributes are derived on every write ({@link withIndexKeys}), so they cannot
  * drift from the fields they index.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import type { ResolvedRetryPolicy } from "../domain/retry-policy.js";
-import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { isTerminal } from "../domain/run.js";
+import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import { RunConflictError } from "../errors.js";
-import { IndexName } from "./table-definition.js";
-import { createdSk, dedupKey, duePk, dueSk, dueSkUpTo, eventKey, jobKey, jobPk, parentPk, runKey, statusPk } from "./keys.js";
+import {
+  createdSk,
+  dedupKey,
+  duePk,
+  dueSk,
+  dueSkUpTo,
+  eventKey,
+  jobKey,
+  jobPk,
+  parentPk,
+  runKey,
+  statusPk,
+} from "./keys.js";
 import { dueMs, type RunItem } from "./run-item.js";
+import { IndexName } from "./table-definition.js";
 import { type TransactItem, transactWrite } from "./transact.js";
 
 /** A run as last read from (or written to) the store: what conditional writes check against. */
@@ -34,10 +52,25 @@ interface Fragment {
 }
 
 /** Named condition fragments; each takes the run as read. */
-const conditions: Record<"status" | "attempt" | "eventSeq" | "lease" | "enqueueCount", (run: RunItem) => Fragment> = {
-  status: (run: RunItem) => ({ expr: "#status = :c_status", names: { "#status": "status" }, values: { ":c_status": run.status } }),
-  attempt: (run: RunItem) => ({ expr: "#attempt = :c_attempt", names: { "#attempt": "attempt" }, values: { ":c_attempt": run.attempt } }),
-  eventSeq: (run: RunItem) => ({ expr: "#eventSeq = :c_seq", names: { "#eventSeq": "eventSeq" }, values: { ":c_seq": run.eventSeq } }),
+const conditions: Record<
+  "status" | "attempt" | "eventSeq" | "lease" | "enqueueCount",
+  (run: RunItem) => Fragment
+> = {
+  status: (run: RunItem) => ({
+    expr: "#status = :c_status",
+    names: { "#status": "status" },
+    values: { ":c_status": run.status },
+  }),
+  attempt: (run: RunItem) => ({
+    expr: "#attempt = :c_attempt",
+    names: { "#attempt": "attempt" },
+    values: { ":c_attempt": run.attempt },
+  }),
+  eventSeq: (run: RunItem) => ({
+    expr: "#eventSeq = :c_seq",
+    names: { "#eventSeq": "eventSeq" },
+    values: { ":c_seq": run.eventSeq },
+  }),
   lease: (run: RunItem) => ({
     expr: "#leaseExpiresMs = :c_lease",
     names: { "#leaseExpiresMs": "leaseExpiresMs" },
@@ -49,7 +82,6 @@ const conditions: Record<"status" | "attempt" | "eventSeq" | "lease" | "enqueueC
     values: { ":c_enq": run.enqueueCount },
   }),
 };
-
 
 /** An UpdateItem's expressions: SET/REMOVE of the attributes that differ, under the given conditions. */
 function updateOf(before: RunItem, after: RunItem, guards: Fragment[]) {
@@ -76,7 +108,10 @@ function updateOf(before: RunItem, after: RunItem, guards: Fragment[]) {
     Object.assign(names, guard.names);
     Object.assign(values, guard.values);
   }
-  const clauses = [sets.length > 0 ? `SET ${sets.join(", ")}` : "", removes.length > 0 ? `REMOVE ${removes.join(", ")}` : ""];
+  const clauses = [
+    sets.length > 0 ? `SET ${sets.join(", ")}` : "",
+    removes.length > 0 ? `REMOVE ${removes.join(", ")}` : "",
+  ];
   return {
     UpdateExpression: clauses.filter(Boolean).join(" "),
     ConditionExpression: guards.map((g) => g.expr).join(" AND "),
@@ -209,7 +244,11 @@ export class RunStore {
         throw new Error(`run ${run.runId} already exists`);
       }
       const lock = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: dedupKey(run.jobName, dedup), ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: dedupKey(run.jobName, dedup),
+          ConsistentRead: true,
+        }),
       );
       // The holder may have finished between our write and this read: try again.
       if (lock.Item) throw new RunConflictError(run.jobName, dedup, String(lock.Item.runId));
@@ -274,7 +313,8 @@ export class RunStore {
     }
     const outcome = await transactWrite(this.doc, items);
     if (outcome.ok) return { stored };
-    if (!outcome.failedConditions.includes(0)) throw new Error(`run ${current.runId}: unexpected condition failure`);
+    if (!outcome.failedConditions.includes(0))
+      throw new Error(`run ${current.runId}: unexpected condition failure`);
     return { current: outcome.currentItems.get(0) as VersionedRunItem | undefined };
   }
 
@@ -320,7 +360,9 @@ export class RunStore {
     const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
     if (!changed) return current;
     try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: runKey(current.runId), ...update }));
+      await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: runKey(current.runId), ...update }),
+      );
     } catch (error) {
       if ((error as Error).name === "ConditionalCheckFailedException") return undefined;
       throw error;
@@ -347,7 +389,9 @@ export class RunStore {
   }
 
   /** Runs a query and pages through every result. */
-  async *query<T = RunItem>(input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">): AsyncIterable<T> {
+  async *query<T = RunItem>(
+    input: Omit<ConstructorParameters<typeof QueryCommand>[0], "TableName">,
+  ): AsyncIterable<T> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const out = await this.doc.send(

@@ -8,8 +8,8 @@
  * here with jittered exponential backoff (the SDK's own retries do not cover them).
  */
 import { TransactionCanceledException } from "@aws-sdk/client-dynamodb";
-import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { type DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]["TransactItems"]>;
 /** One item of a write transaction, in the document client's shape. */
@@ -38,7 +38,10 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Runs one write transaction. Returns `{ ok: false, failedConditions }` when any
  * condition failed; retries transient cancellations; rethrows anything else.
  */
-export async function transactWrite(doc: DynamoDBDocumentClient, items: TransactItem[]): Promise<TransactOutcome> {
+export async function transactWrite(
+  doc: DynamoDBDocumentClient,
+  items: TransactItem[],
+): Promise<TransactOutcome> {
   for (let retry = 0; ; retry++) {
     try {
       await doc.send(new TransactWriteCommand({ TransactItems: items }));

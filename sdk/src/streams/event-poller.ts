@@ -15,7 +15,11 @@ export interface PollEventsOptions {
   readonly maxIntervalMs?: number;
 }
 
-export async function* pollRunEvents(store: RunStore, runId: string, options: PollEventsOptions = {}): AsyncGenerator<RunEvent> {
+export async function* pollRunEvents(
+  store: RunStore,
+  runId: string,
+  options: PollEventsOptions = {},
+): AsyncGenerator<RunEvent> {
   let last = options.sinceEventId ?? 0;
   let delays = adaptiveDelays(options.maxIntervalMs ?? 1000);
   for (;;) {

@@ -28,7 +28,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Replaces every async iterable in `args` (at any depth of plain objects and arrays)
  * with a placeholder named by its path (`args.values`, `args.sources[1]`).
  */
-export function extractStreams(args: unknown): { args: unknown; streams: Map<string, AsyncIterable<unknown>> } {
+export function extractStreams(args: unknown): {
+  args: unknown;
+  streams: Map<string, AsyncIterable<unknown>>;
+} {
   const streams = new Map<string, AsyncIterable<unknown>>();
   const ancestors = new Set<object>();
   const walk = (value: unknown, path: string): unknown => {

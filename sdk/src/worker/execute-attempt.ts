@@ -8,13 +8,20 @@
  * deadline. A handler that throws an abort error while its own signal was never aborted
  * has failed (its HTTP client timed out, say), and the retry policy applies.
  */
+
+import type { JobClient } from "../client/job-client.js";
 import { maxPayloadBytes, toJson } from "../domain/json.js";
-import type { LogLevel } from "../domain/run-event.js";
 import type { RunError } from "../domain/run.js";
-import { JobRunError, JobTimeoutError, NonRetriableError, RunCanceledError, ValidationError } from "../errors.js";
+import type { LogLevel } from "../domain/run-event.js";
+import {
+  JobRunError,
+  JobTimeoutError,
+  NonRetriableError,
+  RunCanceledError,
+  ValidationError,
+} from "../errors.js";
 import type { JobContext, JobLogger } from "../jobs/job-context.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
-import type { JobClient } from "../client/job-client.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
 import { inputStream } from "../streams/input-stream.js";
 import { hasStreams, injectStreams, isAsyncIterable } from "../streams/stream-args.js";
@@ -32,7 +39,12 @@ export type AttemptOutcome =
       readonly resultInEvents?: boolean;
     }
   /** Failed; `retriable` false means fail the run whatever retries remain. */
-  | { readonly kind: "failed"; readonly error: RunError; readonly retriable: boolean; readonly reason?: string }
+  | {
+      readonly kind: "failed";
+      readonly error: RunError;
+      readonly retriable: boolean;
+      readonly reason?: string;
+    }
   /** The handler let an awaited child's cancellation propagate: the run ends Canceled. */
   | { readonly kind: "canceled"; readonly reason: string }
   /** The attempt no longer holds the run (canceled, or recovered elsewhere): write nothing. */
@@ -80,7 +92,8 @@ export async function executeAttempt(
     }, timing.heartbeatMs),
     setInterval(() => void writer.flush(), timing.flushMs),
   );
-  if (job.timeoutMs !== undefined) timers.push(setTimeout(() => abort(new JobTimeoutError(job.timeoutMs ?? 0)), job.timeoutMs));
+  if (job.timeoutMs !== undefined)
+    timers.push(setTimeout(() => abort(new JobTimeoutError(job.timeoutMs ?? 0)), job.timeoutMs));
   if (timing.deadlineMs !== undefined) {
     timers.push(setTimeout(onStop, Math.max(0, timing.deadlineMs - timing.now())));
   }
@@ -159,7 +172,9 @@ async function parseArgs(
   if (!job.argsSchema) return args;
   const result = await job.argsSchema["~standard"].validate(args);
   if (result.issues) {
-    throw new NonRetriableError(`arguments do not match the job's schema: ${result.issues.map((i) => i.message).join("; ")}`);
+    throw new NonRetriableError(
+      `arguments do not match the job's schema: ${result.issues.map((i) => i.message).join("; ")}`,
+    );
   }
   return result.value;
 }
@@ -168,9 +183,15 @@ function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): Atte
   if (writer.lost) return { kind: "lost" };
   const reason: unknown = signal.aborted ? signal.reason : undefined;
   if (reason instanceof RunCanceledError) return { kind: "lost" };
-  if (reason instanceof JobTimeoutError) return { kind: "failed", error: toRunError(reason), retriable: true };
+  if (reason instanceof JobTimeoutError)
+    return { kind: "failed", error: toRunError(reason), retriable: true };
   if (reason instanceof WorkerStoppingError) {
-    return { kind: "failed", error: toRunError(reason), retriable: true, reason: "worker stopped before the attempt ended" };
+    return {
+      kind: "failed",
+      error: toRunError(reason),
+      retriable: true,
+      reason: "worker stopped before the attempt ended",
+    };
   }
   if (thrown instanceof JobRunError && thrown.status === "Canceled") {
     return { kind: "canceled", reason: `child run ${thrown.run.runId} (${thrown.run.jobName}) was canceled` };
@@ -179,10 +200,20 @@ function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): Atte
   return { kind: "failed", error: toRunError(thrown), retriable };
 }
 
-function createContext(run: VersionedRunItem, writer: RunWriter, client: JobClient, signal: AbortSignal): JobContext {
+function createContext(
+  run: VersionedRunItem,
+  writer: RunWriter,
+  client: JobClient,
+  signal: AbortSignal,
+): JobContext {
   const line = (level: LogLevel) => (message: string) =>
     writer.log({ at: new Date().toISOString(), level, message: String(message) });
-  const logger: JobLogger = { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+  const logger: JobLogger = {
+    debug: line("debug"),
+    info: line("info"),
+    warn: line("warn"),
+    error: line("error"),
+  };
   return {
     runId: run.runId,
     jobName: run.jobName,

@@ -69,7 +69,9 @@ export class PollingWorker {
     this.#stopping = true;
     this.#idle.abort();
     await this.#loop;
-    const grace = new Promise((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref());
+    const grace = new Promise((resolve) =>
+      setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref(),
+    );
     await Promise.race([Promise.allSettled(this.#active), grace]);
     this.#stopController.abort();
     await Promise.allSettled(this.#active);
@@ -117,7 +119,9 @@ export class PollingWorker {
   }
 
   #track(work: Promise<void>): void {
-    const tracked = work.catch((error) => this.#reportError(error)).finally(() => this.#active.delete(tracked));
+    const tracked = work
+      .catch((error) => this.#reportError(error))
+      .finally(() => this.#active.delete(tracked));
     this.#active.add(tracked);
   }
 

@@ -31,7 +31,9 @@ export const maxLogLineLength = 8 * 1024;
 export type LostReason = { readonly status: RunItem["status"]; readonly cancelReason?: string };
 
 /** A buffered entry: a log line, or an output item (as its JSON text). */
-type Entry = { readonly kind: "log"; readonly line: LogLine } | { readonly kind: "output"; readonly json: string };
+type Entry =
+  | { readonly kind: "log"; readonly line: LogLine }
+  | { readonly kind: "output"; readonly json: string };
 
 const entrySize = (e: Entry) => (e.kind === "log" ? e.line.message.length : e.json.length);
 
@@ -62,7 +64,9 @@ export class RunWriter {
   /** Buffers a log line. */
   log(line: LogLine): void {
     const message =
-      line.message.length > maxLogLineLength ? `${line.message.slice(0, maxLogLineLength)}…[truncated]` : line.message;
+      line.message.length > maxLogLineLength
+        ? `${line.message.slice(0, maxLogLineLength)}…[truncated]`
+        : line.message;
     this.#entries.push({ kind: "log", line: { ...line, message } });
   }
 
@@ -90,10 +94,13 @@ export class RunWriter {
       this.#queuedFlush = undefined;
       let remaining = this.#entries.length;
       let progress = this.#progress !== undefined;
-      return this.#flushWhile(() => remaining > 0 || progress, (written) => {
-        remaining -= written;
-        progress = false;
-      });
+      return this.#flushWhile(
+        () => remaining > 0 || progress,
+        (written) => {
+          remaining -= written;
+          progress = false;
+        },
+      );
     });
     return this.#queuedFlush;
   }
@@ -130,7 +137,10 @@ export class RunWriter {
       return this.#commit((run) => {
         const transition = decide(this.#withBuffered(run, chunks));
         if (!transition) return undefined;
-        return { next: transition.next, events: [...this.#events(chunks), ...extraEvents, ...transition.events] };
+        return {
+          next: transition.next,
+          events: [...this.#events(chunks), ...extraEvents, ...transition.events],
+        };
       });
     });
   }
@@ -145,7 +155,10 @@ export class RunWriter {
   async #flushWhile(more: () => boolean, wrote: (entries: number) => void = () => undefined): Promise<void> {
     while (more() && !this.#lost) {
       const chunks = this.#chunks().slice(0, eventsPerTransaction);
-      const stored = await this.#commit((run) => ({ next: this.#withBuffered(run, chunks), events: this.#events(chunks) }));
+      const stored = await this.#commit((run) => ({
+        next: this.#withBuffered(run, chunks),
+        events: this.#events(chunks),
+      }));
       if (!stored) return;
       const done = new Set(chunks.flat());
       const written = done.size;
@@ -163,7 +176,8 @@ export class RunWriter {
       if ("stored" in outcome) {
         // A renewal may have landed meanwhile: keep the later lease.
         const leaseExpiresMs = Math.max(outcome.stored.leaseExpiresMs ?? 0, this.#run.leaseExpiresMs ?? 0);
-        this.#run = outcome.stored.status === "Running" ? { ...outcome.stored, leaseExpiresMs } : outcome.stored;
+        this.#run =
+          outcome.stored.status === "Running" ? { ...outcome.stored, leaseExpiresMs } : outcome.stored;
         return outcome.stored;
       }
       if (!this.#adopt(outcome.current)) return undefined;
@@ -178,7 +192,10 @@ export class RunWriter {
   /** Takes `run` as the current state; returns false (and records why) when this attempt no longer holds it. */
   #adopt(run: VersionedRunItem | undefined): boolean {
     if (!run || run.status !== "Running" || run.attempt !== this.#attempt) {
-      this.#lost = { status: run?.status ?? "Canceled", ...(run?.cancelReason ? { cancelReason: run.cancelReason } : {}) };
+      this.#lost = {
+        status: run?.status ?? "Canceled",
+        ...(run?.cancelReason ? { cancelReason: run.cancelReason } : {}),
+      };
       return false;
     }
     this.#run = run;
@@ -203,7 +220,10 @@ export class RunWriter {
       let chars = 0;
       for (const entry of this.#entries) {
         if (entry.kind !== kind) continue;
-        if (chunk.length >= entriesPerEvent || (chunk.length > 0 && chars + entrySize(entry) > charsPerEvent)) {
+        if (
+          chunk.length >= entriesPerEvent ||
+          (chunk.length > 0 && chars + entrySize(entry) > charsPerEvent)
+        ) {
           chunks.push(chunk);
           chunk = [];
           chars = 0;

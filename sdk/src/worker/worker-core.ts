@@ -17,20 +17,20 @@
  * runs after the conditional claim committed.
  */
 import { randomUUID } from "node:crypto";
-import { backoffMillis, hasRetriesLeft } from "../domain/retry-policy.js";
-import { claim, expire, failAttempt, succeed, cancel } from "../domain/transitions.js";
 import type { JobClient } from "../client/job-client.js";
+import { backoffMillis, hasRetriesLeft } from "../domain/retry-policy.js";
+import { cancel, claim, expire, failAttempt, succeed } from "../domain/transitions.js";
+import { JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
-import { type Dispatcher, type RunMessage } from "../queue/dispatcher.js";
+import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { toRunError } from "./errors-to-record.js";
-import { executeAttempt, type AttemptOutcome } from "./execute-attempt.js";
+import { type AttemptOutcome, executeAttempt } from "./execute-attempt.js";
 import { RunWriter } from "./run-writer.js";
-import { JobNotFoundError } from "../errors.js";
-import { releasePath, type RunTimer } from "../timer/timer-port.js";
 
 /** A run due within this many ms is waited for in process rather than held by message visibility. */
 const shortWaitMs = 1000;
@@ -89,7 +89,9 @@ export class WorkerCore {
     this.#heartbeatMs = options.heartbeatMs ?? Math.floor(this.#leaseMs / 3);
     this.#now = options.now ?? Date.now;
     if (this.#heartbeatMs * 2 > this.#leaseMs) {
-      throw new Error(`heartbeatMs (${this.#heartbeatMs}) must be at most half of leaseMs (${this.#leaseMs})`);
+      throw new Error(
+        `heartbeatMs (${this.#heartbeatMs}) must be at most half of leaseMs (${this.#leaseMs})`,
+      );
     }
   }
 
@@ -105,7 +107,8 @@ export class WorkerCore {
     }
     if (run.notBeforeMs !== undefined && run.notBeforeMs > now) {
       // Visibility holds are whole seconds: wait out a sub-second remainder here instead.
-      if (run.notBeforeMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
+      if (run.notBeforeMs - now > shortWaitMs)
+        return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
       await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
     }
     const claimed = await applyTransition(store, run, (r) => {
@@ -124,14 +127,27 @@ export class WorkerCore {
     const job = app.getJob(claimed.jobName);
     const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
     const outcome: AttemptOutcome = job
-      ? await executeAttempt(job, store, claimed, writer, this.#options.client, {
-          heartbeatMs: this.#heartbeatMs,
-          leaseMs: this.#leaseMs,
-          flushMs: this.#options.flushMs ?? 1000,
-          now: this.#now,
-          ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
-        }, options.stopSignal)
-      : { kind: "failed", error: toRunError(new JobNotFoundError(claimed.jobName)), retriable: false, reason: "no handler registered" };
+      ? await executeAttempt(
+          job,
+          store,
+          claimed,
+          writer,
+          this.#options.client,
+          {
+            heartbeatMs: this.#heartbeatMs,
+            leaseMs: this.#leaseMs,
+            flushMs: this.#options.flushMs ?? 1000,
+            now: this.#now,
+            ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+          },
+          options.stopSignal,
+        )
+      : {
+          kind: "failed",
+          error: toRunError(new JobNotFoundError(claimed.jobName)),
+          retriable: false,
+          reason: "no handler registered",
+        };
     await this.#complete(claimed, writer, outcome, job?.retry);
     await expiryDeleted;
     return { action: "delete" };
@@ -166,18 +182,28 @@ export class WorkerCore {
         const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, this.#now()) === "timer";
         stored = await writer.finish((r) => {
           const t = failAttempt(r, attempt, outcome.error, retryAtMs, this.#now(), outcome.reason);
-          return t && retryAtMs !== undefined ? { ...t, next: requeuedRetry(t.next, this.#now(), viaTimer) } : t;
+          return t && retryAtMs !== undefined
+            ? { ...t, next: requeuedRetry(t.next, this.#now(), viaTimer) }
+            : t;
         });
         if (stored?.status === "Pending") {
           // A lost send or a failed schedule leaves the run to the sweep (it re-sends due runs).
-          if (viaTimer && retryAtMs !== undefined) await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
+          if (viaTimer && retryAtMs !== undefined)
+            await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
           else await dispatcher.send(stored).catch(() => undefined);
           return;
         }
         break;
       }
     }
-    if (stored) await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, this.#now, timer);
+    if (stored)
+      await cancelDescendants(
+        store,
+        stored.runId,
+        `parent run ${stored.runId} ended ${stored.status}`,
+        this.#now,
+        timer,
+      );
   }
 }
 
