@@ -70,6 +70,11 @@ ${Object.entries(stack.laneUrls)
     .jobs()
     .map((j) => j.name)
     .join(", ")}
+
+Connect another process (a script, a second terminal) with connectFromEnvironment():
+  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint} AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
+  export JOBS_TABLE_NAME=${stack.tableName} JOBS_LANE_URLS='${JSON.stringify(stack.laneUrls)}'
 Press Ctrl-C to stop.`);
 
 let stopping = false;

@@ -10,6 +10,7 @@ export {
   type TriggerTail,
 } from "./client/job-client.js";
 export type { RunFilter } from "./client/run-filter.js";
+export { connectFromEnvironment, environmentVariables, readEnvironment } from "./config/environment.js";
 export { type ConnectOptions, connect, type JobSystem, registerJobs, type TimerParts } from "./connect.js";
 export type { Duration } from "./domain/duration.js";
 export { maxPayloadBytes } from "./domain/json.js";
