@@ -49,12 +49,14 @@ export type MaintenanceResult = SweepReport | { readonly expireRunId: string; re
  * one sweep. Invoked by a run's expiry schedule with `{ "expireRunId": "…" }`: that run's
  * conditional expiry (a no-op unless it is still Pending past its `notAfter`).
  *
+ * The first invocation of each execution environment also writes the app's job records.
  * The system is built on the first invocation: the function is its own runs' expiry
  * target, and its own ARN comes from the invocation context (a function cannot be given
  * its own ARN in its environment without a circular reference).
  */
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
   let system: JobSystem | undefined;
+  let registered: Promise<void> | undefined;
   return async (
     event?: unknown,
     context?: Pick<Context, "invokedFunctionArn">,
@@ -62,6 +64,14 @@ export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessE
     // Unqualified: the scheduler role may invoke the function's unqualified ARN only.
     const ownArn = context?.invokedFunctionArn?.split(":").slice(0, 7).join(":");
     system ??= connectFromEnvironment({ app, ...(ownArn ? { expiryTargetArn: ownArn } : {}) }, env);
+    // The job records, once per execution environment (as the worker does), so clients
+    // can check job names within a minute of a deploy, before any worker has run.
+    // A failed write is retried on the next invocation.
+    registered ??= registerJobs(system, app).catch((error: unknown) => {
+      registered = undefined;
+      throw error;
+    });
+    await registered;
     if (isExpiryEvent(event)) {
       return { expireRunId: event.expireRunId, expired: await expireRun(system.store, event.expireRunId) };
     }

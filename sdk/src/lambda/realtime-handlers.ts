@@ -1,9 +1,11 @@
 /**
  * Lambda handlers of live observation: the WebSocket API's routes and the fanout on
  * the table's stream. Configured from the environment (`config/environment.ts`):
- * `JOBS_TABLE_NAME`, `JOBS_WS_TOKEN` and `JOBS_WS_CALLBACK_URL`.
+ * `JOBS_TABLE_NAME`, `JOBS_WS_CALLBACK_URL`, and the token as `JOBS_WS_TOKEN_SECRET_ARN`
+ * (a Secrets Manager secret, what the CDK construct sets) or `JOBS_WS_TOKEN` (plain).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { environmentVariables } from "../config/environment.js";
 import { ValidationError } from "../errors.js";
@@ -30,6 +32,43 @@ function storeFrom(env: NodeJS.ProcessEnv): RunStore {
 }
 
 /**
+ * The `$connect` authorizer. With `JOBS_WS_TOKEN_SECRET_ARN` set, the token is that
+ * secret's string, fetched on the first `$connect` of each execution environment and
+ * kept (a failed fetch is retried on the next); a rotated secret takes effect in new
+ * execution environments. Otherwise it is `JOBS_WS_TOKEN` (no token: every connection
+ * is refused).
+ */
+export function tokenAuthorizerFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  secrets?: SecretsManagerClient,
+): (token: string | undefined) => Promise<boolean> {
+  const secretArn = env[environmentVariables.webSocketTokenSecretArn];
+  if (!secretArn) {
+    const authorize = sharedTokenAuthorizer(env[environmentVariables.webSocketToken]);
+    return async (token) => authorize(token);
+  }
+  let authorizer: Promise<(token: string | undefined) => boolean> | undefined;
+  return async (token) => {
+    authorizer ??= (secrets ?? new SecretsManagerClient({}))
+      .send(new GetSecretValueCommand({ SecretId: secretArn }))
+      .then((out) => {
+        if (!out.SecretString) {
+          throw new ValidationError(
+            environmentVariables.webSocketTokenSecretArn,
+            "names a secret with no string value",
+          );
+        }
+        return sharedTokenAuthorizer(out.SecretString);
+      })
+      .catch((error: unknown) => {
+        authorizer = undefined;
+        throw error;
+      });
+    return (await authorizer)(token);
+  };
+}
+
+/**
  * The WebSocket API's handler for every route (`$connect`, `$disconnect`, `subscribe`,
  * `unsubscribe`, `$default`), dispatching on `requestContext.routeKey`.
  */
@@ -37,7 +76,7 @@ export function createWebSocketLambdaHandler(env: NodeJS.ProcessEnv = process.en
   const handlers = createWebSocketHandlers({
     store: storeFrom(env),
     poster: managementApiPoster(required(env, environmentVariables.webSocketCallbackUrl)),
-    authorize: sharedTokenAuthorizer(env[environmentVariables.webSocketToken]),
+    authorize: tokenAuthorizerFromEnvironment(env),
   });
   return async (event: WebSocketEvent) => {
     switch (event.requestContext.routeKey) {
