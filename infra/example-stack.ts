@@ -49,5 +49,16 @@ export class ExampleStack extends Stack {
         value: this.jobs.workerFunction.functionName,
       });
     }
+    if (this.jobs.webSocketUrl && this.jobs.webSocketTokenSecret) {
+      new CfnOutput(this, "WebSocketUrl", {
+        description: "The WebSocket API clients observe runs through (JobClient's webSocket.url)",
+        value: this.jobs.webSocketUrl,
+      });
+      new CfnOutput(this, "WebSocketTokenSecretArn", {
+        description:
+          "The secret holding the WebSocket token (JobClient's webSocket.token): aws secretsmanager get-secret-value --secret-id <this>",
+        value: this.jobs.webSocketTokenSecret.secretArn,
+      });
+    }
   }
 }

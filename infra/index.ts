@@ -5,4 +5,6 @@ export {
   type JobSystemProps,
   jobSystemEnvironmentVariables,
   laneMaxReceiveCount,
+  webSocketRouteKeys,
+  webSocketStageName,
 } from "./job-system.js";

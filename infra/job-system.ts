@@ -8,12 +8,15 @@
  * - the worker function, fed by every lane through an event source mapping with
  *   partial batch responses and a maximum concurrency;
  * - the maintenance function, run every minute by an EventBridge Scheduler schedule;
+ * - the WebSocket API (API Gateway) clients observe runs through, its function, the
+ *   token it accepts (a generated Secrets Manager secret), and the fanout function on
+ *   the table's stream that pushes new run events to subscribed connections;
  * - an EventBridge Scheduler group, the role its one-time schedules assume and a
  *   dead-letter queue for the schedules it could not deliver;
  * - alarms on dead letters, function errors and the age of the oldest lane message.
  *
  * Functions are registered in one table, {@link functionSpecs}: adding the next one
- * (the stream fanout, the WebSocket handler) is one more row. Each row names a handler
+ * is one more row. Each row names a handler
  * factory of `sdk/src/lambda/`; at synth time the construct writes a small entry that
  * calls it (with the user's `app` when it takes one) and bundles it with esbuild
  * (locally, never in Docker).
@@ -22,16 +25,19 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { Arn, Duration, Names, RemovalPolicy, Stack, Token } from "aws-cdk-lib";
+import * as apigwv2 from "aws-cdk-lib/aws-apigatewayv2";
+import { WebSocketLambdaIntegration } from "aws-cdk-lib/aws-apigatewayv2-integrations";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
-import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { DynamoEventSource, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as nodejs from "aws-cdk-lib/aws-lambda-nodejs";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { environmentVariables } from "../sdk/src/config/environment.js";
@@ -42,6 +48,7 @@ import {
   laneQueueAttributes,
   laneQueueName,
 } from "../sdk/src/queue/lane-definitions.js";
+import { connectionSubscriptionKey, subscriptionKey } from "../sdk/src/store/keys.js";
 import { tableDefinition } from "../sdk/src/store/table-definition.js";
 import { entrySource, type HandlerFactory, writeEntry } from "./handler-entries.js";
 
@@ -59,6 +66,10 @@ export const jobSystemEnvironmentVariables = {
   schedulerDeadLetterQueueArn: environmentVariables.schedulerDeadLetterQueueArn,
   /** Set on the construct's functions only: how long finished runs are kept, in seconds. */
   retentionSeconds: "JOBS_RETENTION_SECONDS",
+  /** Set on the WebSocket and fanout functions: the stage's management endpoint. */
+  webSocketCallbackUrl: environmentVariables.webSocketCallbackUrl,
+  /** Set on the WebSocket function: the secret holding the token `$connect` accepts. */
+  webSocketTokenSecretArn: environmentVariables.webSocketTokenSecretArn,
 } as const;
 
 /** Properties of a {@link JobSystem}. */
@@ -151,6 +162,25 @@ export interface JobSystemProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * Live observation: an API Gateway WebSocket API clients subscribe to runs' events
+   * through (`new JobClient({ …, webSocket: { url, token } })`), and the fanout function
+   * on the table's stream that pushes each new event to the subscribed connections.
+   * Turn it off and clients observe runs by polling the table.
+   *
+   * @default true
+   */
+  readonly webSocket?: boolean;
+
+  /**
+   * The secret whose string is the token the WebSocket API's `$connect` accepts
+   * (`?token=` or `Authorization: Bearer`). Its value is read by the WebSocket function
+   * at run time, never written into the template or the function's configuration.
+   *
+   * @default - a generated secret (48 letters and digits)
+   */
+  readonly webSocketTokenSecret?: secretsmanager.ISecret;
 }
 
 /** One lane as deployed: its band, its queue and its dead-letter queue. */
@@ -208,10 +238,63 @@ const maintenanceTimeout = Duration.seconds(60);
 /** Lane names become part of queue names: SQS allows letters, digits, `-` and `_`. */
 const laneNamePattern = /^[A-Za-z0-9_-]{1,20}$/;
 
+/** The WebSocket API's stage: `wss://{api-id}.execute-api.{region}.amazonaws.com/live`. */
+export const webSocketStageName = "live";
+
+/**
+ * The WebSocket API's routes, all to the WebSocket function, which dispatches on the
+ * route key (`createWebSocketLambdaHandler`). Routes are chosen by the message's
+ * `action` (`sdk/src/realtime/protocol.ts`); `$default` answers anything else with an error frame.
+ */
+export const webSocketRouteKeys = [
+  "$connect",
+  "$disconnect",
+  "$default",
+  "subscribe",
+  "unsubscribe",
+] as const;
+
+/**
+ * Stream records per fanout invocation. Each record is one new event; the fanout looks
+ * up each run's subscribers once per batch, so bigger batches mean fewer queries.
+ */
+const fanoutBatchSize = 100;
+
+/**
+ * Retries of a failing fanout batch (halved on each error, `bisectBatchOnError`) before
+ * it is skipped. A skipped push is not lost to a client: the SDK fills gaps in event ids
+ * from the table. Bounded, because a stream shard waits while its batch is retried.
+ */
+const fanoutRetryAttempts = 3;
+
 /** What a row of {@link functionSpecs} wires its function with. */
 interface FunctionWiring {
   readonly system: JobSystem;
   readonly workerMaxConcurrency: number;
+  /** The WebSocket API (none with `webSocket: false`, when its rows are disabled). */
+  readonly realtime: RealtimeWiring | undefined;
+}
+
+/** The WebSocket API, as the realtime rows wire their functions to it. */
+interface RealtimeWiring {
+  readonly api: apigwv2.WebSocketApi;
+  readonly stage: apigwv2.WebSocketStage;
+  readonly tokenSecret: secretsmanager.ISecret;
+  /**
+   * Gives a realtime function the callback URL, the table access of subscriptions
+   * (see {@link JobSystem}'s `#grantRealtime`) and `ManageConnections` (POST) on the stage.
+   */
+  readonly connect: (fn: lambda.Function) => void;
+}
+
+function realtimeOf(wiring: FunctionWiring, id: string): RealtimeWiring {
+  if (!wiring.realtime) {
+    throw new ValidationError(
+      `${wiring.system.node.path} ${id}`,
+      "needs the WebSocket API (webSocket is false)",
+    );
+  }
+  return wiring.realtime;
 }
 
 /** One Lambda function of the system. */
@@ -238,10 +321,7 @@ interface FunctionSpec {
 
 /**
  * Every function of the system. To add one, add a row: its handler factory, its size
- * and what triggers it. The stream fanout, for example, would be
- * `{ id: "Fanout", factory: { module: "realtime-handlers", name: "createFanoutLambdaHandler" },
- *   memorySize: () => 256, timeout: () => Duration.seconds(30),
- *   wire: (fn, { system }) => fn.addEventSource(new DynamoEventSource(system.table, …)) }`.
+ * and what triggers it (see the Fanout row: a stream event source and two grants).
  */
 const functionSpecs: readonly FunctionSpec[] = [
   {
@@ -287,7 +367,82 @@ const functionSpecs: readonly FunctionSpec[] = [
       });
     },
   },
+  {
+    id: "WebSocket",
+    factory: { module: "realtime-handlers", name: "createWebSocketLambdaHandler" },
+    enabled: (props) => props.webSocket,
+    description: "Job system WebSocket API: connections and subscriptions to runs' events",
+    memorySize: () => 256,
+    // API Gateway waits 29 seconds at most for an integration.
+    timeout: () => Duration.seconds(29),
+    wire: (fn, wiring) => {
+      const realtime = realtimeOf(wiring, "WebSocket");
+      realtime.connect(fn);
+      // One integration (one Lambda proxy integration resource) for every route.
+      const integration = new WebSocketLambdaIntegration("Integration", fn);
+      for (const routeKey of webSocketRouteKeys) realtime.api.addRoute(routeKey, { integration });
+      // The token stays in Secrets Manager: the function gets its ARN and may read that secret only.
+      fn.addEnvironment(
+        jobSystemEnvironmentVariables.webSocketTokenSecretArn,
+        realtime.tokenSecret.secretArn,
+      );
+      grantGetSecretValue(realtime.tokenSecret, fn);
+    },
+  },
+  {
+    id: "Fanout",
+    factory: { module: "realtime-handlers", name: "createFanoutLambdaHandler" },
+    enabled: (props) => props.webSocket,
+    description:
+      "Job system fanout: pushes new run events from the table stream to subscribed WebSocket connections",
+    memorySize: () => 256,
+    timeout: () => Duration.seconds(60),
+    wire: (fn, wiring) => {
+      realtimeOf(wiring, "Fanout").connect(fn);
+      fn.addEventSource(
+        new DynamoEventSource(wiring.system.table, {
+          // Live pushes only: what was written before the mapping existed is in the table.
+          startingPosition: lambda.StartingPosition.LATEST,
+          batchSize: fanoutBatchSize,
+          retryAttempts: fanoutRetryAttempts,
+          bisectBatchOnError: true,
+          // Lambda drops every other record (run, job, subscription items; updates and
+          // deletes) before invoking: the function runs, and is billed, for new events only.
+          filters: [
+            lambda.FilterCriteria.filter({
+              eventName: lambda.FilterRule.isEqual("INSERT"),
+              dynamodb: { NewImage: { kind: { S: lambda.FilterRule.isEqual("event") } } },
+            }),
+          ],
+        }),
+      );
+    },
+  },
 ];
+
+/**
+ * `secretsmanager:GetSecretValue` on one secret, and decryption with its key when it has
+ * a customer managed one (`Secret.grantRead` would add `DescribeSecret`, which the
+ * function does not call).
+ */
+function grantGetSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: ["secretsmanager:GetSecretValue"],
+    // An imported secret known by name only has a random suffix: `-??????` matches it (as CDK does).
+    resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+  });
+  if (!secret.encryptionKey) return grant;
+  return grant.combine(
+    secret.encryptionKey.grantDecrypt(
+      new iam.PrincipalWithConditions(grantee.grantPrincipal, {
+        StringEquals: {
+          "kms:ViaService": `secretsmanager.${Stack.of(secret).region}.${Stack.of(secret).urlSuffix}`,
+        },
+      }),
+    ),
+  );
+}
 
 /** Props with every default applied (in one place: {@link resolveProps}). */
 interface ResolvedProps {
@@ -303,6 +458,8 @@ interface ResolvedProps {
   readonly encryptionKey: kms.IKey | undefined;
   readonly oldestMessageAlarmAge: Duration;
   readonly logRetention: logs.RetentionDays;
+  readonly webSocket: boolean;
+  readonly webSocketTokenSecret: secretsmanager.ISecret | undefined;
 }
 
 /**
@@ -345,6 +502,16 @@ export class JobSystem extends Construct {
   readonly clientEnvironment: Readonly<Record<string, string>>;
   /** Releases and expiries EventBridge Scheduler could not deliver after every retry (a standard queue). */
   readonly scheduleDeadLetterQueue: sqs.IQueue;
+  /** The WebSocket API (none with `webSocket: false`). */
+  readonly webSocketApi: apigwv2.IWebSocketApi | undefined;
+  /** Its auto-deployed stage, `live`. */
+  readonly webSocketStage: apigwv2.IWebSocketStage | undefined;
+  /** The URL clients connect to: `wss://{api-id}.execute-api.{region}.amazonaws.com/live` (`JobClient`'s `webSocket.url`). */
+  readonly webSocketUrl: string | undefined;
+  /** The stage's management endpoint, `https://…/live`, that the functions post frames to. */
+  readonly webSocketCallbackUrl: string | undefined;
+  /** The secret whose string is the token `$connect` accepts (`JobClient`'s `webSocket.token`). Read it with {@link grantWebSocketToken}. */
+  readonly webSocketTokenSecret: secretsmanager.ISecret | undefined;
 
   readonly #encryptionKey: kms.IKey | undefined;
 
@@ -425,12 +592,19 @@ export class JobSystem extends Construct {
       [v.schedulerDeadLetterQueueArn]: scheduleDeadLetterQueue.queueArn,
     };
 
+    const realtime = resolved.webSocket ? this.#createWebSocketApi(resolved) : undefined;
+    this.webSocketApi = realtime?.api;
+    this.webSocketStage = realtime?.stage;
+    this.webSocketUrl = realtime?.stage.url;
+    this.webSocketCallbackUrl = realtime?.stage.callbackUrl;
+    this.webSocketTokenSecret = realtime?.tokenSecret;
+
     const functions: Record<string, lambda.Function> = {};
     const bundlingSetup = findBundlingSetup(this);
     const specs = functionSpecs.filter((spec) => spec.enabled?.(resolved) ?? true);
     for (const spec of specs) {
       const fn = createFunction(this, spec, resolved, bundlingSetup);
-      spec.wire(fn, { system: this, workerMaxConcurrency: resolved.workerMaxConcurrency });
+      spec.wire(fn, { system: this, workerMaxConcurrency: resolved.workerMaxConcurrency, realtime });
       functions[spec.id] = fn;
     }
     this.functions = functions;
@@ -558,6 +732,26 @@ export class JobSystem extends Construct {
   }
 
   /**
+   * Lets `grantee` read the WebSocket token (`secretsmanager:GetSecretValue` on its
+   * secret), for a function or container that observes runs over the WebSocket API.
+   *
+   * @example
+   * ```ts
+   * jobs.grantWebSocketToken(apiFunction);
+   * // in the function: GetSecretValue({ SecretId: <jobs.webSocketTokenSecret.secretArn> }) → webSocket.token
+   * ```
+   */
+  grantWebSocketToken(grantee: iam.IGrantable): iam.Grant {
+    if (!this.webSocketTokenSecret) {
+      throw new ValidationError(
+        `${this.node.path} grantWebSocketToken`,
+        "there is no WebSocket API (webSocket is false)",
+      );
+    }
+    return grantGetSecretValue(this.webSocketTokenSecret, grantee);
+  }
+
+  /**
    * Lets `grantee` run jobs as a long-lived worker (`PollingWorker` in a container):
    * everything {@link grantClient} gives, plus receiving, deleting and re-hiding lane messages.
    *
@@ -666,6 +860,75 @@ export class JobSystem extends Construct {
     });
   }
 
+  /**
+   * The WebSocket API, its stage and the token secret. Routes are added by the WebSocket
+   * function's row, once the function exists.
+   */
+  #createWebSocketApi(props: ResolvedProps): RealtimeWiring {
+    const api = new apigwv2.WebSocketApi(this, "WebSocketApi", {
+      apiName: `${Names.uniqueResourceName(this, { maxLength: 100, separator: "-" })}-websocket`,
+      description: "Job system: live run events (subscribe / unsubscribe by run id)",
+      routeSelectionExpression: "$request.body.action",
+    });
+    const stage = new apigwv2.WebSocketStage(this, "WebSocketStage", {
+      webSocketApi: api,
+      stageName: webSocketStageName,
+      autoDeploy: true,
+    });
+    const tokenSecret =
+      props.webSocketTokenSecret ??
+      new secretsmanager.Secret(this, "WebSocketToken", {
+        description:
+          "Token the job system's WebSocket API accepts on $connect (?token= or Authorization: Bearer)",
+        // Letters and digits only: it travels in a query string.
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        removalPolicy: props.removalPolicy,
+      });
+    const stack = Stack.of(this);
+    const connect = (fn: lambda.Function) => {
+      fn.addEnvironment(jobSystemEnvironmentVariables.webSocketCallbackUrl, stage.callbackUrl);
+      this.#grantRealtime(fn);
+      iam.Grant.addToPrincipal({
+        grantee: fn,
+        // PostToConnection is the only management call the SDK makes (no GET, no DELETE).
+        actions: ["execute-api:ManageConnections"],
+        resourceArns: [
+          stack.formatArn({
+            service: "execute-api",
+            resource: api.apiId,
+            resourceName: `${stage.stageName}/POST/@connections/*`,
+          }),
+        ],
+      });
+    };
+    return { api, stage, tokenSecret, connect };
+  }
+
+  /**
+   * Table access of the realtime functions: reads of runs, events and subscriptions
+   * (`GetItem`, `Query` on the table; no index), and `BatchWriteItem` of subscription
+   * items only (partition keys `SUB#…` and `CONN#…`, `sdk/src/realtime/subscriptions.ts`).
+   */
+  #grantRealtime(grantee: iam.IGrantable): iam.Grant {
+    const reads = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:GetItem", "dynamodb:Query"],
+      resourceArns: [this.table.tableArn],
+    });
+    const subscriptionPartitions = [subscriptionKey("", "").pk, connectionSubscriptionKey("", "").pk];
+    const writes = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ["dynamodb:BatchWriteItem"],
+      resourceArns: [this.table.tableArn],
+      conditions: {
+        "ForAllValues:StringLike": {
+          "dynamodb:LeadingKeys": subscriptionPartitions.map((prefix) => `${prefix}*`),
+        },
+      },
+    });
+    return reads.combine(writes).combine(this.#grantKey(grantee));
+  }
+
   #grantKey(grantee: iam.IGrantable): iam.Grant {
     return this.#encryptionKey
       ? this.#encryptionKey.grant(grantee, ...keyActions)
@@ -734,6 +997,8 @@ function resolveProps(scope: Construct, props: JobSystemProps): ResolvedProps {
     encryptionKey: props.encryptionKey,
     oldestMessageAlarmAge,
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    webSocket: props.webSocket ?? true,
+    webSocketTokenSecret: props.webSocketTokenSecret,
   };
 }
 

@@ -28,11 +28,23 @@ describe("the example stack", () => {
     template = Template.fromStack(new ExampleStack(app, "Example"));
   });
 
-  it("outputs what a client needs: table, lane URLs, schedule group, scheduler role, worker", () => {
+  it("outputs what a client needs: table, lane URLs, schedule group, scheduler role, worker, WebSocket URL and token secret", () => {
     const outputs = template.findOutputs("*");
     expect(Object.keys(outputs).sort()).toEqual(
-      ["LaneUrls", "ScheduleGroupName", "SchedulerRoleArn", "TableName", "WorkerFunctionName"].sort(),
+      [
+        "LaneUrls",
+        "ScheduleGroupName",
+        "SchedulerRoleArn",
+        "TableName",
+        "WorkerFunctionName",
+        "WebSocketUrl",
+        "WebSocketTokenSecretArn",
+      ].sort(),
     );
+    expect(JSON.stringify(outputs.WebSocketUrl?.Value)).toMatch(/wss:\/\/.*execute-api.*\/live/);
+    expect(outputs.WebSocketTokenSecretArn?.Value).toEqual({
+      Ref: expect.stringMatching(/^JobsWebSocketToken/),
+    });
     expect(outputs.TableName?.Value).toEqual({ Ref: expect.stringMatching(/^Jobs/) });
     expect(JSON.stringify(outputs.LaneUrls?.Value)).toMatch(/high.*normal.*low/);
   });
@@ -76,9 +88,11 @@ describe("npx cdk synth (F1)", () => {
       >,
     );
     synthesized.resourceCountIs("AWS::DynamoDB::Table", 1);
-    synthesized.resourceCountIs("AWS::Lambda::Function", 2);
+    synthesized.resourceCountIs("AWS::Lambda::Function", 4);
     synthesized.resourceCountIs("AWS::SQS::Queue", 7);
-    expect(Object.keys(synthesized.findOutputs("*"))).toHaveLength(5);
+    synthesized.resourceCountIs("AWS::ApiGatewayV2::Api", 1);
+    synthesized.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    expect(Object.keys(synthesized.findOutputs("*"))).toHaveLength(7);
     // CDK's built-in CloudFormation validation (schema and lint rules) found nothing.
     const report = JSON.parse(readFileSync(join(outdir, "validation-report.json"), "utf8")) as {
       pluginReports: unknown[];

@@ -42,6 +42,13 @@ function queuesOf(template: Template) {
   };
 }
 
+/** The event source mappings reading SQS queues (the worker's), not the table stream (the fanout's). */
+function sqsMappings(template: Template): Resources[string][] {
+  return Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping")).filter(
+    (m) => (m.Properties.EventSourceArn as { "Fn::GetAtt"?: string[] })["Fn::GetAtt"]?.[1] === "Arn",
+  );
+}
+
 function functionLogicalId(template: Template, description: RegExp): string {
   const found = Object.entries(resourcesOf(template, "AWS::Lambda::Function")).filter(([, f]) =>
     description.test(String(f.Properties.Description)),
@@ -146,9 +153,9 @@ describe("JobSystem with default props", () => {
     }
   });
 
-  it("runs the worker and maintenance functions on nodejs22.x with ESM bundles and the client environment", () => {
+  it("runs every function (worker, maintenance, WebSocket, fanout) on nodejs22.x with ESM bundles and the client environment", () => {
     const functions = Object.values(resourcesOf(template, "AWS::Lambda::Function"));
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -199,7 +206,7 @@ describe("JobSystem with default props", () => {
 
   it("feeds the worker from every lane with partial batch failures and a maximum concurrency", () => {
     const workerId = functionLogicalId(template, /worker/i);
-    const mappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping"));
+    const mappings = sqsMappings(template);
     expect(mappings).toHaveLength(defaultLanes.length);
     const sources = new Set<string>();
     for (const mapping of mappings) {
@@ -308,13 +315,13 @@ describe("JobSystem with default props", () => {
 
   it("keeps function logs in their own log groups for a month", () => {
     const groups = Object.values(resourcesOf(template, "AWS::Logs::LogGroup"));
-    expect(groups).toHaveLength(2);
+    expect(groups).toHaveLength(4);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
   it("alarms on dead letters and oldest message age per lane, and on each function's errors", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
-    expect(alarms).toHaveLength(2 * defaultLanes.length + 3);
+    expect(alarms).toHaveLength(2 * defaultLanes.length + 1 + 4);
     const { lanes, deadLetterQueues, scheduleDeadLetterQueues } = queuesOf(template);
     const queueNameOf = (alarm: Record<string, unknown>) =>
       ((alarm.Dimensions as { Value: { "Fn::GetAtt": string[] } }[])[0]?.Value["Fn::GetAtt"] ?? [])[0];
@@ -336,7 +343,7 @@ describe("JobSystem with default props", () => {
     for (const alarm of age) expect(alarm).toMatchObject({ Threshold: 30 * 60, Statistic: "Maximum" });
 
     const errors = alarms.filter((a) => a.MetricName === "Errors");
-    expect(errors).toHaveLength(2);
+    expect(errors).toHaveLength(4);
     for (const alarm of errors) {
       expect(alarm).toMatchObject({
         Namespace: "AWS/Lambda",
@@ -385,9 +392,9 @@ describe("JobSystem with non-default props", () => {
       MemorySize: 2048,
       Environment: { Variables: Match.objectLike({ JOBS_RETENTION_SECONDS: String(7 * 24 * 3600) }) },
     });
-    template.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
-      ScalingConfig: { MaximumConcurrency: 50 },
-    });
+    for (const mapping of sqsMappings(template)) {
+      expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 50 });
+    }
     template.hasResourceProperties("AWS::DynamoDB::Table", {
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: false },
     });
@@ -432,20 +439,20 @@ describe("JobSystem with non-default props", () => {
 });
 
 describe("JobSystem without a Lambda worker (jobs run in containers)", () => {
-  it("creates no worker function and no event source mapping, and keeps maintenance and the lanes", () => {
+  it("creates no worker function and no lane event source mapping, and keeps maintenance and the lanes", () => {
     // Arrange + Act
     const { template, jobs } = synthJobSystem({ lambdaWorker: false });
 
     // Assert
-    template.resourceCountIs("AWS::Lambda::EventSourceMapping", 0);
-    template.resourceCountIs("AWS::Lambda::Function", 1);
+    expect(sqsMappings(template)).toEqual([]);
+    template.resourceCountIs("AWS::Lambda::Function", 3);
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("maintenance"),
     });
     expect(queuesOf(template).lanes).toHaveLength(defaultLanes.length);
     expect(jobs.workerFunction).toBeUndefined();
-    expect(Object.keys(jobs.functions)).toEqual(["Maintenance"]);
-    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 2);
+    expect(Object.keys(jobs.functions)).toEqual(["Maintenance", "WebSocket", "Fanout"]);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 3);
     expect(jobs.clientEnvironment).toHaveProperty("JOBS_SCHEDULER_EXPIRY_TARGET_ARN");
     expect(() => jobs.metricWorkerErrors()).toThrow(
       /Test\/Jobs metricWorkerErrors: there is no worker function/,
@@ -528,9 +535,10 @@ describe("JobSystem validation", () => {
 
     // Assert
     template.hasResourceProperties("AWS::Lambda::Function", { MemorySize: 512 });
-    template.allResourcesProperties("AWS::Lambda::EventSourceMapping", {
-      ScalingConfig: { MaximumConcurrency: 3 },
-    });
+    expect(sqsMappings(template)).toHaveLength(defaultLanes.length);
+    for (const mapping of sqsMappings(template)) {
+      expect(mapping.Properties.ScalingConfig).toEqual({ MaximumConcurrency: 3 });
+    }
   });
 
   it("resolves a relative jobsEntry from the working directory", () => {
@@ -561,10 +569,13 @@ describe("JobSystem validation", () => {
     const { jobs } = synthJobSystem();
 
     // Assert
-    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance"]);
+    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance", "WebSocket", "Fanout"]);
     expect(jobs.workerFunction).toBeInstanceOf(lambda.Function);
     expect(jobs.lanes.map((l) => l.definition.name)).toEqual(defaultLanes.map((l) => l.name));
-    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 3);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 4);
+    expect(jobs.webSocketApi).toBeDefined();
+    expect(jobs.webSocketTokenSecret).toBeDefined();
+    expect(jobs.webSocketUrl).toMatch(/^wss:\/\//);
     expect(Object.keys(jobs.clientEnvironment)).toEqual([
       "JOBS_TABLE_NAME",
       "JOBS_LANE_URLS",
