@@ -4,24 +4,13 @@
  * calls them.
  */
 import { z } from "zod";
+import { abortableSleep } from "../sdk/src/client/abortable-sleep.js";
 import { JobApp } from "../sdk/src/index.js";
 
 export const app = new JobApp();
 
-/** Resolves after `ms`; rejects with the signal's reason if it aborts first. Leaves no listener behind. */
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Resolves after `ms`; rejects with the signal's reason if it aborts first. */
+const sleep = abortableSleep;
 
 /** Adds two numbers; arguments checked by a zod schema at trigger time. */
 export const add = app
