@@ -4,9 +4,9 @@
  * Each takes API Gateway's WebSocket event and answers `{ statusCode }`; frames go
  * back through the management API (`ConnectionPoster`).
  *
- * Subscribing writes the subscription first and then sends the backlog after
- * `sinceEventId`: an event written in between is both in the backlog and pushed by the
- * fanout, never in neither. Clients drop repeated event ids.
+ * Subscribing confirms (`subscribed`), writes the subscription, then sends the backlog
+ * after `sinceEventId`: an event written in between is both in the backlog and pushed by
+ * the fanout, never in neither. Clients drop repeated event ids.
  */
 import { timingSafeEqual } from "node:crypto";
 import type { RunStore } from "../store/run-store.js";
@@ -77,8 +77,10 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
         message: `run "${parsed.runId}" was not found`,
       });
     }
-    await subscribe(store, connectionId, parsed.runId);
+    // Confirm first, so the confirmation precedes every event frame (the fanout may push
+    // as soon as the subscription exists).
     await reply(connectionId, { type: "subscribed", runId: parsed.runId, sinceEventId: parsed.sinceEventId });
+    await subscribe(store, connectionId, parsed.runId);
     for await (const runEvent of store.events(parsed.runId, parsed.sinceEventId)) {
       if (
         (await poster.post(connectionId, { type: "event", runId: parsed.runId, event: runEvent })) === "gone"
