@@ -125,7 +125,9 @@ async function startOnce(port: number, dataDir: string | undefined): Promise<Dyn
   installExitHook();
   const child = spawn("java", args, {
     cwd: jarDir,
-    detached: false,
+    // Its own process group: a terminal's Ctrl-C reaches only Node, which then stops the
+    // workers before it stops DynamoDB Local (the exit hook still kills it if Node exits).
+    detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, DDB_LOCAL_TELEMETRY: "0" },
   });

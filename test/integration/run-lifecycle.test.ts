@@ -143,7 +143,8 @@ describe("run lifecycle", () => {
     await expect(owned).rejects.toThrow("caller gave up");
     const runs = [];
     for await (const r of system.client.getRuns({ jobName: "Child" })) runs.push(r);
-    const ownedRun = await system.client.wait(runs[0]?.runId as string);
+    // The cancel is stored before run() rejects: no waiting needed.
+    const ownedRun = await system.client.getRun(runs[0]?.runId as string);
     expect(ownedRun.status).toBe("Canceled");
 
     const observed = await system.client.trigger(child);
@@ -195,5 +196,28 @@ describe("run lifecycle", () => {
     system = await startTestSystem({ app });
     await expect(system.client.getRun("nope")).rejects.toBeInstanceOf(RunNotFoundError);
     await expect(system.client.cancel("nope")).rejects.toBeInstanceOf(RunNotFoundError);
+  });
+
+  it("ends at once when observation resumes after the last event of a finished run", async () => {
+    const { app, add } = jobs();
+    system = await startTestSystem({ app });
+    const run = await system.client.trigger(add, { a: 1, b: 1 });
+    const done = await system.client.wait(run.runId);
+    const after = [];
+    for await (const e of system.client.observeRunEvents(done.runId, { sinceEventId: 3 })) after.push(e);
+    expect(after).toEqual([]);
+  });
+
+  it("stops a worker whose slots are all busy, after the shutdown grace", async () => {
+    const { app, child } = jobs();
+    system = await startTestSystem({ app, workers: 0 });
+    const worker = system.addWorker({ concurrency: 2, shutdownGraceMs: 200 });
+    const runs = [await system.client.trigger(child), await system.client.trigger(child)];
+    for (let i = 0; i < 100 && worker.activeCount < 2; i++) await sleep(50);
+    expect(worker.activeCount).toBe(2);
+    await worker.stop();
+    expect(worker.activeCount).toBe(0);
+    for (const r of runs)
+      expect((await system.client.getRun(r.runId)).error?.type).toBe("WorkerStoppingError");
   });
 });

@@ -112,7 +112,7 @@ describe("SchedulerTimer requests", () => {
           Input: JSON.stringify({
             QueueUrl: s.resources.laneUrls.normal,
             MessageBody: JSON.stringify({ runId: run.runId, attempt: 0 }),
-            MessageGroupId: run.runId,
+            MessageGroupId: `${run.runId}-0-1`,
             MessageDeduplicationId: `${run.runId}-0-1`,
           }),
           RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 185 },

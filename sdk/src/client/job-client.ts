@@ -160,7 +160,7 @@ export class JobClient {
       if (run.status !== "Succeeded") throw new JobRunError(run);
       return run.result;
     } finally {
-      release();
+      await release();
     }
   }
 
@@ -197,7 +197,7 @@ export class JobClient {
       yield* this.#outputItems(created.runId, signal);
       finished = true;
     } finally {
-      release();
+      await release();
       if (!finished)
         await this.cancel(created.runId, { reason: "the consumer that owns the stream stopped" });
     }
@@ -239,7 +239,10 @@ export class JobClient {
       );
     }
     const store = this.#options.store;
-    if (!(await store.get(runId))) throw new RunNotFoundError(runId);
+    const run = await store.get(runId);
+    if (!run) throw new RunNotFoundError(runId);
+    // Resuming after the last event of a finished run: there is nothing more to wait for.
+    if (isTerminal(run.status) && since >= run.eventSeq) return;
     const follow = (sinceEventId: number) =>
       pollRunEvents(store, runId, {
         sinceEventId,
@@ -266,15 +269,26 @@ export class JobClient {
     }
   }
 
-  /** Cancels `runId` when `signal` aborts; returns the function that stops listening. */
-  #cancelOnAbort(runId: string, signal: AbortSignal | undefined): () => void {
-    if (!signal) return () => undefined;
-    const onAbort = () =>
-      void this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(() => undefined);
+  /**
+   * Cancels `runId` when `signal` aborts. Returns a function that stops listening and
+   * resolves once a cancel it started is written, so an owner call never rejects before
+   * its run's cancel is stored.
+   */
+  #cancelOnAbort(runId: string, signal: AbortSignal | undefined): () => Promise<void> {
+    if (!signal) return async () => undefined;
+    let canceling: Promise<unknown> | undefined;
+    const onAbort = () => {
+      canceling ??= this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(
+        () => undefined,
+      );
+    };
     // The signal may have aborted while the run was being created.
     if (signal.aborted) onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
-    return () => signal.removeEventListener("abort", onAbort);
+    return async () => {
+      signal.removeEventListener("abort", onAbort);
+      await canceling;
+    };
   }
 
   /**

@@ -9,7 +9,7 @@
  * - an infrastructure error: reported as a failure, redelivered after the visibility timeout.
  *
  * Records are processed concurrently. SQS FIFO orders messages within a message group
- * only, and each run is its own group with at most one message in flight, so reporting
+ * only, and every message is its own group (see `queue/dispatcher.ts`), so reporting
  * exactly the failed records cannot reorder anything that must stay ordered.
  * Each handler's signal aborts `deadlineMarginMs` before the function's own timeout, and
  * the attempt is handed back through the retry flow.

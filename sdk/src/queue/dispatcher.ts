@@ -2,10 +2,14 @@
  * Sends run messages to the SQS FIFO lanes.
  *
  * A message is only a wake-up: `{ runId, attempt }`, where `attempt` is the run's
- * attempt count when sent (the claim must still see it). `MessageGroupId` is the run id,
- * so runs never block one another; `MessageDeduplicationId` is run id + attempt +
- * enqueue count, so a retry or a re-enqueue by the sweep is a new message while an SDK
- * retry of the same send is deduplicated by SQS (5-minute deduplication interval).
+ * attempt count when sent (the claim must still see it). `MessageDeduplicationId` is
+ * run id + attempt + enqueue count, so a retry or a re-enqueue by the sweep is a new
+ * message while an SDK retry of the same send is deduplicated by SQS (5-minute
+ * deduplication interval). `MessageGroupId` is the same string: every message is its own
+ * group, so nothing ever waits behind another message. (With the run id as the group, a
+ * message left in flight by a killed worker blocked the sweep's re-send of that run
+ * until its visibility timeout ran out.) Order between messages never matters: each is a
+ * wake-up, and the claim's condition decides.
  */
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RunItem } from "../store/run-item.js";
@@ -72,11 +76,12 @@ export class Dispatcher {
     MessageDeduplicationId: string;
   } {
     const body: RunMessage = { runId: run.runId, attempt: run.attempt };
+    const messageId = `${run.runId}-${run.attempt}-${run.enqueueCount}`;
     return {
       QueueUrl: this.laneFor(run).queueUrl,
       MessageBody: JSON.stringify(body),
-      MessageGroupId: run.runId,
-      MessageDeduplicationId: `${run.runId}-${run.attempt}-${run.enqueueCount}`,
+      MessageGroupId: messageId,
+      MessageDeduplicationId: messageId,
     };
   }
 }

@@ -3,7 +3,7 @@
  *
  * Workers poll lanes highest band first, so with a backlog a run in a higher band is
  * claimed before any run in a lower one. Within a lane, order is arrival order (FIFO
- * per message group; the group is the run id, so runs never block each other).
+ * per message group; every message is its own group, so nothing waits behind another).
  * This is the one source of the lanes' shape, shared by the local stack and the CDK
  * construct.
  */

@@ -40,6 +40,9 @@ export class PollingWorker {
   #stopping = false;
   #loop: Promise<void> | undefined;
   #idle = new AbortController();
+  readonly #stopRequested = new Promise<void>((resolve) =>
+    this.#idle.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
 
   constructor(options: PollingWorkerOptions) {
     this.#options = options;
@@ -84,7 +87,8 @@ export class PollingWorker {
     while (!this.#stopping) {
       const free = concurrency - this.#active.size;
       if (free <= 0) {
-        await Promise.race(this.#active);
+        // Wake on a free slot, or on stop() (which must not wait for a busy slot to free).
+        await Promise.race([...this.#active, this.#stopRequested]);
         continue;
       }
       try {
