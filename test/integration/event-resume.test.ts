@@ -19,7 +19,7 @@ describe("event log resume", () => {
       for (let i = 0; !ctx.signal.aborted; i++) {
         if (i % 10 === 0) ctx.logger.info(`tick ${i}`);
         yield i;
-        await sleep(50);
+        await sleep(200);
       }
     });
     system = await startTestSystem({ app, worker: { flushMs: 200 } });

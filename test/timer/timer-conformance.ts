@@ -280,7 +280,12 @@ export function timerConformance(implementation: string, harness: TimerHarness):
         (r) => r?.status === "Pending" && r.attempt === 1,
       );
       const retryAtMs = pending?.notBeforeMs ?? 0;
-      const timersWhileWaiting = harness.names(s);
+      // The worker schedules the release right after the retry transition commits.
+      const timersWhileWaiting = await waitFor(
+        "the release timer",
+        async () => harness.names(s),
+        (names) => names.length > 0,
+      );
       await sleep(300);
       const attemptsWhileWaiting = [...attempts];
       clock.set(retryAtMs);

@@ -9,7 +9,7 @@ import type { Transition } from "../domain/transitions.js";
 import { cancel } from "../domain/transitions.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore, VersionedRunItem } from "../store/run-store.js";
-import { sleep } from "../store/transact.js";
+import { pauseAfterLostRace } from "../store/transact.js";
 import { type RunTimer, timerPurposesOf } from "../timer/timer-port.js";
 
 /** More lost races than this on one run in a row means something is wrong (about 20 s of retries). */
@@ -33,9 +33,7 @@ export async function applyTransition(
     const outcome = await store.tryTransition(run, transition.next, transition.events, transition.guardLease);
     if ("stored" in outcome) return outcome.stored;
     run = outcome.current;
-    // Out of step with a busy writer (a worker streaming output): a jittered pause lets the
-    // next try fall into a gap between its writes.
-    if (race >= 3) await sleep(Math.random() * Math.min(200, 10 * race));
+    await pauseAfterLostRace(race);
   }
   throw new Error(`run ${typeof runOrId === "string" ? runOrId : runOrId.runId}: too many concurrent writes`);
 }

@@ -39,7 +39,7 @@ import {
 } from "./keys.js";
 import { dueMs, type RunItem } from "./run-item.js";
 import { IndexName } from "./table-definition.js";
-import { type TransactItem, transactWrite } from "./transact.js";
+import { pauseAfterLostRace, type TransactItem, transactWrite } from "./transact.js";
 
 /** A run as last read from (or written to) the store: what conditional writes check against. */
 export type VersionedRunItem = RunItem;
@@ -325,11 +325,12 @@ export class RunStore {
    */
   async appendEvents(runId: string, events: readonly RunEventBody[]): Promise<boolean> {
     let run = await this.get(runId);
-    for (;;) {
+    for (let race = 0; ; race++) {
       if (!run || isTerminal(run.status)) return false;
       const outcome = await this.tryTransition(run, run, events);
       if ("stored" in outcome) return true;
       run = outcome.current;
+      await pauseAfterLostRace(race);
     }
   }
 

@@ -35,6 +35,15 @@ const maxTransientRetries = 8;
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * After the `race`-th lost race on one run (0-based): nothing for the first three, then a
+ * jittered pause of up to 10 ms per race (at most 200 ms), so a writer out of step with a
+ * busy one (a worker streaming output) falls into a gap between its writes.
+ */
+export async function pauseAfterLostRace(race: number): Promise<void> {
+  if (race >= 3) await sleep(Math.random() * Math.min(200, 10 * race));
+}
+
+/**
  * Runs one write transaction. Returns `{ ok: false, failedConditions }` when any
  * condition failed; retries transient cancellations; rethrows anything else.
  */
