@@ -9,7 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { localClientConfig } from "./aws-clients.js";
@@ -83,6 +83,18 @@ export async function findFreePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (connects; binds nothing). */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolveListening) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolveListening(true);
+    });
+    socket.once("error", () => resolveListening(false));
+  });
+}
+
 /**
  * Starts DynamoDB Local and resolves once it answers `ListTables`.
  * Uses `-sharedDb`, so every credential and region sees the same tables.
@@ -92,6 +104,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // A picked port can be taken between our probe and Java's bind; retry on a new one then.
   for (let attempt = 1; ; attempt++) {
     const port = pickPort ? await findFreePort() : (options.port as number);
+    // Something already answering there (another DynamoDB Local, say) would pass the
+    // readiness probe while our Java fails to bind: refuse instead.
+    if (await isListening(port)) throw new PortInUseError(`port ${port} is already in use on 127.0.0.1`);
     try {
       return await startOnce(port, options.dataDir);
     } catch (error) {

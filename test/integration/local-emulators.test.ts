@@ -109,6 +109,13 @@ describe("DynamoDB Local", () => {
     expect(isAlive(ddb.pid)).toBe(false);
   });
 
+  it("refuses a port that something already listens on", async () => {
+    const { ddb } = await start();
+    await expect(startDynamoDbLocal({ port: ddb.port })).rejects.toThrow(
+      `port ${ddb.port} is already in use`,
+    );
+  });
+
   it("keeps tables across a restart with a dataDir", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ddb-local-"));
     dirs.push(dir);
