@@ -19,7 +19,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RunConflictError } from "../../sdk/src/errors.js";
 import type { RunItem } from "../../sdk/src/store/run-item.js";
-import { RunStore, type VersionedRunItem } from "../../sdk/src/store/run-store.js";
+import { RunStore } from "../../sdk/src/store/run-store.js";
 
 const doc = DynamoDBDocumentClient.from(
   new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "x", secretAccessKey: "x" } }),
@@ -50,7 +50,7 @@ function run(overrides: Partial<RunItem> = {}): RunItem {
   };
 }
 
-const stored = (overrides: Partial<RunItem> = {}): VersionedRunItem => ({
+const stored = (overrides: Partial<RunItem> = {}): RunItem => ({
   ...run(overrides),
   eventSeq: 1,
 });
@@ -119,15 +119,15 @@ describe("RunStore.create", () => {
 });
 
 describe("RunStore.transition", () => {
-  it("returns undefined when the run changed since it was read", async () => {
+  it("reports a lost race when the run changed since it was read", async () => {
     // Arrange
     dynamo.on(TransactWriteCommand).rejects(canceled("ConditionalCheckFailed", "None"));
     // Act
     const result = await store.transition(stored(), run({ status: "Canceled" }), [
       { type: "status", status: "Canceled" },
     ]);
-    // Assert
-    expect(result).toBeUndefined();
+    // Assert: a lost race, and the mock returned no current item
+    expect(result).toEqual({ current: undefined });
   });
 
   it("retries a transaction conflict and returns the stored run", async () => {
@@ -140,7 +140,7 @@ describe("RunStore.transition", () => {
     ]);
     await vi.runAllTimersAsync();
     // Assert
-    expect(await pending).toMatchObject({ status: "Canceled", eventSeq: 2 });
+    expect(await pending).toMatchObject({ stored: { status: "Canceled", eventSeq: 2 } });
     expect(dynamo.commandCalls(TransactWriteCommand)).toHaveLength(2);
   });
 

@@ -16,7 +16,8 @@ import { describe, expect, it } from "vitest";
 import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { createSqsWorkerHandler } from "../../sdk/src/lambda/sqs-worker-handler.js";
-import { RunStore, type VersionedRunItem } from "../../sdk/src/store/run-store.js";
+import type { RunItem } from "../../sdk/src/store/run-item.js";
+import { RunStore } from "../../sdk/src/store/run-store.js";
 import { WorkerCore } from "../../sdk/src/worker/worker-core.js";
 import { createTestResources } from "../support/local-resources.js";
 
@@ -31,7 +32,7 @@ class StoreFailingFor extends RunStore {
   ) {
     super({ doc: base.doc, tableName: base.tableName });
   }
-  override async get(runId: string): Promise<VersionedRunItem | undefined> {
+  override async get(runId: string): Promise<RunItem | undefined> {
     if (runId === this.failingRunId) throw this.failure;
     return super.get(runId);
   }

@@ -8,7 +8,7 @@ import { isTerminal } from "../domain/run.js";
 import type { Transition } from "../domain/transitions.js";
 import { cancel } from "../domain/transitions.js";
 import type { RunItem } from "../store/run-item.js";
-import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import type { RunStore } from "../store/run-store.js";
 import { pauseAfterLostRace } from "../store/transact.js";
 import { type RunTimer, timerPurposesOf } from "../timer/timer-port.js";
 
@@ -22,15 +22,15 @@ const maxRaces = 200;
  */
 export async function applyTransition(
   store: RunStore,
-  runOrId: string | VersionedRunItem,
+  runOrId: string | RunItem,
   decide: (run: RunItem) => Transition | undefined,
-): Promise<VersionedRunItem | undefined> {
+): Promise<RunItem | undefined> {
   let run = typeof runOrId === "string" ? await store.get(runOrId) : runOrId;
   for (let race = 0; race < maxRaces; race++) {
     if (!run) return undefined;
     const transition = decide(run);
     if (!transition) return undefined;
-    const outcome = await store.tryTransition(run, transition.next, transition.events, transition.guardLease);
+    const outcome = await store.transition(run, transition.next, transition.events, transition.guardLease);
     if ("stored" in outcome) return outcome.stored;
     run = outcome.current;
     await pauseAfterLostRace(race);

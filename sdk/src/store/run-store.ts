@@ -41,9 +41,6 @@ import { dueMs, type RunItem } from "./run-item.js";
 import { IndexName } from "./table-definition.js";
 import { pauseAfterLostRace, type TransactItem, transactWrite } from "./transact.js";
 
-/** A run as last read from (or written to) the store: what conditional writes check against. */
-export type VersionedRunItem = RunItem;
-
 /** A piece of a condition expression with its names and values. */
 interface Fragment {
   readonly expr: string;
@@ -210,19 +207,19 @@ export class RunStore {
   }
 
   /** Reads a run (strongly consistent). */
-  async get(runId: string): Promise<VersionedRunItem | undefined> {
+  async get(runId: string): Promise<RunItem | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }),
     );
-    return out.Item as VersionedRunItem | undefined;
+    return out.Item as RunItem | undefined;
   }
 
   /**
    * Creates a run with its first event and, when it has a deduplication id, the lock.
    * Throws {@link RunConflictError} when a non-terminal run of the job holds the id.
    */
-  async create(run: RunItem, event: RunEventBody): Promise<VersionedRunItem> {
-    const item: VersionedRunItem = withIndexKeys({ ...run, eventSeq: 1 });
+  async create(run: RunItem, event: RunEventBody): Promise<RunItem> {
+    const item: RunItem = withIndexKeys({ ...run, eventSeq: 1 });
     const items: TransactItem[] = [
       { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
       { Put: { TableName: this.tableName, Item: this.#eventItem(item, 1, event) } },
@@ -258,32 +255,20 @@ export class RunStore {
   /**
    * Moves the run from `current` to `next` and appends `events`, in one transaction
    * conditional on `current`'s status, attempt and `eventSeq` (and its lease, with
-   * `guardLease`: a decision that rested on the lease having expired). A terminal `next` frees the run's deduplication lock in the same
-   * transaction. Returns the stored item, or `undefined` when the run changed since it
-   * was read (the caller re-reads and decides again).
+   * `guardLease`: a decision that rested on the lease having expired). A terminal `next`
+   * frees the run's deduplication lock in the same transaction. Returns `{ stored }`, or,
+   * when the run changed since it was read, `{ current }`: the run as it now is (read
+   * back from the failed condition, no extra request; `undefined` if it is gone), so the
+   * caller decides again.
    */
   async transition(
-    current: VersionedRunItem,
+    current: RunItem,
     next: RunItem,
     events: readonly RunEventBody[],
     guardLease = false,
-  ): Promise<VersionedRunItem | undefined> {
-    const outcome = await this.tryTransition(current, next, events, guardLease);
-    return "stored" in outcome ? outcome.stored : undefined;
-  }
-
-  /**
-   * Like {@link transition}, but a lost race returns the run as it now is (read back
-   * from the failed condition, no extra request), or `{ current: undefined }` if it is gone.
-   */
-  async tryTransition(
-    current: VersionedRunItem,
-    next: RunItem,
-    events: readonly RunEventBody[],
-    guardLease = false,
-  ): Promise<{ stored: VersionedRunItem } | { current: VersionedRunItem | undefined }> {
+  ): Promise<{ stored: RunItem } | { current: RunItem | undefined }> {
     const firstSeq = current.eventSeq + 1;
-    const stored: VersionedRunItem = withIndexKeys({ ...next, eventSeq: current.eventSeq + events.length });
+    const stored: RunItem = withIndexKeys({ ...next, eventSeq: current.eventSeq + events.length });
     const guards = [conditions.status(current), conditions.attempt(current), conditions.eventSeq(current)];
     if (guardLease) guards.push(conditions.lease(current));
     const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
@@ -315,7 +300,7 @@ export class RunStore {
     if (outcome.ok) return { stored };
     if (!outcome.failedConditions.includes(0))
       throw new Error(`run ${current.runId}: unexpected condition failure`);
-    return { current: outcome.currentItems.get(0) as VersionedRunItem | undefined };
+    return { current: outcome.currentItems.get(0) as RunItem | undefined };
   }
 
   /**
@@ -327,7 +312,7 @@ export class RunStore {
     let run = await this.get(runId);
     for (let race = 0; ; race++) {
       if (!run || isTerminal(run.status)) return false;
-      const outcome = await this.tryTransition(run, run, events);
+      const outcome = await this.transition(run, run, events);
       if ("stored" in outcome) return true;
       run = outcome.current;
       await pauseAfterLostRace(race);
@@ -338,7 +323,7 @@ export class RunStore {
    * Extends a running run's lease (no event), conditional on its status and attempt
    * only. Returns the updated item, or `undefined` if the attempt no longer holds the run.
    */
-  async renewLease(current: VersionedRunItem, leaseExpiresMs: number): Promise<VersionedRunItem | undefined> {
+  async renewLease(current: RunItem, leaseExpiresMs: number): Promise<RunItem | undefined> {
     const next = { ...current, leaseExpiresMs };
     return this.#update(current, next, [conditions.status(current), conditions.attempt(current)]);
   }
@@ -347,7 +332,7 @@ export class RunStore {
    * Counts one more send of the run's message (the send follows), conditional on status,
    * attempt and send count, so two sweeps never both send for the same count.
    */
-  async markEnqueued(current: VersionedRunItem, enqueuedMs: number): Promise<VersionedRunItem | undefined> {
+  async markEnqueued(current: RunItem, enqueuedMs: number): Promise<RunItem | undefined> {
     const next = { ...current, enqueuedMs, enqueueCount: current.enqueueCount + 1 };
     return this.#update(current, next, [
       conditions.status(current),
@@ -356,7 +341,7 @@ export class RunStore {
     ]);
   }
 
-  async #update(current: RunItem, next: RunItem, guards: Fragment[]): Promise<VersionedRunItem | undefined> {
+  async #update(current: RunItem, next: RunItem, guards: Fragment[]): Promise<RunItem | undefined> {
     const stored = withIndexKeys(next);
     const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
     if (!changed) return current;

@@ -14,7 +14,7 @@
 import type { LogLine, RunEventBody } from "../domain/run-event.js";
 import type { Transition } from "../domain/transitions.js";
 import type { RunItem } from "../store/run-item.js";
-import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import type { RunStore } from "../store/run-store.js";
 
 /** Most log lines kept on the run item (`recentLogs`). */
 export const recentLogLimit = 20;
@@ -38,7 +38,7 @@ type Entry =
 const entrySize = (e: Entry) => (e.kind === "log" ? e.line.message.length : e.json.length);
 
 export class RunWriter {
-  #run: VersionedRunItem;
+  #run: RunItem;
   readonly #store: RunStore;
   readonly #attempt: number;
   readonly #outputDelayMs: number;
@@ -49,7 +49,7 @@ export class RunWriter {
   #outputTimer: NodeJS.Timeout | undefined;
   #queuedFlush: Promise<void> | undefined;
 
-  constructor(store: RunStore, run: VersionedRunItem, outputDelayMs = 50) {
+  constructor(store: RunStore, run: RunItem, outputDelayMs = 50) {
     this.#store = store;
     this.#run = run;
     this.#attempt = run.attempt;
@@ -128,7 +128,7 @@ export class RunWriter {
   finish(
     decide: (run: RunItem) => Transition | undefined,
     extraEvents: readonly RunEventBody[] = [],
-  ): Promise<VersionedRunItem | undefined> {
+  ): Promise<RunItem | undefined> {
     clearTimeout(this.#outputTimer);
     return this.#enqueue(async () => {
       await this.#flushWhile(() => this.#chunks().length >= eventsPerTransaction);
@@ -168,11 +168,11 @@ export class RunWriter {
     }
   }
 
-  async #commit(decide: (run: RunItem) => Transition | undefined): Promise<VersionedRunItem | undefined> {
+  async #commit(decide: (run: RunItem) => Transition | undefined): Promise<RunItem | undefined> {
     for (;;) {
       const transition = decide(this.#run);
       if (!transition) return undefined;
-      const outcome = await this.#store.tryTransition(this.#run, transition.next, transition.events);
+      const outcome = await this.#store.transition(this.#run, transition.next, transition.events);
       if ("stored" in outcome) {
         // A renewal may have landed meanwhile: keep the later lease.
         const leaseExpiresMs = Math.max(outcome.stored.leaseExpiresMs ?? 0, this.#run.leaseExpiresMs ?? 0);
@@ -190,7 +190,7 @@ export class RunWriter {
   }
 
   /** Takes `run` as the current state; returns false (and records why) when this attempt no longer holds it. */
-  #adopt(run: VersionedRunItem | undefined): boolean {
+  #adopt(run: RunItem | undefined): boolean {
     if (!run || run.status !== "Running" || run.attempt !== this.#attempt) {
       this.#lost = {
         status: run?.status ?? "Canceled",

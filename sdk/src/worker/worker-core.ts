@@ -26,7 +26,7 @@ import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
-import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import type { RunStore } from "../store/run-store.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { toRunError } from "./errors-to-record.js";
 import { type AttemptOutcome, executeAttempt } from "./execute-attempt.js";
@@ -154,14 +154,14 @@ export class WorkerCore {
   }
 
   async #complete(
-    claimed: VersionedRunItem,
+    claimed: RunItem,
     writer: RunWriter,
     outcome: AttemptOutcome,
     retry: Parameters<typeof backoffMillis>[0] | undefined,
   ): Promise<void> {
     const { store, dispatcher, timer } = this.#options;
     const attempt = claimed.attempt;
-    let stored: VersionedRunItem | undefined;
+    let stored: RunItem | undefined;
     switch (outcome.kind) {
       case "lost":
         return;
