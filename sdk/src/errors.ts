@@ -109,7 +109,11 @@ export class NonRetriableError extends JobSystemError {
   override name = "NonRetriableError" as const;
 }
 
-/** The worker lost its lease on a run (canceled, or taken over after expiry). Aborts the handler. */
+/**
+ * The abort reason a handler's `ctx.signal` carries when its worker lost the run's lease:
+ * the lease expired and the run was recovered into the retry flow while the handler
+ * still ran (a long pause, say). A cancel aborts with {@link RunCanceledError} instead.
+ */
 export class LeaseLostError extends JobSystemError {
   override name = "LeaseLostError" as const;
   readonly runId: string;

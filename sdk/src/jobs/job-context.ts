@@ -18,8 +18,9 @@ export interface JobContext {
   readonly attempt: number;
   /**
    * Aborted when the run is canceled (detected within two heartbeat intervals), when
-   * the job's timeout passes (reason: `JobTimeoutError`), or shortly before the worker
-   * must stop (Lambda deadline, shutdown). Pass it to `fetch` and friends, or check
+   * the job's timeout passes (reason: `JobTimeoutError`), when the worker lost the
+   * run's lease and the run was recovered elsewhere (reason: `LeaseLostError`), or
+   * shortly before the worker must stop (Lambda deadline, shutdown). Pass it to `fetch` and friends, or check
    * `signal.aborted` in loops. A handler that ignores it keeps running, but its outcome
    * is discarded once the run is Canceled.
    */

@@ -16,13 +16,15 @@ import type { LogLevel } from "../domain/run-event.js";
 import {
   JobRunError,
   JobTimeoutError,
+  LeaseLostError,
   NonRetriableError,
   RunCanceledError,
   ValidationError,
 } from "../errors.js";
 import type { JobContext, JobLogger } from "../jobs/job-context.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
-import type { RunStore, VersionedRunItem } from "../store/run-store.js";
+import type { RunItem } from "../store/run-item.js";
+import type { RunStore } from "../store/run-store.js";
 import { inputStream } from "../streams/input-stream.js";
 import { hasStreams, injectStreams, isAsyncIterable } from "../streams/stream-args.js";
 import { toRunError } from "./errors-to-record.js";
@@ -69,7 +71,7 @@ export class WorkerStoppingError extends Error {
 export async function executeAttempt(
   job: JobDefinition<unknown, unknown>,
   store: RunStore,
-  run: VersionedRunItem,
+  run: RunItem,
   writer: RunWriter,
   client: JobClient,
   timing: AttemptTiming,
@@ -87,7 +89,16 @@ export async function executeAttempt(
   timers.push(
     setInterval(() => {
       void writer.renewLease(timing.now() + timing.leaseMs).then(() => {
-        if (writer.lost) abort(new RunCanceledError(run.runId, writer.lost.cancelReason));
+        const lost = writer.lost;
+        if (!lost) return;
+        abort(
+          lost.status === "Canceled"
+            ? new RunCanceledError(run.runId, lost.cancelReason)
+            : new LeaseLostError(
+                run.runId,
+                `the run is ${lost.status} now (recovered after its lease expired)`,
+              ),
+        );
       });
     }, timing.heartbeatMs),
     setInterval(() => void writer.flush(), timing.flushMs),
@@ -161,7 +172,7 @@ async function drainOutput(
 
 async function parseArgs(
   job: JobDefinition<unknown, unknown>,
-  run: VersionedRunItem,
+  run: RunItem,
   store: RunStore,
   signal: AbortSignal,
 ): Promise<unknown> {
@@ -180,9 +191,9 @@ async function parseArgs(
 }
 
 function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): AttemptOutcome {
+  // Aborted because the run was canceled or taken over: the writer knows, write nothing.
   if (writer.lost) return { kind: "lost" };
   const reason: unknown = signal.aborted ? signal.reason : undefined;
-  if (reason instanceof RunCanceledError) return { kind: "lost" };
   if (reason instanceof JobTimeoutError)
     return { kind: "failed", error: toRunError(reason), retriable: true };
   if (reason instanceof WorkerStoppingError) {
@@ -200,12 +211,7 @@ function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): Atte
   return { kind: "failed", error: toRunError(thrown), retriable };
 }
 
-function createContext(
-  run: VersionedRunItem,
-  writer: RunWriter,
-  client: JobClient,
-  signal: AbortSignal,
-): JobContext {
+function createContext(run: RunItem, writer: RunWriter, client: JobClient, signal: AbortSignal): JobContext {
   const line = (level: LogLevel) => (message: string) =>
     writer.log({ at: new Date().toISOString(), level, message: String(message) });
   const logger: JobLogger = {
