@@ -3,14 +3,21 @@
  *
  * This is the one source of the table's shape. The local stack creates the table
  * from {@link tableDefinition}; the CDK construct reads the same object, so the two
- * cannot drift. See DESIGN.md §3 for the items stored in it.
+ * cannot drift. See docs/ARCHITECTURE.md ("Data model") for every item kind and why no
+ * index key can be hot.
+ *
+ * Every index is sparse, sharded and `KEYS_ONLY`: an entry holds the table keys and its
+ * own keys only, and is written when the run is created (its keys never change), so a
+ * run's later writes (claim, completion) touch no index at all.
  */
 
-/** A global secondary index: its name and the attributes that key it (both strings). */
+/** A global secondary index: its name, the attributes that key it (both strings) and its projection. */
 export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: string;
   readonly sortKey: string;
+  /** Only the keys are projected: readers fetch the run items they list. */
+  readonly projection: "KEYS_ONLY";
 }
 
 /** The table's key attributes and indexes. All key attributes are strings (`S`). */
@@ -24,17 +31,15 @@ export interface TableDefinition {
 
 /** Index names, as used in queries. */
 export const IndexName = {
-  /** Runs of one job, newest first: `JOB#<name>` / `<createdAt>#<runId>`. */
+  /** Runs of one job, newest first: `JOB#<name>#<shard>` / `<createdAt>#<runId>`. */
   byJob: "byJob",
-  /** Children of one run, in creation order: `PARENT#<runId>` / `<createdAt>#<runId>`. */
+  /** Children of one run, in creation order: `PARENT#<runId>#<shard>` / `<createdAt>#<runId>`. */
   byParent: "byParent",
-  /** Runs in one status, by creation time: `STATUS#<status>` / `<createdAt>#<runId>`. */
-  byStatus: "byStatus",
   /**
-   * Sparse: non-terminal runs by the time they need attention. Pending runs by due time
-   * (`notBefore` or creation), Running runs by lease expiry: `DUE#<status>` / `<epoch ms, padded>#<runId>`.
+   * Sparse: Pending runs due beyond the visibility hold that no timer releases (a
+   * system without a timer): `LATER#<shard>` / `<due epoch ms, padded>#<runId>`.
    */
-  byDue: "byDue",
+  byLater: "byLater",
 } as const;
 
 /** The table definition shared by the local stack and the CDK construct. */
@@ -43,9 +48,8 @@ export const tableDefinition: TableDefinition = {
   sortKey: "sk",
   timeToLiveAttribute: "expiresAt",
   indexes: [
-    { indexName: IndexName.byJob, partitionKey: "jobPk", sortKey: "createdSk" },
-    { indexName: IndexName.byParent, partitionKey: "parentPk", sortKey: "createdSk" },
-    { indexName: IndexName.byStatus, partitionKey: "statusPk", sortKey: "createdSk" },
-    { indexName: IndexName.byDue, partitionKey: "duePk", sortKey: "dueSk" },
+    { indexName: IndexName.byJob, partitionKey: "jobPk", sortKey: "createdSk", projection: "KEYS_ONLY" },
+    { indexName: IndexName.byParent, partitionKey: "parentPk", sortKey: "createdSk", projection: "KEYS_ONLY" },
+    { indexName: IndexName.byLater, partitionKey: "laterPk", sortKey: "dueSk", projection: "KEYS_ONLY" },
   ],
 };
