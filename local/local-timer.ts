@@ -1,37 +1,35 @@
 /**
  * The local stand-in for EventBridge Scheduler and the one-minute maintenance
  * schedule: every `intervalMs`, fires the run timers that are due (`LocalRunTimer`:
- * releases and expiries, the local implementation of the timer port) and runs the
- * maintenance sweep, so `notBefore` releases, `notAfter` expiries, lost messages and
- * expired leases are handled within that interval even when no worker polls.
+ * releases and expiries, the local implementation of the timer port) and runs a
+ * maintenance pass (dead letters, runs due beyond the hold with no timer).
  */
-import { type SweepOptions, sweep } from "../sdk/src/maintenance/sweep.js";
+import { type MaintenanceOptions, runMaintenance } from "../sdk/src/maintenance/maintenance.js";
 import type { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 
-export interface LocalTimerOptions extends SweepOptions {
-  /** The run timers to fire (the same one the client and workers were given). @default none: the sweep alone */
+export interface LocalTimerOptions extends Omit<MaintenanceOptions, "timer"> {
+  /** The run timers to fire (the same one the client and workers were given). @default none: maintenance alone */
   readonly timer?: LocalRunTimer;
-  /** Pause between sweeps, in ms. @default 250 */
+  /** Pause between passes, in ms. @default 250 */
   readonly intervalMs?: number;
-  /** Called with a sweep's error (the next sweep still runs). @default console.error */
-  readonly onError?: (error: unknown) => void;
 }
 
 export interface LocalTimer {
-  /** Stops the timer and waits for a sweep in progress. */
+  /** Stops the timer and waits for a pass in progress. */
   stop(): Promise<void>;
 }
 
 export function startLocalTimer(options: LocalTimerOptions): LocalTimer {
   let stopped = false;
   let wake: (() => void) | undefined;
+  const report = options.onError ?? ((e: unknown) => console.error("maintenance failed:", e));
   const loop = (async () => {
     while (!stopped) {
       try {
         await options.timer?.fireDue();
-        await sweep(options);
+        await runMaintenance({ ...options, onError: report });
       } catch (error) {
-        if (!stopped) (options.onError ?? ((e) => console.error("sweep failed:", e)))(error);
+        if (!stopped) report(error);
       }
       await new Promise<void>((resolve) => {
         wake = resolve;

@@ -13,10 +13,12 @@ import {
   ResourceNotFoundException,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
-import { CreateQueueCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import {
+  deadLetterQueueName,
   defaultLanes,
   type LaneDefinition,
+  laneMaxReceiveCount,
   laneQueueAttributes,
   laneQueueName,
 } from "../sdk/src/queue/lane-definitions.js";
@@ -27,7 +29,7 @@ const TABLE_ACTIVE_TIMEOUT_MS = 5 * 60_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * Creates the table (keys, GSIs with projection ALL, on-demand billing, streams with
+ * Creates the table (keys, GSIs with the definition's projection, on-demand billing, streams with
  * new and old images), waits until it and its indexes are ACTIVE, and enables TTL on
  * `expiresAt`. If the table already exists it only waits for it.
  */
@@ -58,7 +60,7 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
             { AttributeName: index.partitionKey, KeyType: "HASH" },
             { AttributeName: index.sortKey, KeyType: "RANGE" },
           ],
-          Projection: { ProjectionType: "ALL" },
+          Projection: { ProjectionType: index.projection },
         })),
         BillingMode: "PAY_PER_REQUEST",
         StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
@@ -110,27 +112,51 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string, attri
   }
 }
 
+/** The lanes' queue URLs and their dead-letter queues' URLs, by lane name. */
+export interface LaneQueues {
+  readonly laneUrls: Record<string, string>;
+  readonly deadLetterUrls: Record<string, string>;
+}
+
 /**
  * Creates one FIFO queue per lane (`<prefix><lane>.fifo`, attributes from
- * `laneQueueAttributes`) and returns lane name → queue URL. CreateQueue with the same
- * name and attributes returns the existing queue, so this is idempotent.
+ * `laneQueueAttributes`), each with a FIFO dead-letter queue (`<prefix><lane>-dlq.fifo`)
+ * it redrives to after `laneMaxReceiveCount` receives, as the CDK construct does.
+ * CreateQueue with the same name and attributes returns the existing queue, so this is
+ * idempotent.
  */
 export async function createLanes(
   client: SQSClient,
   prefix: string,
   lanes: readonly LaneDefinition[] = defaultLanes,
-): Promise<Record<string, string>> {
+): Promise<LaneQueues> {
   const entries = await Promise.all(
     lanes.map(async (lane) => {
-      const { QueueUrl } = await client.send(
-        new CreateQueueCommand({
-          QueueName: laneQueueName(prefix, lane),
-          Attributes: { ...laneQueueAttributes },
-        }),
+      const deadLetterUrl = await createQueue(client, deadLetterQueueName(prefix, lane), {
+        FifoQueue: "true",
+        MessageRetentionPeriod: laneQueueAttributes.MessageRetentionPeriod,
+      });
+      const { Attributes } = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: deadLetterUrl, AttributeNames: ["QueueArn"] }),
       );
-      if (!QueueUrl) throw new Error(`CreateQueue returned no URL for lane ${lane.name}`);
-      return [lane.name, QueueUrl] as const;
+      const laneUrl = await createQueue(client, laneQueueName(prefix, lane), {
+        ...laneQueueAttributes,
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: Attributes?.QueueArn,
+          maxReceiveCount: laneMaxReceiveCount,
+        }),
+      });
+      return [lane.name, laneUrl, deadLetterUrl] as const;
     }),
   );
-  return Object.fromEntries(entries);
+  return {
+    laneUrls: Object.fromEntries(entries.map(([name, url]) => [name, url])),
+    deadLetterUrls: Object.fromEntries(entries.map(([name, , url]) => [name, url])),
+  };
+}
+
+async function createQueue(client: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`CreateQueue returned no URL for ${name}`);
+  return QueueUrl;
 }

@@ -1,11 +1,16 @@
 /**
  * The local stack: DynamoDB Local, the fauxqs SQS emulator, the table and lanes (from
- * the same definitions the CDK construct uses), polling workers, the local timer, and
- * the WebSocket server fed by a DynamoDB Streams poller, all in one process. `stop()` stops everything and waits for the Java child to exit.
+ * the same definitions the CDK construct uses), polling workers, the local timer, the
+ * two stream consumers (wake-ups and fanout; run counts) and the WebSocket server, all
+ * in one process. `stop()` stops everything and waits for the Java child to exit.
+ *
+ * With `dataDir`, the stream consumers keep their positions there, and a restart first
+ * re-sends the wake-ups of Pending runs (the SQS emulator keeps nothing across restarts).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
+import { resendPending } from "../sdk/src/maintenance/resend-pending.js";
 import type { JobApp } from "../sdk/src/jobs/job-app.js";
 import { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
@@ -15,6 +20,7 @@ import { startLocalTimer } from "./local-timer.js";
 import { createLanes, createTable } from "./provision.js";
 import { startLocalRealtime } from "./realtime.js";
 import { startSqsLocal } from "./sqs-local.js";
+import { startStreamConsumers } from "./stream-consumers.js";
 
 export interface LocalStackOptions {
   /** The jobs workers execute. */
@@ -33,14 +39,16 @@ export interface LocalStackOptions {
   readonly workers?: number;
   /** Runs per worker at once. @default 4 */
   readonly concurrency?: number;
-  /** Lease length, in ms. @default 10000 */
+  /** Lease length, in ms: a worker whose heartbeat is older is gone. @default 10000 */
   readonly leaseMs?: number;
-  /** Lease renewal interval, in ms. @default 2000 */
+  /** How often a running attempt checks it still holds its run (a cancel shows then), in ms. @default 1000 */
   readonly heartbeatMs?: number;
-  /** Sweep interval of the local timer, in ms. @default 250 */
+  /** How often buffered logs and progress are written, in ms. @default 5000 */
+  readonly flushMs?: number;
+  /** Interval of the local timer (run timers and maintenance passes), in ms. @default 250 */
   readonly timerIntervalMs?: number;
-  /** Re-send a due run whose message has not led to a claim after this long, in ms. @default 10000 */
-  readonly lostMessageGraceMs?: number;
+  /** How often the run counts consumer reads the stream, in ms. @default 10000 */
+  readonly projectionsIntervalMs?: number;
   /** Port of the WebSocket server. @default a free port */
   readonly webSocketPort?: number;
   /** Token WebSocket clients must present. @default a random token */
@@ -70,7 +78,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const dynamodb = new DynamoDBClient(localClientConfig(dynamo.endpoint));
   const sqs = new SQSClient(localClientConfig(sqsLocal.endpoint));
   const tableName = options.tableName ?? "jobs";
-  const [laneUrls] = await Promise.all([
+  const [{ laneUrls, deadLetterUrls }] = await Promise.all([
     createLanes(sqs, options.queuePrefix ?? "jobs-"),
     createTable(dynamodb, tableName),
   ]);
@@ -81,10 +89,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     sqs,
     tableName,
     laneUrls,
+    deadLetterUrls,
     app: options.app,
     timer: (parts) => (runTimer = new LocalRunTimer(parts)),
   });
   await registerJobs(system, options.app);
+  if (options.dataDir !== undefined) await resendPending(system.store, system.dispatcher, runTimer);
 
   const workerOptions = {
     app: options.app,
@@ -93,9 +103,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     client: system.client,
     ...(runTimer ? { timer: runTimer } : {}),
     leaseMs: options.leaseMs ?? 10_000,
-    heartbeatMs: options.heartbeatMs ?? 2_000,
+    heartbeatMs: options.heartbeatMs ?? 1_000,
+    ...(options.flushMs !== undefined ? { flushMs: options.flushMs } : {}),
     concurrency: options.concurrency ?? 4,
-    maxIdleMs: 200,
     shutdownGraceMs: 5_000,
   };
   const workers = Array.from({ length: options.workers ?? 2 }, () =>
@@ -106,16 +116,24 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     dispatcher: system.dispatcher,
     app: options.app,
     ...(runTimer ? { timer: runTimer } : {}),
+    leaseMs: options.leaseMs ?? 10_000,
     intervalMs: options.timerIntervalMs ?? 250,
-    lostMessageGraceMs: options.lostMessageGraceMs ?? 10_000,
   });
 
   const realtime = await startLocalRealtime({
     store: system.store,
-    dynamodb,
-    dynamoDbEndpoint: dynamo.endpoint,
     ...(options.webSocketPort !== undefined ? { port: options.webSocketPort } : {}),
     ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
+  });
+  const consumers = await startStreamConsumers({
+    dynamodb,
+    dynamoDbEndpoint: dynamo.endpoint,
+    store: system.store,
+    dispatcher: system.dispatcher,
+    ...(runTimer ? { timer: runTimer } : {}),
+    fanout: realtime.fanout,
+    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.projectionsIntervalMs !== undefined ? { projectionsIntervalMs: options.projectionsIntervalMs } : {}),
   });
 
   let stopping: Promise<void> | undefined;
@@ -131,6 +149,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       stopping ??= (async () => {
         await Promise.all(workers.map((w) => w.stop()));
         await timer.stop();
+        await consumers.stop();
         await realtime.stop();
         dynamodb.destroy();
         sqs.destroy();

@@ -1,21 +1,57 @@
 /**
  * The local stand-in for a Lambda event source mapping on the table's DynamoDB stream:
  * polls DynamoDB Local's stream (same API as DynamoDB Streams) and hands each batch of
- * records to a handler in the Lambda event's shape. Starts at the stream's current end
- * (LATEST), follows new shards as they appear, and never calls the handler concurrently
- * for one shard, so records of one item stay in order.
+ * records to a handler in the Lambda event's shape, one shard at a time, so records of
+ * one item stay in order.
+ *
+ * As on AWS, a batch whose handler throws is handed over again (after `retryDelayMs`)
+ * until it succeeds: never skipped. With a `positionFile`, the position reached in each
+ * shard is stored after each successful batch, and a restart resumes after it (what was
+ * written while the process was down is handled then); without one, it starts at the
+ * stream's current end.
  */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
+  type _Record,
 } from "@aws-sdk/client-dynamodb-streams";
-import type { StreamRecords } from "../sdk/src/realtime/fanout.js";
+import type { StreamRecords } from "../sdk/src/dispatch/wake-ups.js";
 
 export interface StreamsPoller {
   stop(): Promise<void>;
+}
+
+export interface StreamsPollerOptions {
+  /** Pause between polls of a shard, in ms (a Lambda mapping's batching window, roughly). @default 100 */
+  readonly intervalMs?: number;
+  /** Pause before a failed batch is handed over again, in ms. @default 500 */
+  readonly retryDelayMs?: number;
+  /** JSON file keeping the last sequence number handled per shard. @default none: start at the end */
+  readonly positionFile?: string;
+  readonly onError?: (error: unknown) => void;
+}
+
+type Positions = Record<string, string>;
+
+function readPositions(file: string | undefined): Positions {
+  if (!file || !existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Positions;
+  } catch {
+    return {};
+  }
+}
+
+function writePositions(file: string, positions: Positions): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, JSON.stringify(positions));
+  renameSync(temporary, file);
 }
 
 export async function startStreamsPoller(
@@ -23,33 +59,67 @@ export async function startStreamsPoller(
   streams: DynamoDBStreamsClient,
   tableName: string,
   handler: (event: StreamRecords) => Promise<unknown>,
-  options: { intervalMs?: number; onError?: (error: unknown) => void } = {},
+  options: StreamsPollerOptions = {},
 ): Promise<StreamsPoller> {
   const table = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
   const streamArn = table.Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${tableName} has no stream`);
+  const positions = readPositions(options.positionFile);
+  const resuming = options.positionFile !== undefined;
   const iterators = new Map<string, string | undefined>();
   const interval = options.intervalMs ?? 100;
+  const report = options.onError ?? ((e: unknown) => console.error("stream poll failed:", e));
   let stopped = false;
   let firstRound = true;
+
+  const iteratorFor = async (shardId: string, closed: boolean): Promise<string | undefined> => {
+    const after = positions[shardId];
+    if (after) {
+      try {
+        const it = await streams.send(
+          new GetShardIteratorCommand({
+            StreamArn: streamArn,
+            ShardId: shardId,
+            ShardIteratorType: "AFTER_SEQUENCE_NUMBER",
+            SequenceNumber: after,
+          }),
+        );
+        return it.ShardIterator;
+      } catch {
+        // The stored position is gone (trimmed): read the shard from its start.
+      }
+    }
+    // Not resuming: shards open when we start from now on, closed ones not at all.
+    if (firstRound && !resuming && closed) return undefined;
+    const type = firstRound && !resuming ? "LATEST" : "TRIM_HORIZON";
+    const it = await streams.send(
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type }),
+    );
+    return it.ShardIterator;
+  };
 
   const discoverShards = async () => {
     const out = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }));
     for (const shard of out.StreamDescription?.Shards ?? []) {
       const id = shard.ShardId;
       if (!id || iterators.has(id)) continue;
-      // Shards open when we start: from now on. Shards that appear later: from their start.
-      const type = firstRound && !shard.SequenceNumberRange?.EndingSequenceNumber ? "LATEST" : "TRIM_HORIZON";
-      if (firstRound && shard.SequenceNumberRange?.EndingSequenceNumber) {
-        iterators.set(id, undefined);
-        continue;
-      }
-      const it = await streams.send(
-        new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: id, ShardIteratorType: type }),
-      );
-      iterators.set(id, it.ShardIterator);
+      iterators.set(id, await iteratorFor(id, Boolean(shard.SequenceNumberRange?.EndingSequenceNumber)));
     }
     firstRound = false;
+  };
+
+  /** Hands the batch over until it succeeds (or the poller stops). */
+  const deliver = async (records: _Record[]): Promise<boolean> => {
+    for (;;) {
+      try {
+        await handler({ Records: records as StreamRecords["Records"] });
+        return true;
+      } catch (error) {
+        if (stopped) return false;
+        report(error);
+        await new Promise((r) => setTimeout(r, options.retryDelayMs ?? 500));
+      }
+    }
   };
 
   const loop = (async () => {
@@ -60,12 +130,19 @@ export async function startStreamsPoller(
         for (const [shardId, iterator] of iterators) {
           if (!iterator) continue;
           const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+          const records = out.Records ?? [];
+          if (records.length > 0) {
+            if (!(await deliver(records))) return;
+            const last = records.at(-1)?.dynamodb?.SequenceNumber;
+            if (last && options.positionFile) {
+              positions[shardId] = last;
+              writePositions(options.positionFile, positions);
+            }
+          }
           iterators.set(shardId, out.NextShardIterator);
-          if (out.Records && out.Records.length > 0)
-            await handler({ Records: out.Records as StreamRecords["Records"] });
         }
       } catch (error) {
-        if (!stopped) (options.onError ?? ((e) => console.error("stream poll failed:", e)))(error);
+        if (!stopped) report(error);
       }
       await new Promise((r) => setTimeout(r, interval));
     }

@@ -28,6 +28,8 @@ export interface ConnectOptions {
   readonly tableName: string;
   /** Queue URL of each lane, by lane name (`high`, `normal`, `low` by default). */
   readonly laneUrls: Readonly<Record<string, string>>;
+  /** Queue URL of each lane's dead-letter queue, by lane name: what the maintenance pass drains. @default none */
+  readonly deadLetterUrls?: Readonly<Record<string, string>>;
   /** Lane bands. @default defaultLanes */
   readonly lanes?: readonly LaneDefinition[];
   /** Jobs registered in this process (required to run workers here). */
@@ -38,8 +40,8 @@ export interface ConnectOptions {
    * The timer that releases runs due far ahead and expires runs at `notAfter`: a
    * `SchedulerTimer` on AWS (`connectFromEnvironment` builds it from the construct's
    * variables), a `LocalRunTimer` locally, or a factory given the store and lanes.
-   * Used by the client, and by workers and the sweep built from this system.
-   * @default none: runs due beyond the 12-hour visibility hold are released by the maintenance sweep, deadlines are enforced at claim time and by the sweep
+   * Used by the client, and by workers, stream consumers and maintenance built from this system.
+   * @default none: runs due beyond the 12-hour visibility hold are released by the maintenance pass, deadlines are enforced at claim time
    */
   readonly timer?: RunTimer | ((parts: TimerParts) => RunTimer);
 }
@@ -72,7 +74,8 @@ export function connect(options: ConnectOptions): JobSystem {
   const lanes: Lane[] = (options.lanes ?? defaultLanes).map((lane) => {
     const queueUrl = options.laneUrls[lane.name];
     if (!queueUrl) throw new ValidationError(`laneUrls.${lane.name}`, "is missing");
-    return { ...lane, queueUrl };
+    const deadLetterQueueUrl = options.deadLetterUrls?.[lane.name];
+    return { ...lane, queueUrl, ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}) };
   });
   const dispatcher = new Dispatcher(options.sqs, lanes);
   const timer = typeof options.timer === "function" ? options.timer({ store, dispatcher }) : options.timer;

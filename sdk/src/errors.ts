@@ -132,3 +132,19 @@ export class RunCanceledError extends JobSystemError {
     this.runId = runId;
   }
 }
+
+/**
+ * Recorded on a run whose wake-up message reached its lane's dead-letter queue while the
+ * run was still Pending (its message was received too often without a claim: a worker
+ * failing on it each time). The run fails rather than loop; rerun it once the cause is fixed.
+ */
+export class DeadLetterError extends JobSystemError {
+  override name = "DeadLetterError" as const;
+  readonly runId: string;
+  constructor(runId: string, receives: number | undefined) {
+    super(
+      `the wake-up message of run ${runId} reached the dead-letter queue${receives ? ` after ${receives} receives` : ""}`,
+    );
+    this.runId = runId;
+  }
+}

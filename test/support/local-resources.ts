@@ -15,6 +15,10 @@ export interface TestResources {
   tableName: string;
   /** Lane name → queue URL. */
   laneUrls: Record<string, string>;
+  /** Lane name → its dead-letter queue's URL. */
+  deadLetterUrls: Record<string, string>;
+  /** DynamoDB Local's endpoint (for stream consumers). */
+  dynamoDbEndpoint: string;
   dynamodb: DynamoDBClient;
   sqs: SQSClient;
 }
@@ -24,6 +28,9 @@ export async function createTestResources(): Promise<TestResources> {
   const dynamodb = new DynamoDBClient(localClientConfig(inject("dynamoEndpoint")));
   const sqs = new SQSClient(localClientConfig(inject("sqsEndpoint")));
   const tableName = `${prefix}jobs`;
-  const [laneUrls] = await Promise.all([createLanes(sqs, prefix), createTable(dynamodb, tableName)]);
-  return { prefix, tableName, laneUrls, dynamodb, sqs };
+  const [{ laneUrls, deadLetterUrls }] = await Promise.all([
+    createLanes(sqs, prefix),
+    createTable(dynamodb, tableName),
+  ]);
+  return { prefix, tableName, laneUrls, deadLetterUrls, dynamodb, sqs, dynamoDbEndpoint: inject("dynamoEndpoint") };
 }

@@ -1,6 +1,7 @@
 /**
  * A whole job system for one test: its own table and lanes on the shared emulators,
- * polling workers and the local timer. Stop it in `afterEach`/`finally`.
+ * polling workers, the local timer (run timers and maintenance passes) and the stream
+ * consumers (wake-ups, run counts). Stop it in `afterEach`/`finally`.
  */
 import { type LocalTimer, startLocalTimer } from "../../local/local-timer.js";
 import { connect, type JobSystem, registerJobs, type TimerParts } from "../../sdk/src/connect.js";
@@ -8,6 +9,7 @@ import type { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import type { RunTimer } from "../../sdk/src/timer/timer-port.js";
 import { PollingWorker, type PollingWorkerOptions } from "../../sdk/src/worker/polling-worker.js";
+import { type StreamConsumers, startStreamConsumers } from "../../local/stream-consumers.js";
 import { createTestResources, type TestResources } from "./local-resources.js";
 
 export interface TestSystemOptions {
@@ -21,7 +23,10 @@ export interface TestSystemOptions {
   /** Builds the run timer. @default a LocalRunTimer on the test's clock */
   readonly makeTimer?: (parts: TimerParts & { readonly now: () => number }) => RunTimer;
   readonly worker?: Partial<PollingWorkerOptions>;
-  readonly lostMessageGraceMs?: number;
+  /** Start the stream consumers (the reliable path of wake-ups, run counts). @default true */
+  readonly streams?: boolean;
+  /** How often the run counts consumer reads the stream, in ms. @default 500 */
+  readonly projectionsIntervalMs?: number;
 }
 
 export interface TestSystem extends JobSystem {
@@ -64,7 +69,6 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
       leaseMs: 3_000,
       heartbeatMs: 500,
       flushMs: 200,
-      maxIdleMs: 50,
       shutdownGraceMs: 1_000,
       ...options.worker,
       ...extra,
@@ -82,8 +86,19 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           app: options.app,
           ...(runTimer ? { timer: runTimer } : {}),
           now,
+          leaseMs: options.worker?.leaseMs ?? 3_000,
           intervalMs: 100,
-          lostMessageGraceMs: options.lostMessageGraceMs ?? 1_000,
+        });
+  const consumers: StreamConsumers | undefined =
+    options.streams === false
+      ? undefined
+      : await startStreamConsumers({
+          dynamodb: resources.dynamodb,
+          dynamoDbEndpoint: resources.dynamoDbEndpoint,
+          store: system.store,
+          dispatcher: system.dispatcher,
+          timer: timerInstance,
+          projectionsIntervalMs: options.projectionsIntervalMs ?? 500,
         });
   return {
     ...system,
@@ -96,6 +111,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));
       await timer?.stop();
+      await consumers?.stop();
     },
   };
 }

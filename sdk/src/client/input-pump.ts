@@ -1,16 +1,20 @@
 /**
- * The caller's side of a streamed argument: iterates the source and appends its items
- * to the consuming run's log as `input` events, in chunks (at most 100 items or 50 ms
- * per event), then `inputComplete`. Stops, closing the source, when the run is terminal.
+ * The caller's side of a streamed argument: iterates the source and writes its items as
+ * chunks of the consuming run's input (at most 100 items or 50 ms per chunk; see
+ * `streams/input-log.ts`), the last one marked complete. Stops, closing the source, when
+ * the run is terminal.
  */
+import { isTerminal } from "../domain/run.js";
 import { toJson } from "../domain/json.js";
-import type { RunEventBody } from "../domain/run-event.js";
 import type { RunStore } from "../store/run-store.js";
+import { putInputChunk } from "../streams/input-log.js";
 import { toRunError } from "../worker/errors-to-record.js";
 import { maxOutputItemBytes } from "../worker/execute-attempt.js";
 
-const itemsPerEvent = 100;
+const itemsPerChunk = 100;
 const maxDelayMs = 50;
+/** Chunks between checks that the consuming run is still live. */
+const chunksPerLivenessCheck = 10;
 
 export async function pumpInput(
   store: RunStore,
@@ -21,36 +25,55 @@ export async function pumpInput(
   const iterator = source[Symbol.asyncIterator]();
   let buffer: unknown[] = [];
   let firstBufferedAt = 0;
+  let seq = 0;
   let open = true;
-  const flush = async (extra: RunEventBody[] = []) => {
-    const events: RunEventBody[] =
-      buffer.length > 0 ? [{ type: "input", name, items: buffer }, ...extra] : extra;
+  const write = async (complete?: { error?: ReturnType<typeof toRunError> }) => {
+    const items = buffer;
     buffer = [];
-    if (events.length > 0 && !(await store.appendEvents(runId, events))) open = false;
+    if (items.length === 0 && !complete) return;
+    seq++;
+    await putInputChunk(store, runId, name, {
+      seq,
+      items,
+      ...(complete ? { complete: true } : {}),
+      ...(complete?.error ? { error: complete.error } : {}),
+    });
+    if (!complete && seq % chunksPerLivenessCheck === 0) {
+      const run = await store.get(runId, false);
+      if (!run || isTerminal(run.status)) open = false;
+    }
   };
   let pendingNext: Promise<IteratorResult<unknown>> | undefined;
+  let flushTimer: NodeJS.Timeout | undefined;
   try {
     while (open) {
       pendingNext ??= iterator.next();
       const waitMs = buffer.length > 0 ? Math.max(0, firstBufferedAt + maxDelayMs - Date.now()) : undefined;
       const next = await (waitMs === undefined
         ? pendingNext
-        : Promise.race([pendingNext, new Promise<"flush">((r) => setTimeout(() => r("flush"), waitMs))]));
+        : Promise.race([
+            pendingNext,
+            new Promise<"flush">((r) => {
+              flushTimer = setTimeout(() => r("flush"), waitMs);
+            }),
+          ]));
+      clearTimeout(flushTimer);
       if (next === "flush") {
-        await flush();
+        await write();
         continue;
       }
       pendingNext = undefined;
       if (next.done) {
-        await flush([{ type: "inputComplete", name }]);
+        await write({});
         return;
       }
       if (buffer.length === 0) firstBufferedAt = Date.now();
       buffer.push(JSON.parse(toJson(next.value, `${name}[item]`, maxOutputItemBytes)));
-      if (buffer.length >= itemsPerEvent) await flush();
+      if (buffer.length >= itemsPerChunk) await write();
     }
   } catch (error) {
-    if (open) await flush([{ type: "inputComplete", name, error: toRunError(error) }]);
+    clearTimeout(flushTimer);
+    if (open) await write({ error: toRunError(error) });
     return;
   }
   await iterator.return?.();

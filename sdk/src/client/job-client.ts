@@ -8,7 +8,7 @@ import { ulid } from "ulid";
 import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
 import { isTerminal } from "../domain/run.js";
-import type { RunEvent, RunEventBody } from "../domain/run-event.js";
+import type { RunEvent } from "../domain/run-event.js";
 import {
   maxScheduleAheadMs,
   type ResolvedRunOptions,
@@ -30,15 +30,17 @@ import { assertName } from "../jobs/names.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
 import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
-import type { RunItem } from "../store/run-item.js";
-import { toJobRun } from "../store/run-item.js";
+import { listKeys, readRuns } from "../store/listing.js";
+import { newRunItem } from "../store/run-factory.js";
+import { inlinePayloadBytes, type RunItem, toJobRun } from "../store/run-item.js";
 import type { JobRecord, RunStore } from "../store/run-store.js";
 import { pollRunEvents } from "../streams/event-poller.js";
-import { extractStreams, hasStreams } from "../streams/stream-args.js";
+import { copyInput } from "../streams/input-log.js";
+import { extractStreams, streamNames } from "../streams/stream-args.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
-import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
+import { abortableSleep, waitDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
-import { mergeDescending, queriesFor, type RunFilter } from "./run-filter.js";
+import { planListing, type RunFilter } from "./run-filter.js";
 
 /** Where the client finds the system, and how it behaves. */
 export interface JobClientOptions {
@@ -242,7 +244,7 @@ export class JobClient {
     const run = await store.get(runId);
     if (!run) throw new RunNotFoundError(runId);
     // Resuming after the last event of a finished run: there is nothing more to wait for.
-    if (isTerminal(run.status) && since >= run.eventSeq) return;
+    if (isTerminal(run.status) && since >= run.seq) return;
     const follow = (sinceEventId: number) =>
       pollRunEvents(store, runId, {
         sinceEventId,
@@ -322,15 +324,32 @@ export class JobClient {
    * @throws {@link RunNotFoundError} no such run.
    */
   async getRun<TResult = unknown>(runId: string): Promise<JobRun<TResult>> {
-    const item = await this.#options.store.get(runId);
-    if (!item) throw new RunNotFoundError(runId);
-    const run = toJobRun<TResult>(item);
-    if (!item.resultInEvents) return run;
-    const items: unknown[] = [];
-    for await (const event of this.#options.store.events(runId)) {
-      if (event.type === "output" && event.attempt === item.attempt) items.push(...event.items);
+    const found = await this.#options.store.getWithPayloads(runId);
+    if (!found) throw new RunNotFoundError(runId);
+    return this.#snapshot<TResult>(found.run, found);
+  }
+
+  /** The public snapshot of a run item: payloads, log tail and (for big streaming results) output events read as needed. */
+  async #snapshot<T>(item: RunItem, payloads?: { argsJson?: string; resultJson?: string }): Promise<JobRun<T>> {
+    const store = this.#options.store;
+    const argsJson = payloads ? payloads.argsJson : await store.argsJson(item);
+    const resultJson =
+      payloads?.resultJson ?? (item.resultRef ? (await store.getWithPayloads(item.runId))?.resultJson : undefined);
+    const tail = await store.tail(item);
+    let result: unknown = resultJson === undefined ? undefined : JSON.parse(resultJson);
+    if (item.resultInEvents) {
+      const items: unknown[] = [];
+      for await (const event of store.events(item.runId)) {
+        if (event.type === "output" && event.attempt === item.attempt) items.push(...event.items);
+      }
+      result = items;
     }
-    return { ...run, result: items as TResult };
+    return toJobRun<T>(item, {
+      ...(argsJson !== undefined ? { args: JSON.parse(argsJson) } : {}),
+      ...(result !== undefined ? { result } : {}),
+      recentLogs: tail.recentLogs,
+      ...(tail.progress !== undefined ? { progress: tail.progress } : {}),
+    });
   }
 
   /**
@@ -345,14 +364,13 @@ export class JobClient {
    * ```
    */
   getRuns(filter: RunFilter = {}): AsyncIterable<JobRun> {
-    const queries = queriesFor(filter);
     const store = this.#options.store;
-    const merged = mergeDescending(
-      queries.map((q) => store.query<RunItem>(q)),
-      (item) => item.createdSk ?? "",
-    );
+    const plan = planListing(filter);
     return (async function* () {
-      for await (const item of merged) yield toJobRun(item);
+      const jobNames = plan.needsJobNames ? await store.jobNames() : [];
+      for await (const item of readRuns(store, listKeys(store, plan.listing(jobNames)))) {
+        if (plan.matches(item)) yield toJobRun(item);
+      }
     })();
   }
 
@@ -391,7 +409,8 @@ export class JobClient {
         `run ${runId} is ${original.status}; only a finished run can be rerun`,
       );
     }
-    const args = original.argsJson === undefined ? undefined : JSON.parse(original.argsJson);
+    const argsJson = await this.#options.store.argsJson(original);
+    const args = argsJson === undefined ? undefined : JSON.parse(argsJson);
     const created = await this.#create(
       original.jobName,
       args,
@@ -400,21 +419,8 @@ export class JobClient {
         rerunOfRunId: runId,
       },
     );
-    if (hasStreams(original.argsJson)) {
-      const inputs: RunEventBody[] = [];
-      for await (const event of this.#options.store.events(runId)) {
-        if (event.type === "input") inputs.push({ type: "input", name: event.name, items: event.items });
-        if (event.type === "inputComplete")
-          inputs.push({
-            type: "inputComplete",
-            name: event.name,
-            ...(event.error ? { error: event.error } : {}),
-          });
-      }
-      for (let i = 0; i < inputs.length; i += 25)
-        await this.#options.store.appendEvents(created.runId, inputs.slice(i, i + 25));
-    }
-    return toJobRun(created);
+    for (const name of streamNames(argsJson)) await copyInput(this.#options.store, runId, created.runId, name);
+    return this.#snapshot(created, { ...(argsJson !== undefined ? { argsJson } : {}) });
   }
 
   /**
@@ -427,13 +433,18 @@ export class JobClient {
   }
 
   async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
-    const delays = adaptiveDelays(this.#options.maxPollIntervalMs ?? 1000);
-    for (;;) {
-      signal?.throwIfAborted();
-      const run = await this.getRun<T>(runId);
-      if (isTerminal(run.status)) return run;
+    const store = this.#options.store;
+    const delays = waitDelays(this.#options.maxPollIntervalMs ?? 1000);
+    let item = await store.get(runId, false);
+    if (!item) item = await store.get(runId);
+    if (!item) throw new RunNotFoundError(runId);
+    while (!isTerminal(item.status)) {
       await abortableSleep(delays.next().value, signal);
+      // Eventually consistent: half the read units, and a terminal status never changes,
+      // so a stale read only means one more poll.
+      item = (await store.get(runId, false)) ?? item;
     }
+    return this.#snapshot<T>(item);
   }
 
   async #create(
@@ -452,40 +463,43 @@ export class JobClient {
     if (definition.schema && streams.size === 0) await checkSchema(definition.schema, args);
 
     const runId = ulid(now);
-    const createdAt = new Date(now).toISOString();
     const timer = this.#options.timer;
     // Due soon: send now, the worker holds the message until notBefore. Further: the timer
-    // sends it (counted as sent, at its due time, so the sweep waits for it). No timer: the sweep.
+    // sends it. No timer: the maintenance pass finds it in the sparse byLater index when due.
     const dueMs = resolved.notBeforeMs ?? now;
     const path = releasePath(timer, dueMs, now);
-    // An expiry timer only when one can fire (a deadline past the scheduling horizon is left to the sweep).
+    // An expiry timer only when one can fire (a deadline past the scheduling horizon is enforced at claim time).
     const notAfterMs = resolved.notAfterMs;
     const expiry =
       timer?.expiresRuns === true && notAfterMs !== undefined && notAfterMs - now <= maxScheduleAheadMs;
-    const item: RunItem = {
-      ...itemFields(runId, jobName, resolved, definition.record),
-      ...(argsJson !== undefined ? { argsJson } : {}),
-      ...(this.#lineage
-        ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId }
-        : { rootRunId: runId }),
-      ...extra,
-      createdAt,
-      createdMs: now,
-      ...(path === "lane"
-        ? { enqueueCount: 1, enqueuedMs: now }
-        : path === "timer"
-          ? { enqueueCount: 1, enqueuedMs: dueMs, timerRelease: 0 }
-          : { enqueueCount: 0 }),
-      ...(expiry ? { timerExpiry: true } : {}),
-    };
-    const stored = await this.#options.store.create(item, { type: "status", status: "Pending" });
+    const inline = argsJson === undefined || Buffer.byteLength(argsJson, "utf8") <= inlinePayloadBytes;
+    const item = newRunItem(
+      {
+        ...itemFields(runId, jobName, resolved, definition.record),
+        ...(argsJson !== undefined ? (inline ? { argsJson } : { argsRef: true }) : {}),
+        ...(streams.size > 0 ? { hasInputs: true } : {}),
+        ...(this.#lineage
+          ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId }
+          : { rootRunId: runId }),
+        ...extra,
+        createdMs: now,
+        enqueueCount: path === "later" ? 0 : 1,
+        ...(path === "timer" ? { timerRelease: 0 } : {}),
+        ...(expiry ? { timerExpiry: true } : {}),
+      },
+      path === "later",
+    );
+    if (!inline && argsJson !== undefined) await this.#options.store.putPayload(runId, "ARGS", argsJson);
+    const stored = await this.#options.store.create(item);
     for (const [name, source] of streams) {
       void pumpInput(this.#options.store, runId, name, source).catch((error) =>
         (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId),
       );
     }
     const onError = (error: unknown) => (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);
-    // Failures leave the run to the sweep (it sends due runs, expires late ones).
+    // The fast path. The table stream's consumer sends the same wake-up (same deduplication
+    // id: SQS drops the copy) and makes the same schedules (same names), so a failure here,
+    // or this process dying now, delays the run by the stream's lag and loses nothing.
     await Promise.all([
       path === "lane" ? this.#options.dispatcher.send(stored).catch(onError) : undefined,
       path === "timer" ? timer?.scheduleRelease(stored, dueMs).catch(onError) : undefined,
@@ -512,18 +526,10 @@ export class JobClient {
 
 function itemFields(runId: string, jobName: string, options: ResolvedRunOptions, job: JobRecord) {
   return {
-    pk: `RUN#${runId}`,
-    sk: "#RUN",
-    kind: "run" as const,
     runId,
     jobName,
-    status: "Pending" as const,
-    attempt: 0,
     priority: options.priority ?? job.priority ?? 0,
     queue: job.queue ?? defaultQueueName,
-    progress: 0,
-    recentLogs: [],
-    eventSeq: 0,
     ...(options.notBeforeMs !== undefined ? { notBeforeMs: options.notBeforeMs } : {}),
     ...(options.notAfterMs !== undefined ? { notAfterMs: options.notAfterMs } : {}),
     ...(options.deduplicationId !== undefined ? { deduplicationId: options.deduplicationId } : {}),
@@ -546,5 +552,5 @@ async function checkSchema(schema: NonNullable<JobDefinition["argsSchema"]>, arg
 }
 
 function defaultEnqueueError(error: unknown, runId: string): void {
-  console.warn(`run ${runId} is stored but its message was not sent; the sweep will send it:`, error);
+  console.warn(`run ${runId} is stored but its wake-up was not sent; the table stream's consumer sends it:`, error);
 }

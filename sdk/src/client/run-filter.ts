@@ -1,12 +1,21 @@
 /**
- * `getRuns` filters, and the query each becomes: the most selective index the filter
- * allows (parent, then job, then status), the rest as a filter expression. With no key
- * filter, the five status partitions are merged newest first.
+ * `getRuns` filters, and the listing each becomes. Runs are listed through the sharded
+ * `KEYS_ONLY` indexes (`store/listing.ts`): by parent when the filter names one, else by
+ * job (every job with a record when it names none), newest first, with the creation
+ * range as a key condition. Status (and a job name under a parent) are checked on the
+ * run items read for the listing.
+ *
+ * Reads per matching run: one eventually consistent run item read (0.5 read units per
+ * 4 KB) for each run in the listed partitions and range, divided by the share that
+ * matches the status filter; plus about one index page (1 MB, 0.5 units per 4 KB) per
+ * 100 listed runs and shard. A listing is exact: index keys never change, so each run
+ * appears once however its status changes while the listing pages.
  */
-import type { QueryCommandInput } from "@aws-sdk/lib-dynamodb";
 import { type RunStatus, runStatuses } from "../domain/run.js";
 import { ValidationError } from "../errors.js";
-import { jobPk, parentPk, statusPk } from "../store/keys.js";
+import { allShards, jobPk, parentPk } from "../store/keys.js";
+import type { ShardedListing } from "../store/listing.js";
+import type { RunItem } from "../store/run-item.js";
 import { IndexName } from "../store/table-definition.js";
 
 /** Which runs `getRuns` lists. Every field is optional; given fields must all match. */
@@ -22,10 +31,21 @@ export interface RunFilter {
   readonly pageSize?: number;
 }
 
-type Query = Omit<QueryCommandInput, "TableName">;
+/** How a filter is listed. */
+export interface ListingPlan {
+  /** The listing needs the names of every job (no job or parent in the filter). */
+  readonly needsJobNames: boolean;
+  /** The sharded listing, given the job names when {@link ListingPlan.needsJobNames}. */
+  readonly listing: (jobNames: readonly string[]) => ShardedListing;
+  /** Whether a listed run matches the rest of the filter. */
+  readonly matches: (run: RunItem) => boolean;
+}
 
-/** The queries whose merged, newest-first results are the runs matching `filter`. */
-export function queriesFor(filter: RunFilter = {}): Query[] {
+/**
+ * Plans the listing of `filter`.
+ * @throws {@link ValidationError} an unknown status, a bad date or page size, a reversed range.
+ */
+export function planListing(filter: RunFilter = {}): ListingPlan {
   if (filter.status !== undefined && !runStatuses.includes(filter.status)) {
     throw new ValidationError(
       "filter.status",
@@ -41,50 +61,38 @@ export function queriesFor(filter: RunFilter = {}): Query[] {
   if (after !== undefined && before !== undefined && after > before) {
     throw new ValidationError("filter.createdAfter", `${after} is later than createdBefore (${before})`);
   }
-  const values: Record<string, unknown> = {};
-  const names: Record<string, string> = {};
-  const filters: string[] = [];
-  const addFilter = (attr: string, value: string) => {
-    names[`#${attr}`] = attr;
-    values[`:${attr}`] = value;
-    filters.push(`#${attr} = :${attr}`);
+  const range = rangeOf(after, before);
+  const byParent = filter.parentRunId !== undefined;
+  const listing = (jobNames: readonly string[]): ShardedListing => {
+    const partitionKeys = byParent
+      ? allShards.map((shard) => parentPk(filter.parentRunId as string, shard))
+      : (filter.jobName !== undefined ? [filter.jobName] : jobNames).flatMap((name) =>
+          allShards.map((shard) => jobPk(name, shard)),
+        );
+    return {
+      indexName: byParent ? IndexName.byParent : IndexName.byJob,
+      partitionAttribute: byParent ? "parentPk" : "jobPk",
+      partitionKeys,
+      ...(range ? { range } : {}),
+      pageSize,
+    };
   };
+  return {
+    needsJobNames: !byParent && filter.jobName === undefined,
+    listing,
+    matches: (run) =>
+      (filter.status === undefined || run.status === filter.status) &&
+      (!byParent || filter.jobName === undefined || run.jobName === filter.jobName),
+  };
+}
 
-  let index: string;
-  let keyAttr: string;
-  let keys: string[];
-  if (filter.parentRunId !== undefined) {
-    [index, keyAttr, keys] = [IndexName.byParent, "parentPk", [parentPk(filter.parentRunId)]];
-    if (filter.jobName !== undefined) addFilter("jobName", filter.jobName);
-    if (filter.status !== undefined) addFilter("status", filter.status);
-  } else if (filter.jobName !== undefined) {
-    [index, keyAttr, keys] = [IndexName.byJob, "jobPk", [jobPk(filter.jobName)]];
-    if (filter.status !== undefined) addFilter("status", filter.status);
-  } else {
-    const statuses = filter.status !== undefined ? [filter.status] : runStatuses;
-    [index, keyAttr, keys] = [IndexName.byStatus, "statusPk", statuses.map(statusPk)];
-  }
-
-  let range = "";
+function rangeOf(after: string | undefined, before: string | undefined): ShardedListing["range"] {
   if (after !== undefined && before !== undefined) {
-    range = " AND createdSk BETWEEN :after AND :before";
-  } else if (after !== undefined) {
-    range = " AND createdSk >= :after";
-  } else if (before !== undefined) {
-    range = " AND createdSk < :before";
+    return { expression: "createdSk BETWEEN :after AND :before", values: { ":after": after, ":before": before } };
   }
-  if (after !== undefined) values[":after"] = after;
-  if (before !== undefined) values[":before"] = before;
-
-  return keys.map((key) => ({
-    IndexName: index,
-    KeyConditionExpression: `${keyAttr} = :key${range}`,
-    ExpressionAttributeValues: { ...values, ":key": key },
-    ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-    ...(filters.length > 0 ? { FilterExpression: filters.join(" AND ") } : {}),
-    ScanIndexForward: false,
-    Limit: pageSize,
-  }));
+  if (after !== undefined) return { expression: "createdSk >= :after", values: { ":after": after } };
+  if (before !== undefined) return { expression: "createdSk < :before", values: { ":before": before } };
+  return undefined;
 }
 
 function toIso(value: Date | string | undefined, path: string): string | undefined {
@@ -92,34 +100,4 @@ function toIso(value: Date | string | undefined, path: string): string | undefin
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   if (!Number.isFinite(ms)) throw new ValidationError(path, `${String(value)} is not a valid date`);
   return new Date(ms).toISOString();
-}
-
-/** Merges iterables that are each sorted descending by `key` into one descending sequence. */
-export async function* mergeDescending<T>(
-  sources: AsyncIterable<T>[],
-  key: (item: T) => string,
-): AsyncIterable<T> {
-  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
-  try {
-    yield* merge(iterators, key);
-  } finally {
-    await Promise.all(iterators.map((it) => it.return?.()));
-  }
-}
-
-async function* merge<T>(iterators: AsyncIterator<T>[], key: (item: T) => string): AsyncIterable<T> {
-  const heads = await Promise.all(iterators.map((it) => it.next()));
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      const head = heads[i];
-      if (!head || head.done) continue;
-      const current = heads[best];
-      if (best < 0 || (current && !current.done && key(head.value) > key(current.value))) best = i;
-    }
-    const winner = heads[best];
-    if (best < 0 || !winner || winner.done) return;
-    yield winner.value;
-    heads[best] = await (iterators[best] as AsyncIterator<T>).next();
-  }
 }

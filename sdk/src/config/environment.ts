@@ -6,6 +6,7 @@
  * |---|---|
  * | `JOBS_TABLE_NAME` | the DynamoDB table |
  * | `JOBS_LANE_URLS` | JSON object: lane name → SQS queue URL, e.g. `{"high":"https://…","normal":"…","low":"…"}` |
+ * | `JOBS_DEAD_LETTER_URLS` | (optional; the maintenance function) JSON object: lane name → its dead-letter queue's URL |
  * | `JOBS_WS_TOKEN` | WebSocket API only: the token `$connect` accepts (`?token=` or `Authorization: Bearer`) |
  * | `JOBS_WS_TOKEN_SECRET_ARN` | WebSocket API only, instead of `JOBS_WS_TOKEN`: a Secrets Manager secret whose string is the token, read once per execution environment (what the CDK construct sets: no token in the function's configuration) |
  * | `JOBS_WS_CALLBACK_URL` | WebSocket API only: the management endpoint, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` |
@@ -29,6 +30,7 @@ import { SchedulerTimer, type SchedulerTimerOptions } from "../timer/scheduler-t
 export const environmentVariables = {
   tableName: "JOBS_TABLE_NAME",
   laneUrls: "JOBS_LANE_URLS",
+  deadLetterUrls: "JOBS_DEAD_LETTER_URLS",
   webSocketToken: "JOBS_WS_TOKEN",
   webSocketTokenSecretArn: "JOBS_WS_TOKEN_SECRET_ARN",
   webSocketCallbackUrl: "JOBS_WS_CALLBACK_URL",
@@ -75,31 +77,38 @@ export interface EnvironmentConnectOptions {
   readonly expiryTargetArn?: string;
 }
 
-/** Reads table name and lane URLs from `env`. Throws {@link ValidationError} naming a missing or malformed variable. */
+/**
+ * Reads table name, lane URLs and (optionally) dead-letter queue URLs from `env`.
+ * Throws {@link ValidationError} naming a missing or malformed variable.
+ */
 export function readEnvironment(
   env: NodeJS.ProcessEnv = process.env,
-): Pick<ConnectOptions, "tableName" | "laneUrls"> {
+): Pick<ConnectOptions, "tableName" | "laneUrls" | "deadLetterUrls"> {
   const tableName = env[environmentVariables.tableName];
   if (!tableName) throw new ValidationError(environmentVariables.tableName, "is not set");
   const raw = env[environmentVariables.laneUrls];
   if (!raw) throw new ValidationError(environmentVariables.laneUrls, "is not set");
-  let laneUrls: unknown;
+  const laneUrls = urlMap(environmentVariables.laneUrls, raw);
+  const rawDeadLetters = env[environmentVariables.deadLetterUrls];
+  return {
+    tableName,
+    laneUrls,
+    ...(rawDeadLetters ? { deadLetterUrls: urlMap(environmentVariables.deadLetterUrls, rawDeadLetters) } : {}),
+  };
+}
+
+/** Parses a JSON object of lane name → queue URL. */
+function urlMap(variable: string, raw: string): Record<string, string> {
+  let parsed: unknown;
   try {
-    laneUrls = JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch (error) {
-    throw new ValidationError(environmentVariables.laneUrls, "is not JSON", { cause: error });
+    throw new ValidationError(variable, "is not JSON", { cause: error });
   }
-  if (
-    typeof laneUrls !== "object" ||
-    laneUrls === null ||
-    Object.values(laneUrls).some((url) => typeof url !== "string")
-  ) {
-    throw new ValidationError(
-      environmentVariables.laneUrls,
-      "must be a JSON object of lane name → queue URL",
-    );
+  if (typeof parsed !== "object" || parsed === null || Object.values(parsed).some((url) => typeof url !== "string")) {
+    throw new ValidationError(variable, "must be a JSON object of lane name → queue URL");
   }
-  return { tableName, laneUrls: laneUrls as Record<string, string> };
+  return parsed as Record<string, string>;
 }
 
 /**

@@ -1,22 +1,20 @@
 /**
  * The run state machine as pure functions: each takes the current run and returns the
- * next run and the status event to append, or `undefined` when the transition does not
- * apply to the run as it is (wrong status or attempt). No I/O; the store commits the
- * result conditionally (see `runs/lifecycle.ts`).
+ * next run and the status event it enters with, or `undefined` when the transition does
+ * not apply to the run as it is (wrong status or attempt). No I/O; the store commits the
+ * result conditionally (see `runs/lifecycle.ts` and `store/run-store.ts`).
+ *
+ * The claim (`Pending → Running`) is not here: it is one blind conditional update whose
+ * conditions are the rule (`store/claim.ts`).
  */
 import type { RunItem } from "../store/run-item.js";
 import { isTerminal, type RunError } from "./run.js";
 import type { RunEventBody } from "./run-event.js";
 
-/** A decided transition: the whole next item and the events to append with it. */
+/** A decided transition: the whole next item and the status event that enters it. */
 export interface Transition {
   readonly next: RunItem;
-  readonly events: RunEventBody[];
-  /**
-   * The decision rested on the run's lease having expired: commit only if the lease is
-   * still the one read (a renewal in between means the worker is alive).
-   */
-  readonly guardLease?: boolean;
+  readonly event: RunEventBody & { readonly type: "status" };
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -27,51 +25,30 @@ function without(run: RunItem, ...keys: (keyof RunItem)[]): RunItem {
   return next;
 }
 
-/** `Pending → Running` for the claim of attempt `run.attempt + 1`, when `attempt` still matches. */
-export function claim(
-  run: RunItem,
-  expectedAttempt: number,
-  workerId: string,
-  nowMs: number,
-  leaseMs: number,
-): Transition | undefined {
-  if (run.status !== "Pending" || run.attempt !== expectedAttempt) return undefined;
-  const next: RunItem = {
-    ...run,
-    status: "Running",
-    attempt: run.attempt + 1,
-    startedAt: iso(nowMs),
-    workerId,
-    leaseExpiresMs: nowMs + leaseMs,
-    progress: 0,
-  };
-  return { next, events: [{ type: "status", status: "Running" }] };
-}
+/** Fields a run loses when its attempt ends (the holder and its lease). */
+const holderFields: (keyof RunItem)[] = ["holdUntilMs", "statusReason"];
 
 /** `Running → Succeeded` for the attempt that holds the run. */
 export function succeed(
   run: RunItem,
   attempt: number,
-  resultJson: string | undefined,
+  result: Pick<RunItem, "resultJson" | "resultRef" | "resultInEvents">,
   nowMs: number,
-  resultInEvents = false,
 ): Transition | undefined {
   if (run.status !== "Running" || run.attempt !== attempt) return undefined;
   const next: RunItem = {
-    ...without(run, "leaseExpiresMs", "error", "resultJson", "resultInEvents"),
+    ...without(run, ...holderFields, "error", "resultJson", "resultRef", "resultInEvents", "progress"),
     status: "Succeeded",
-    progress: 1,
-    completedAt: iso(nowMs),
-    ...(resultJson !== undefined ? { resultJson } : {}),
-    ...(resultInEvents ? { resultInEvents } : {}),
+    completedMs: nowMs,
+    ...result,
   };
-  return { next, events: [{ type: "status", status: "Succeeded" } as RunEventBody] };
+  return { next, event: { type: "status", status: "Succeeded" } };
 }
 
 /**
- * A failed attempt. With `retryAtMs`, `Running → Pending` (progress reset, `notBefore`
- * = `retryAtMs`); without, `Running → Failed`. `reason` says why for recoveries
- * (lease expired, shutdown) and is absent for a handler's own error.
+ * A failed attempt. With `retryAtMs`, `Running → Pending` (`notBefore` = `retryAtMs`,
+ * one more wake-up counted); without, `Running → Failed`. `reason` says why for
+ * recoveries (lease expired, shutdown) and is absent for a handler's own error.
  */
 export function failAttempt(
   run: RunItem,
@@ -82,30 +59,46 @@ export function failAttempt(
   reason?: string,
 ): Transition | undefined {
   if (run.status !== "Running" || run.attempt !== attempt) return undefined;
-  const base = { ...without(run, "leaseExpiresMs"), error };
+  const base = { ...without(run, ...holderFields, "progress"), error };
   if (retryAtMs !== undefined) {
-    const next: RunItem = { ...base, status: "Pending", notBeforeMs: retryAtMs, progress: 0 };
+    const next: RunItem = {
+      ...base,
+      status: "Pending",
+      notBeforeMs: retryAtMs,
+      enqueueCount: run.enqueueCount + 1,
+      statusReason: reason ?? "retry",
+    };
     return {
       next,
-      events: [
-        { type: "status", status: "Pending", reason: reason ?? "retry", error, retryAt: iso(retryAtMs) },
-      ],
+      event: { type: "status", status: "Pending", reason: reason ?? "retry", error, retryAt: iso(retryAtMs) },
     };
   }
-  const next: RunItem = { ...base, status: "Failed", completedAt: iso(nowMs) };
-  return { next, events: [{ type: "status", status: "Failed", error, ...(reason ? { reason } : {}) }] };
+  const next: RunItem = {
+    ...base,
+    status: "Failed",
+    completedMs: nowMs,
+    ...(reason ? { statusReason: reason } : {}),
+  };
+  return { next, event: { type: "status", status: "Failed", error, ...(reason ? { reason } : {}) } };
+}
+
+/** `Pending → Failed` without an attempt (its wake-up could not be delivered), recording `error` and `reason`. */
+export function failPending(run: RunItem, attempt: number, error: RunError, reason: string, nowMs: number): Transition | undefined {
+  if (run.status !== "Pending" || run.attempt !== attempt) return undefined;
+  const next: RunItem = { ...without(run, ...holderFields), status: "Failed", error, statusReason: reason, completedMs: nowMs };
+  return { next, event: { type: "status", status: "Failed", error, reason } };
 }
 
 /** `Pending | Running → Canceled`, recording `reason`. Not applicable to a terminal run. */
 export function cancel(run: RunItem, reason: string, nowMs: number): Transition | undefined {
   if (isTerminal(run.status)) return undefined;
   const next: RunItem = {
-    ...without(run, "leaseExpiresMs"),
+    ...without(run, ...holderFields),
     status: "Canceled",
     cancelReason: reason,
-    completedAt: iso(nowMs),
+    completedMs: nowMs,
   };
-  return { next, events: [{ type: "status", status: "Canceled", reason }] };
+  return { next, event: { type: "status", status: "Canceled", reason } };
 }
 
 /** `Pending → Canceled` because `notAfter` passed before the run started. */

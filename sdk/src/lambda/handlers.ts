@@ -7,10 +7,26 @@ import type { Context } from "aws-lambda";
 import { connectFromEnvironment } from "../config/environment.js";
 import { type JobSystem, registerJobs } from "../connect.js";
 import type { JobApp } from "../jobs/job-app.js";
-import { type SweepReport, sweep } from "../maintenance/sweep.js";
+import { type MaintenanceReport, runMaintenance } from "../maintenance/maintenance.js";
 import { expireRun, isExpiryEvent } from "../timer/timer-actions.js";
 import { WorkerCore } from "../worker/worker-core.js";
 import { createSqsWorkerHandler } from "./sqs-worker-handler.js";
+
+/**
+ * Writes the app's job records once per execution environment. A failed write is
+ * retried on the next invocation (a rejected promise is not kept), and never holds up
+ * the invocation's real work: job records only let clients elsewhere check job names.
+ */
+function registerOnce(system: JobSystem, app: JobApp): () => Promise<void> {
+  let registered: Promise<void> | undefined;
+  return () => {
+    registered ??= registerJobs(system, app).catch((error: unknown) => {
+      registered = undefined;
+      console.error("writing job records failed (retried on the next invocation):", error);
+    });
+    return registered;
+  };
+}
 
 /**
  * The worker function's handler: SQS lane batches in, partial batch failures out.
@@ -33,20 +49,25 @@ export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = 
     ...(system.timer ? { timer: system.timer } : {}),
   });
   const handle = createSqsWorkerHandler({ core, dispatcher: system.dispatcher });
-  let registered: Promise<void> | undefined;
+  const register = registerOnce(system, app);
   return async (...args: Parameters<typeof handle>) => {
-    registered ??= registerJobs(system, app);
-    await registered;
-    return handle(...args);
+    const registering = register();
+    const result = await handle(...args);
+    await registering;
+    return result;
   };
 }
 
-/** What one maintenance invocation did: a sweep's report, or an expiry's outcome. */
-export type MaintenanceResult = SweepReport | { readonly expireRunId: string; readonly expired: boolean };
+/** What one maintenance invocation did: a pass's report, or an expiry's outcome. */
+export type MaintenanceResult = MaintenanceReport | { readonly expireRunId: string; readonly expired: boolean };
+
+/** Time kept back from the function's limit when a maintenance pass plans its work, in ms. */
+const maintenanceMarginMs = 10_000;
 
 /**
  * The maintenance function's handler. Invoked every minute by the maintenance schedule:
- * one sweep. Invoked by a run's expiry schedule with `{ "expireRunId": "…" }`: that run's
+ * one maintenance pass (`maintenance/maintenance.ts`), ended before the function's time
+ * limit. Invoked by a run's expiry schedule with `{ "expireRunId": "…" }`: that run's
  * conditional expiry (a no-op unless it is still Pending past its `notAfter`).
  *
  * The first invocation of each execution environment also writes the app's job records.
@@ -56,30 +77,26 @@ export type MaintenanceResult = SweepReport | { readonly expireRunId: string; re
  */
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
   let system: JobSystem | undefined;
-  let registered: Promise<void> | undefined;
+  let register: (() => Promise<void>) | undefined;
   return async (
     event?: unknown,
-    context?: Pick<Context, "invokedFunctionArn">,
+    context?: Pick<Context, "invokedFunctionArn"> & Partial<Pick<Context, "getRemainingTimeInMillis">>,
   ): Promise<MaintenanceResult> => {
     // Unqualified: the scheduler role may invoke the function's unqualified ARN only.
     const ownArn = context?.invokedFunctionArn?.split(":").slice(0, 7).join(":");
     system ??= connectFromEnvironment({ app, ...(ownArn ? { expiryTargetArn: ownArn } : {}) }, env);
-    // The job records, once per execution environment (as the worker does), so clients
-    // can check job names within a minute of a deploy, before any worker has run.
-    // A failed write is retried on the next invocation.
-    registered ??= registerJobs(system, app).catch((error: unknown) => {
-      registered = undefined;
-      throw error;
-    });
-    await registered;
+    register ??= registerOnce(system, app);
+    await register();
     if (isExpiryEvent(event)) {
       return { expireRunId: event.expireRunId, expired: await expireRun(system.store, event.expireRunId) };
     }
-    return sweep({
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return runMaintenance({
       store: system.store,
       dispatcher: system.dispatcher,
       app,
       ...(system.timer ? { timer: system.timer } : {}),
+      ...(remaining !== undefined ? { deadlineMs: Date.now() + remaining - maintenanceMarginMs } : {}),
     });
   };
 }

@@ -1,6 +1,6 @@
 /**
- * Lambda handlers of live observation: the WebSocket API's routes and the fanout on
- * the table's stream. Configured from the environment (`config/environment.ts`):
+ * Lambda handlers of live observation: the WebSocket API's routes (the fanout runs in the
+ * stream dispatch consumer, `stream-handlers.ts`). Configured from the environment (`config/environment.ts`):
  * `JOBS_TABLE_NAME`, `JOBS_WS_CALLBACK_URL`, and the token as `JOBS_WS_TOKEN_SECRET_ARN`
  * (a Secrets Manager secret, what the CDK construct sets) or `JOBS_WS_TOKEN` (plain).
  */
@@ -10,7 +10,6 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { environmentVariables } from "../config/environment.js";
 import { ValidationError } from "../errors.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";
-import { createFanoutHandler, type StreamRecords } from "../realtime/fanout.js";
 import {
   createWebSocketHandlers,
   sharedTokenAuthorizer,
@@ -87,16 +86,5 @@ export function createWebSocketLambdaHandler(env: NodeJS.ProcessEnv = process.en
       default:
         return handlers.message(event);
     }
-  };
-}
-
-/** The fanout function's handler, on the table's DynamoDB stream. */
-export function createFanoutLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
-  const fanout = createFanoutHandler({
-    store: storeFrom(env),
-    poster: managementApiPoster(required(env, environmentVariables.webSocketCallbackUrl)),
-  });
-  return async (event: StreamRecords) => {
-    await fanout(event);
   };
 }

@@ -49,13 +49,14 @@ export function createSqsWorkerHandler(options: SqsWorkerHandlerOptions) {
     event: SQSEvent,
     context: Pick<Context, "getRemainingTimeInMillis">,
   ): Promise<SQSBatchResponse> => {
-    const deadlineMs = Date.now() + context.getRemainingTimeInMillis() - margin;
+    const holdUntilMs = Date.now() + context.getRemainingTimeInMillis();
+    const deadlineMs = holdUntilMs - margin;
     const failures = await Promise.all(
       event.Records.map(async (record): Promise<string | undefined> => {
         try {
           const message = parseRunMessage(record.body);
           if (!message) return undefined; // not ours: drop it rather than loop on it
-          const disposition = await options.core.process(message, { deadlineMs });
+          const disposition = await options.core.process(message, { deadlineMs, holdUntilMs });
           if (disposition.action === "delete") return undefined;
           const queueUrl = queueUrlOf(options.dispatcher, record);
           if (queueUrl) {

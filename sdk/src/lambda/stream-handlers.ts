@@ -3,18 +3,45 @@
  * read one stream: more than two readers per shard are throttled).
  *
  * - `createStreamDispatchLambdaHandler`: the reliable path of wake-ups (sends the lane
- *   message, or schedules the timer, of every run a write left Pending and due) and, when
- *   `JOBS_WS_CALLBACK_URL` is set, the WebSocket fanout. No batching window: latency.
- * - `createProjectionsLambdaHandler`: aggregates (run counts per job, queue and status),
- *   with a long batching window so their writes are shared by many runs.
+ *   message, or makes the timer, of every run a write left Pending and due; see
+ *   `dispatch/wake-ups.ts`) and, when `JOBS_WS_CALLBACK_URL` is set, the WebSocket fanout.
+ *   No batching window: latency.
+ * - `createProjectionsLambdaHandler`: run counts per job and queue
+ *   (`projections/run-counts.ts`), with a long batching window so their writes are
+ *   shared by many runs.
  *
- * Both report partial batch failures, and their mappings retry a failed batch until it
- * succeeds (never skipped): a wake-up must not be lost.
+ * A failing batch throws: the mappings retry it until it succeeds (never skipped), and
+ * everything both handlers do is safe to repeat.
  */
-export function createStreamDispatchLambdaHandler(_env: NodeJS.ProcessEnv = process.env) {
-  throw new Error("not built yet");
+import { connectFromEnvironment } from "../config/environment.js";
+import { environmentVariables } from "../config/environment.js";
+import { createWakeUpHandler, type StreamRecords } from "../dispatch/wake-ups.js";
+import { createRunCountsHandler } from "../projections/run-counts.js";
+import { managementApiPoster } from "../realtime/connection-poster.js";
+import { createFanoutHandler } from "../realtime/fanout.js";
+
+/** The dispatch consumer: wake-ups, then (with the WebSocket API) the fanout. */
+export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
+  const system = connectFromEnvironment({}, env);
+  const wakeUps = createWakeUpHandler({
+    dispatcher: system.dispatcher,
+    ...(system.timer ? { timer: system.timer } : {}),
+  });
+  const callbackUrl = env[environmentVariables.webSocketCallbackUrl];
+  const fanout = callbackUrl
+    ? createFanoutHandler({ store: system.store, poster: managementApiPoster(callbackUrl) })
+    : undefined;
+  return async (event: StreamRecords) => {
+    await wakeUps(event);
+    await fanout?.(event);
+  };
 }
 
-export function createProjectionsLambdaHandler(_env: NodeJS.ProcessEnv = process.env) {
-  throw new Error("not built yet");
+/** The projections consumer: run counts. */
+export function createProjectionsLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
+  const system = connectFromEnvironment({}, env);
+  const counts = createRunCountsHandler(system.store);
+  return async (event: StreamRecords) => {
+    await counts(event);
+  };
 }

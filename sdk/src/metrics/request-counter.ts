@@ -2,11 +2,7 @@
  * Counts AWS SDK requests by service and operation with a middleware, so a benchmark
  * can report what one call costs (DESIGN.md "Cost": keep the count in sight).
  */
-
-/** Any AWS SDK v3 client (they all have a middleware stack). */
-interface SdkClient {
-  readonly middlewareStack: { add: (middleware: never, options: never) => void };
-}
+import { addMiddleware, type SdkClient } from "./sdk-middleware.js";
 
 /**
  * @example
@@ -22,15 +18,11 @@ export class RequestCounter {
 
   /** Adds the counting middleware to a client. */
   attach(client: SdkClient, service: string): void {
-    (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
-      (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
-        async (args: unknown) => {
-          const key = `${service}.${(context.commandName ?? "?").replace(/Command$/, "")}`;
-          this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
-          return next(args);
-        },
-      { step: "initialize", name: `requestCounter-${service}` },
-    );
+    addMiddleware(client, "initialize", `requestCounter-${service}`, (next, operation) => async (args) => {
+      const key = `${service}.${operation}`;
+      this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+      return next(args);
+    });
   }
 
   reset(): void {

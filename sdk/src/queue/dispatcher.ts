@@ -1,24 +1,32 @@
 /**
- * Sends run messages to the SQS FIFO lanes.
+ * Sends run messages (wake-ups) to the SQS FIFO lanes.
  *
  * A message is only a wake-up: `{ runId, attempt }`, where `attempt` is the run's
  * attempt count when sent (the claim must still see it). `MessageDeduplicationId` is
- * run id + attempt + enqueue count, so a retry or a re-enqueue by the sweep is a new
- * message while an SDK retry of the same send is deduplicated by SQS (5-minute
- * deduplication interval). `MessageGroupId` is the same string: every message is its own
- * group, so nothing ever waits behind another message. (With the run id as the group, a
- * message left in flight by a killed worker blocked the sweep's re-send of that run
- * until its visibility timeout ran out.) Order between messages never matters: each is a
- * wake-up, and the claim's condition decides.
+ * run id + attempt + enqueue count, so each wake-up the run item counts is one message:
+ * the writer's own send (the fast path) and the table stream consumer's send of the same
+ * wake-up (the reliable path) carry the same id, and SQS drops the second within its
+ * 5-minute deduplication interval (a later copy fails the claim). `MessageGroupId` is the
+ * same string: one group per wake-up, so a dead attempt's in-flight message never delays
+ * its run's next one. With high-throughput FIFO (`DeduplicationScope: messageGroup`,
+ * `FifoThroughputLimit: perMessageGroupId`), the per-queue limit no longer applies to
+ * groups this small. Order between messages never matters: the claim's condition decides.
  */
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RunItem } from "../store/run-item.js";
 import { type LaneDefinition, laneForPriority } from "./lane-definitions.js";
 
-/** A lane with its queue URL. */
+/** A lane with its queue URL (and its dead-letter queue's, for the maintenance pass that drains it). */
 export interface Lane extends LaneDefinition {
   readonly queueUrl: string;
+  readonly deadLetterQueueUrl?: string;
 }
+
+/** What a wake-up message is built from. */
+export type WakeUp = Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">;
+
+/** Most entries in one `SendMessageBatch` (SQS limit). */
+const batchLimit = 10;
 
 /** The body of a lane message. */
 export interface RunMessage {
@@ -56,20 +64,52 @@ export class Dispatcher {
   }
 
   /**
-   * Sends the run's message to its lane. The caller has already counted this send in
-   * the run's `enqueueCount` (in the write that made the run Pending, or by
-   * `RunStore.markEnqueued`), which makes the deduplication id new. Throws what SQS
-   * throws; the run stays Pending and the sweep re-enqueues it.
+   * Sends the run's message to its lane. The write that made the run Pending has already
+   * counted this wake-up in the run's `enqueueCount`, which makes the deduplication id.
+   * Throws what SQS throws; the table stream's consumer sends the same wake-up anyway.
    */
-  async send(run: Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">): Promise<void> {
+  async send(run: WakeUp): Promise<void> {
     await this.sqs.send(new SendMessageCommand(this.sendMessageInput(run)));
+  }
+
+  /**
+   * Sends many wake-ups, 10 per `SendMessageBatch` per lane. Throws when any entry
+   * failed (after the others were sent), naming how many: the caller retries the whole
+   * set, which is safe because every entry carries its deduplication id.
+   */
+  async sendBatch(runs: readonly WakeUp[]): Promise<void> {
+    const byLane = new Map<string, ReturnType<Dispatcher["sendMessageInput"]>[]>();
+    for (const run of runs) {
+      const input = this.sendMessageInput(run);
+      byLane.set(input.QueueUrl, [...(byLane.get(input.QueueUrl) ?? []), input]);
+    }
+    const failures: string[] = [];
+    await Promise.all(
+      [...byLane].map(async ([queueUrl, inputs]) => {
+        for (let i = 0; i < inputs.length; i += batchLimit) {
+          const out = await this.sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: inputs.slice(i, i + batchLimit).map((input, j) => ({
+                Id: String(j),
+                MessageBody: input.MessageBody,
+                MessageGroupId: input.MessageGroupId,
+                MessageDeduplicationId: input.MessageDeduplicationId,
+              })),
+            }),
+          );
+          for (const failed of out.Failed ?? []) failures.push(`${failed.Code}: ${failed.Message ?? ""}`);
+        }
+      }),
+    );
+    if (failures.length > 0) throw new Error(`${failures.length} wake-ups were not sent (${failures[0]})`);
   }
 
   /**
    * The `SendMessage` request for the run's current message: what {@link Dispatcher.send}
    * sends, and what a timer sends later (EventBridge Scheduler's `sqs:sendMessage` target).
    */
-  sendMessageInput(run: Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">): {
+  sendMessageInput(run: WakeUp): {
     QueueUrl: string;
     MessageBody: string;
     MessageGroupId: string;

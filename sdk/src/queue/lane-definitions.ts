@@ -43,12 +43,30 @@ export function laneForPriority<L extends LaneDefinition>(lanes: readonly L[], p
 
 /**
  * Queue attributes every lane gets. Visibility is the default hold time of a received
- * message; workers extend it while they wait on `notBefore`. Content-based
- * deduplication is off: each message carries its own deduplication id.
+ * message: a worker holding a run extends it while the run executes (the message is the
+ * run's lease), and sets it while it waits on `notBefore`. Content-based deduplication is
+ * off: each message carries its own deduplication id. High-throughput FIFO
+ * (`DeduplicationScope: messageGroup`, `FifoThroughputLimit: perMessageGroupId`; SQS
+ * developer guide, "High throughput for FIFO queues"): every wake-up is its own group,
+ * so throughput is not capped per queue.
  */
 export const laneQueueAttributes = {
   FifoQueue: "true",
   ContentBasedDeduplication: "false",
+  DeduplicationScope: "messageGroup",
+  FifoThroughputLimit: "perMessageGroupId",
   VisibilityTimeout: "60",
   MessageRetentionPeriod: String(14 * 24 * 3600),
 } as const;
+
+/**
+ * Receives before a lane message moves to its dead-letter queue. High, because a held
+ * message (a run waiting for `notBefore`, or the returned message of a running attempt)
+ * is received again each time its hold ends.
+ */
+export const laneMaxReceiveCount = 1000;
+
+/** SQS queue name of a lane's dead-letter queue (FIFO too: a FIFO queue's DLQ must be FIFO). */
+export function deadLetterQueueName(prefix: string, lane: LaneDefinition): string {
+  return `${prefix}${lane.name}-dlq.fifo`;
+}

@@ -1,14 +1,16 @@
 /**
  * Commits state-machine transitions: read, decide (a pure function from
- * `domain/transitions.ts`), write conditionally; on a lost race read again and decide
- * again, so the decision is always made on the run as it is.
+ * `domain/transitions.ts`), write conditionally; on a lost race decide again on the run
+ * as it now is (returned by the failed condition), so the decision is always made on
+ * the run as it is.
  */
 
 import { isTerminal } from "../domain/run.js";
 import type { Transition } from "../domain/transitions.js";
 import { cancel } from "../domain/transitions.js";
+import { children } from "../store/listing.js";
 import type { RunItem } from "../store/run-item.js";
-import type { RunStore } from "../store/run-store.js";
+import type { OwnWriter, RunStore } from "../store/run-store.js";
 import { pauseAfterLostRace } from "../store/transact.js";
 import { type RunTimer, timerPurposesOf } from "../timer/timer-port.js";
 
@@ -18,19 +20,21 @@ const maxRaces = 200;
 /**
  * Applies `decide` to the run until it commits or stops applying. Returns the stored
  * run after the transition, or `undefined` when the transition does not apply (the run
- * is missing, or `decide` returned `undefined` for it as it now is).
+ * is missing, or `decide` returned `undefined` for it as it now is). `own` is given by
+ * the attempt's holder (see `RunStore.transition`).
  */
 export async function applyTransition(
   store: RunStore,
   runOrId: string | RunItem,
   decide: (run: RunItem) => Transition | undefined,
+  own?: OwnWriter,
 ): Promise<RunItem | undefined> {
   let run = typeof runOrId === "string" ? await store.get(runOrId) : runOrId;
   for (let race = 0; race < maxRaces; race++) {
     if (!run) return undefined;
     const transition = decide(run);
     if (!transition) return undefined;
-    const outcome = await store.transition(run, transition.next, transition.events, transition.guardLease);
+    const outcome = await store.transition(run, transition, own);
     if ("stored" in outcome) return outcome.stored;
     run = outcome.current;
     await pauseAfterLostRace(race);
@@ -70,6 +74,9 @@ export async function cancelRunTree(
   return { runId, canceled: stored !== undefined, status };
 }
 
+/** Children canceled at once while walking a tree. */
+const cancelConcurrency = 16;
+
 /** Cancels every non-terminal descendant of `runId` (not the run itself), deleting their timers like {@link cancelRunTree}. */
 export async function cancelDescendants(
   store: RunStore,
@@ -80,11 +87,18 @@ export async function cancelDescendants(
 ): Promise<void> {
   const queue = [runId];
   for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
-    for await (const child of store.children(parent)) {
-      queue.push(child.runId);
-      if (isTerminal(child.status)) continue;
-      const stored = await applyTransition(store, child.runId, (run) => cancel(run, reason, nowMs()));
-      if (stored) await deleteTimers(timer, stored);
+    const ids: string[] = [];
+    for await (const childId of children(store, parent)) ids.push(childId);
+    for (let i = 0; i < ids.length; i += cancelConcurrency) {
+      await Promise.all(
+        ids.slice(i, i + cancelConcurrency).map(async (childId) => {
+          queue.push(childId);
+          const child = await store.get(childId);
+          if (!child || isTerminal(child.status)) return;
+          const stored = await applyTransition(store, child, (run) => cancel(run, reason, nowMs()));
+          if (stored) await deleteTimers(timer, stored);
+        }),
+      );
     }
   }
 }

@@ -1,21 +1,56 @@
-/** Table keys of each item kind (DESIGN.md §3). One place builds them all. */
+/** Table keys of each item kind (docs/ARCHITECTURE.md, "Data model"). One place builds them all. */
+import { createHash } from "node:crypto";
 
 /** Width of zero-padded numbers in sort keys, so string order is numeric order. */
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, "0");
 
-export const runKey = (runId: string) => ({ pk: `RUN#${runId}`, sk: "#RUN" });
-export const eventKey = (runId: string, seq: number) => ({ pk: `RUN#${runId}`, sk: eventSk(seq) });
+/**
+ * Shards of every listing key (`JOB#<name>#<shard>`, `PARENT#<id>#<shard>`,
+ * `LATER#<shard>`). A run's shard is a hash of its id, so the runs of one job (or one
+ * parent) spread evenly: with 16 shards no shard holds more than about 1/10 of 200 runs,
+ * and one job's index writes spread over 16 partitions (about 16,000 writes/s).
+ */
+export const listingShards = 16;
+
+/** The listing shard of a run: a hash of its id, `0 … listingShards - 1`. */
+export function shardOf(runId: string): number {
+  return createHash("sha1").update(runId).digest().readUInt16BE(0) % listingShards;
+}
+
+/** Every shard number, for readers that merge all shards of a key. */
+export const allShards: readonly number[] = Array.from({ length: listingShards }, (_, i) => i);
+
+export const runPk = (runId: string) => `RUN#${runId}`;
+export const runKey = (runId: string) => ({ pk: runPk(runId), sk: "#RUN" });
+/** A payload too large to stay on the run item: its arguments or its result. */
+export const payloadKey = (runId: string, part: "ARGS" | "RESULT") => ({ pk: runPk(runId), sk: `#${part}` });
+export const eventKey = (runId: string, seq: number) => ({ pk: runPk(runId), sk: eventSk(seq) });
 export const eventSk = (seq: number) => `EVT#${pad(seq, 12)}`;
+/** Upper bound of every event sort key. */
+export const lastEventSk = "EVT#~";
+/** A pipeline input item of run `runId`, streamed argument `name`, in order (written by the producer only). */
+export const inputKey = (runId: string, name: string, seq: number) => ({
+  pk: runPk(runId),
+  sk: `${inputPrefix(name)}${pad(seq, 12)}`,
+});
+export const inputPrefix = (name: string) => `IN#${name}#`;
 export const dedupKey = (jobName: string, deduplicationId: string) => ({
   pk: `DEDUP#${jobName}#${deduplicationId}`,
   sk: "#DEDUP",
 });
-export const jobKey = (jobName: string) => ({ pk: `JOB#${jobName}`, sk: "#JOB" });
+/**
+ * Job records live in one item collection, so `getRuns()` without a job filter can list
+ * the jobs whose listing shards it merges. They are written when workers start, not by
+ * runs, so the constant key is never hot.
+ */
+export const jobsPk = "JOBS";
+export const jobKey = (jobName: string) => ({ pk: jobsPk, sk: `JOB#${jobName}` });
+/** A container worker's heartbeat: the lease of every run it holds. */
+export const workerKey = (workerId: string) => ({ pk: `WORKER#${workerId}`, sk: "#WORKER" });
 
-export const jobPk = (jobName: string) => `JOB#${jobName}`;
-export const parentPk = (runId: string) => `PARENT#${runId}`;
-export const statusPk = (status: string) => `STATUS#${status}`;
-export const duePk = (status: "Pending" | "Running") => `DUE#${status}`;
+export const jobPk = (jobName: string, shard: number) => `JOB#${jobName}#${shard}`;
+export const parentPk = (runId: string, shard: number) => `PARENT#${runId}#${shard}`;
+export const laterPk = (shard: number) => `LATER#${shard}`;
 /** Sort key by creation: ISO time then run id (run ids break ties). */
 export const createdSk = (createdAt: string, runId: string) => `${createdAt}#${runId}`;
 /** Sort key by a due time in epoch ms (15 digits covers dates past year 30000). */
@@ -32,4 +67,14 @@ export const subscriptionKey = (runId: string, connectionId: string) => ({
 export const connectionSubscriptionKey = (connectionId: string, runId: string) => ({
   pk: `CONN#${connectionId}`,
   sk: `SUB#${runId}`,
+});
+/** Run counts of one job (or queue) by status, kept by the projections consumer. */
+export const countsKey = (scope: "job" | "queue", name: string) => ({
+  pk: `AGG#${scope}#${name}`,
+  sk: "#COUNTS",
+});
+/** A stream batch the projections consumer applied (so a retried batch is not counted twice). */
+export const appliedBatchKey = (shardId: string, sequenceNumber: string) => ({
+  pk: `AGGB#${shardId}`,
+  sk: sequenceNumber,
 });

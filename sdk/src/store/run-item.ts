@@ -1,10 +1,26 @@
 /**
  * The run item as stored, and its conversion to the public {@link JobRun}.
- * Arguments and results are stored as JSON text, so they round-trip exactly.
+ *
+ * The run item is small (under 1 KB for a typical run): it is written on every
+ * transition and billed per started KB, so payloads live elsewhere. Arguments and
+ * results of up to {@link inlinePayloadBytes} stay inline as JSON text; larger ones
+ * live in their own item (`#ARGS`, `#RESULT`), written once and read once. Log lines
+ * and progress are events, never copied onto the run.
+ *
+ * The run item also carries its status events inline (invariant 1 without a second
+ * item): event 1 is always the creation's `Pending`; `startSeq` is the current attempt's
+ * `Running` event; with `statusInline`, the status event at `seq` is this item's status.
+ * Status events that can no longer be rebuilt from the item (an earlier attempt's
+ * `Running`, a retry's `Pending`, a status written by another writer while a worker held
+ * the run) are event items, written in the same transaction (see `run-store.ts`).
  */
 import type { JobRun, RunError, RunStatus } from "../domain/run.js";
+import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 
-/** Attributes of a run item (keys and index attributes included). */
+/** Largest argument or result JSON kept on the run item, in bytes (UTF-8); larger ones get their own item. */
+export const inlinePayloadBytes = 512;
+
+/** Attributes of a run item (keys and index attributes included). Times are epoch ms. */
 export interface RunItem {
   pk: string;
   sk: string;
@@ -13,10 +29,18 @@ export interface RunItem {
   jobName: string;
   status: RunStatus;
   attempt: number;
+  /** Arguments as JSON, when at most {@link inlinePayloadBytes}. */
   argsJson?: string;
+  /** The arguments are in the `#ARGS` item. */
+  argsRef?: boolean;
+  /** The arguments hold streamed (pipeline) inputs. */
+  hasInputs?: boolean;
   resultJson?: string;
+  /** The result is in the `#RESULT` item. */
+  resultRef?: boolean;
   /** A streaming run whose items exceed the result limit: its result is its final attempt's output events. */
   resultInEvents?: boolean;
+  /** The last failed attempt's error, capped (see `worker/errors-to-record.ts`). */
   error?: RunError;
   priority: number;
   queue: string;
@@ -26,64 +50,133 @@ export interface RunItem {
   parentRunId?: string;
   rootRunId: string;
   rerunOfRunId?: string;
-  progress: number;
-  createdAt: string;
   createdMs: number;
-  startedAt?: string;
-  completedAt?: string;
+  startedMs?: number;
+  completedMs?: number;
+  /** The worker holding (or that last held) the run. */
   workerId?: string;
-  leaseExpiresMs?: number;
+  /**
+   * A Lambda holder's deadline (epoch ms): past it plus a margin, Lambda itself has
+   * stopped the invocation, so the run may be recovered. Container holders prove they are
+   * alive by their heartbeat item instead.
+   */
+  holdUntilMs?: number;
   cancelReason?: string;
-  recentLogs: string[];
-  /** Sequence number of the last event appended to this run's log. */
-  eventSeq: number;
-  /** How many times a message for this run was sent to a lane. */
+  /** Why the status at `seq` was entered (retry, lease expired, ...), for its inline event. */
+  statusReason?: string;
+  /** Final progress, written with the terminal status (while running, progress is read from events). */
+  progress?: number;
+  /** The handler wrote log lines (so readers look for them in the events). */
+  logged?: boolean;
+  /** Id of the latest status event. */
+  seq: number;
+  /** Id of the current attempt's `Running` event (inline). */
+  startSeq?: number;
+  /** The status event at `seq` is rebuilt from this item (not an event item). */
+  statusInline?: boolean;
+  /** How many wake-up messages were counted for this run (part of each message's deduplication id). */
   enqueueCount: number;
-  /** When the last message was sent (epoch ms); for a timer release, when the timer is due to send it. */
-  enqueuedMs?: number;
   /** The attempt count (`attempt`) whose wake-up message a timer sends (see `timer/timer-port.ts`). */
   timerRelease?: number;
   /** An expiry timer was scheduled at trigger time; cleared by the first claim, which deletes it. */
   timerExpiry?: boolean;
-  /** Index attributes: derived on every write by `withIndexKeys`, never set by hand. */
+  /** Epoch seconds after which DynamoDB TTL deletes a finished run. */
+  expiresAt?: number;
+  /** Index attributes, set once at creation (see `run-factory.ts`). */
   jobPk?: string;
-  statusPk?: string;
   createdSk?: string;
   parentPk?: string;
-  duePk?: string;
+  laterPk?: string;
   dueSk?: string;
 }
 
-/** Converts a stored run item to the public snapshot. */
-export function toJobRun<T = unknown>(item: RunItem): JobRun<T> {
+/** What a snapshot needs beyond the run item: payloads and the event tail. */
+export interface RunExtras {
+  readonly args?: unknown;
+  readonly result?: unknown;
+  readonly recentLogs?: readonly string[];
+  readonly progress?: number;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/** Converts a stored run item (and what was read beside it) to the public snapshot. */
+export function toJobRun<T = unknown>(item: RunItem, extras: RunExtras = {}): JobRun<T> {
+  const args = item.argsJson !== undefined ? JSON.parse(item.argsJson) : extras.args;
+  const hasResult = item.resultJson !== undefined || item.resultRef === true || item.resultInEvents === true;
+  const result = item.resultJson !== undefined ? JSON.parse(item.resultJson) : extras.result;
+  const progress =
+    item.status === "Succeeded" ? 1 : (item.progress ?? (item.status === "Running" ? extras.progress : 0) ?? 0);
   return {
     runId: item.runId,
     jobName: item.jobName,
     status: item.status,
     attempt: item.attempt,
-    args: item.argsJson === undefined ? undefined : JSON.parse(item.argsJson),
-    hasResult: item.resultJson !== undefined || item.resultInEvents === true,
-    ...(item.resultJson !== undefined ? { result: JSON.parse(item.resultJson) as T } : {}),
+    args,
+    hasResult,
+    ...(hasResult && result !== undefined ? { result: result as T } : {}),
     ...(item.error ? { error: item.error } : {}),
     priority: item.priority,
     queue: item.queue,
-    ...(item.notBeforeMs !== undefined ? { notBefore: new Date(item.notBeforeMs).toISOString() } : {}),
-    ...(item.notAfterMs !== undefined ? { notAfter: new Date(item.notAfterMs).toISOString() } : {}),
+    ...(item.notBeforeMs !== undefined ? { notBefore: iso(item.notBeforeMs) as string } : {}),
+    ...(item.notAfterMs !== undefined ? { notAfter: iso(item.notAfterMs) as string } : {}),
     ...(item.deduplicationId !== undefined ? { deduplicationId: item.deduplicationId } : {}),
     ...(item.parentRunId !== undefined ? { parentRunId: item.parentRunId } : {}),
     rootRunId: item.rootRunId,
     ...(item.rerunOfRunId !== undefined ? { rerunOfRunId: item.rerunOfRunId } : {}),
-    progress: item.progress,
-    createdAt: item.createdAt,
-    ...(item.startedAt !== undefined ? { startedAt: item.startedAt } : {}),
-    ...(item.completedAt !== undefined ? { completedAt: item.completedAt } : {}),
+    progress,
+    createdAt: iso(item.createdMs) as string,
+    ...(item.startedMs !== undefined ? { startedAt: iso(item.startedMs) as string } : {}),
+    ...(item.completedMs !== undefined ? { completedAt: iso(item.completedMs) as string } : {}),
     ...(item.workerId !== undefined ? { workerId: item.workerId } : {}),
     ...(item.cancelReason !== undefined ? { cancelReason: item.cancelReason } : {}),
-    recentLogs: item.recentLogs ?? [],
+    recentLogs: extras.recentLogs ?? [],
   };
 }
 
 /** When a Pending run is due: its `notBefore`, else its creation time (epoch ms). */
 export function dueMs(item: Pick<RunItem, "notBeforeMs" | "createdMs">): number {
   return item.notBeforeMs ?? item.createdMs;
+}
+
+/** The status event at `seq`, as this item says it (for an item whose `statusInline` is set). */
+export function statusEventBody(item: RunItem): RunEventBody {
+  const reason = item.status === "Canceled" ? item.cancelReason : item.statusReason;
+  return {
+    type: "status",
+    status: item.status,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(item.status === "Failed" && item.error ? { error: item.error } : {}),
+  };
+}
+
+/**
+ * The status events rebuilt from the item: creation's `Pending` (id 1), the current
+ * attempt's `Running` (`startSeq`) and, with `statusInline`, the status at `seq`.
+ */
+export function inlineEvents(item: RunItem): RunEvent[] {
+  const base = { runId: item.runId };
+  const events: RunEvent[] = [
+    { ...base, type: "status", status: "Pending", eventId: 1, attempt: 0, at: iso(item.createdMs) as string },
+  ];
+  if (item.startSeq !== undefined && item.startedMs !== undefined) {
+    events.push({
+      ...base,
+      type: "status",
+      status: "Running",
+      eventId: item.startSeq,
+      attempt: item.attempt,
+      at: iso(item.startedMs) as string,
+    });
+  }
+  if (item.statusInline && item.seq > 1 && item.seq !== item.startSeq) {
+    events.push({
+      ...base,
+      ...statusEventBody(item),
+      eventId: item.seq,
+      attempt: item.attempt,
+      at: iso(item.completedMs ?? item.startedMs ?? item.createdMs) as string,
+    } as RunEvent);
+  }
+  return events;
 }

@@ -1,18 +1,19 @@
 /**
- * The one store: runs, their events, deduplication locks and job records in a single
- * DynamoDB table (DESIGN.md §3). The same code runs against AWS, LocalStack and
- * DynamoDB Local.
+ * The one store: runs, their payloads and events, deduplication locks, job records and
+ * worker heartbeats in a single DynamoDB table (docs/ARCHITECTURE.md, "Data model").
+ * The same code runs against AWS, LocalStack and DynamoDB Local.
  *
- * Concurrency: writes are conditional on exactly the fields that decide them, built from
- * named fragments ({@link conditions}). A transition updates the changed attributes
- * only if the run's status, attempt and `eventSeq` are still what was read (and, when it
- * takes a run out of Running, its lease too), in the same transaction as the events it
- * appends (invariant 1): a lost race surfaces as `undefined`, never as a double
- * transition. Lease renewals condition on status and attempt only, so they never
- * conflict with event appends (a busy pipeline input cannot starve a worker's lease).
- * Index attributes are derived on every write ({@link withIndexKeys}), so they cannot
- * drift from the fields they index.
+ * What each write costs (a run item under 1 KB):
+ * - create: one `PutItem` (a transaction with the lock for a deduplicated run), plus one
+ *   `KEYS_ONLY` index entry (`byJob`; a child also `byParent`);
+ * - claim: one `UpdateItem`, no read first (`claim.ts`);
+ * - completion by the worker: one `UpdateItem` (a transaction only to free a dedup lock);
+ * - data events: one `PutItem` each, written by the attempt's holder only;
+ * - a retry, or a status written by another writer while a worker holds the run (a
+ *   cancel, a recovery): one transaction that also materializes the status events the run
+ *   item can no longer carry inline.
  */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -20,138 +21,18 @@ import {
   QueryCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { ResolvedRetryPolicy } from "../domain/retry-policy.js";
 import { isTerminal } from "../domain/run.js";
 import type { RunEvent, RunEventBody } from "../domain/run-event.js";
+import type { Transition } from "../domain/transitions.js";
 import { RunConflictError } from "../errors.js";
-import {
-  createdSk,
-  dedupKey,
-  duePk,
-  dueSk,
-  dueSkUpTo,
-  eventKey,
-  jobKey,
-  jobPk,
-  parentPk,
-  runKey,
-  statusPk,
-} from "./keys.js";
-import { dueMs, type RunItem } from "./run-item.js";
-import { IndexName } from "./table-definition.js";
-import { pauseAfterLostRace, type TransactItem, transactWrite } from "./transact.js";
-
-/** A piece of a condition expression with its names and values. */
-interface Fragment {
-  readonly expr: string;
-  readonly names: Record<string, string>;
-  readonly values: Record<string, unknown>;
-}
-
-/** Named condition fragments; each takes the run as read. */
-const conditions: Record<
-  "status" | "attempt" | "eventSeq" | "lease" | "enqueueCount",
-  (run: RunItem) => Fragment
-> = {
-  status: (run: RunItem) => ({
-    expr: "#status = :c_status",
-    names: { "#status": "status" },
-    values: { ":c_status": run.status },
-  }),
-  attempt: (run: RunItem) => ({
-    expr: "#attempt = :c_attempt",
-    names: { "#attempt": "attempt" },
-    values: { ":c_attempt": run.attempt },
-  }),
-  eventSeq: (run: RunItem) => ({
-    expr: "#eventSeq = :c_seq",
-    names: { "#eventSeq": "eventSeq" },
-    values: { ":c_seq": run.eventSeq },
-  }),
-  lease: (run: RunItem) => ({
-    expr: "#leaseExpiresMs = :c_lease",
-    names: { "#leaseExpiresMs": "leaseExpiresMs" },
-    values: { ":c_lease": run.leaseExpiresMs ?? 0 },
-  }),
-  enqueueCount: (run: RunItem) => ({
-    expr: "#enqueueCount = :c_enq",
-    names: { "#enqueueCount": "enqueueCount" },
-    values: { ":c_enq": run.enqueueCount },
-  }),
-};
-
-/** An UpdateItem's expressions: SET/REMOVE of the attributes that differ, under the given conditions. */
-function updateOf(before: RunItem, after: RunItem, guards: Fragment[]) {
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = {};
-  const sets: string[] = [];
-  const removes: string[] = [];
-  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  let i = 0;
-  for (const key of keys) {
-    if (key === "pk" || key === "sk") continue;
-    const a = (before as unknown as Record<string, unknown>)[key];
-    const b = (after as unknown as Record<string, unknown>)[key];
-    if (JSON.stringify(a) === JSON.stringify(b)) continue;
-    names[`#u${i}`] = key;
-    if (b === undefined) removes.push(`#u${i}`);
-    else {
-      values[`:u${i}`] = b;
-      sets.push(`#u${i} = :u${i}`);
-    }
-    i++;
-  }
-  for (const guard of guards) {
-    Object.assign(names, guard.names);
-    Object.assign(values, guard.values);
-  }
-  const clauses = [
-    sets.length > 0 ? `SET ${sets.join(", ")}` : "",
-    removes.length > 0 ? `REMOVE ${removes.join(", ")}` : "",
-  ];
-  return {
-    UpdateExpression: clauses.filter(Boolean).join(" "),
-    ConditionExpression: guards.map((g) => g.expr).join(" AND "),
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-    changed: sets.length + removes.length > 0,
-  };
-}
-
-/** An event item as stored: output and input items are kept as JSON text (`itemsJson`), so they round-trip exactly. */
-export interface EventItem {
-  pk: string;
-  sk: string;
-  kind: "event";
-  runId: string;
-  eventId: number;
-  attempt: number;
-  at: string;
-  body: StoredEventBody;
-}
-
-type StoredEventBody =
-  | Exclude<RunEventBody, { type: "output" | "input" }>
-  | { type: "output"; itemsJson: string }
-  | { type: "input"; name: string; itemsJson: string };
-
-function encodeBody(body: RunEventBody): StoredEventBody {
-  if (body.type === "output") return { type: "output", itemsJson: JSON.stringify(body.items) };
-  if (body.type === "input") return { type: "input", name: body.name, itemsJson: JSON.stringify(body.items) };
-  return body;
-}
-
-/** Converts a stored event item to the public event. */
-export function toRunEvent(item: EventItem): RunEvent {
-  const { body } = item;
-  const decoded: RunEventBody =
-    body.type === "output"
-      ? { type: "output", items: JSON.parse(body.itemsJson) }
-      : body.type === "input"
-        ? { type: "input", name: body.name, items: JSON.parse(body.itemsJson) }
-        : body;
-  return { ...decoded, runId: item.runId, eventId: item.eventId, attempt: item.attempt, at: item.at };
-}
+import { conditions, updateOf } from "./conditions.js";
+import { type EventItem, toEventItem } from "./event-item.js";
+import { readEvents, readTail, type RunTail } from "./event-log.js";
+import { dedupKey, eventSk, jobKey, jobsPk, lastEventSk, payloadKey, runKey, runPk, workerKey } from "./keys.js";
+import type { RunItem } from "./run-item.js";
+import { type TransactItem, transactWrite } from "./transact.js";
 
 /** The job record written when workers start, so any client can check a job name. */
 export interface JobRecord {
@@ -160,7 +41,7 @@ export interface JobRecord {
   readonly tags: readonly string[];
   readonly queue: string;
   readonly priority: number;
-  /** The job's retry policy, so any worker or sweep can apply it. */
+  /** The job's retry policy, so any worker or recovery can apply it. */
   readonly retry: ResolvedRetryPolicy;
   readonly timeoutMs?: number;
   readonly hasArgsSchema: boolean;
@@ -172,29 +53,23 @@ export interface RunStoreOptions {
   readonly tableName: string;
 }
 
-/**
- * Derives the index attributes from the run's fields: by job, by status and by parent
- * always; the sparse due index only while the run is non-terminal (Pending by due time,
- * Running by lease expiry).
- */
-export function withIndexKeys<T extends RunItem>(item: T): T {
-  const next: T = {
-    ...item,
-    jobPk: jobPk(item.jobName),
-    statusPk: statusPk(item.status),
-    createdSk: createdSk(item.createdAt, item.runId),
-  };
-  if (item.parentRunId !== undefined) next.parentPk = parentPk(item.parentRunId);
-  delete next.duePk;
-  delete next.dueSk;
-  if (item.status === "Pending") {
-    next.duePk = duePk("Pending");
-    next.dueSk = dueSk(dueMs(item), item.runId);
-  } else if (item.status === "Running") {
-    next.duePk = duePk("Running");
-    next.dueSk = dueSk(item.leaseExpiresMs ?? 0, item.runId);
-  }
-  return next;
+/** A run item with the payloads stored beside it. */
+export interface RunWithPayloads {
+  readonly run: RunItem;
+  readonly argsJson?: string;
+  readonly resultJson?: string;
+}
+
+/** A worker's heartbeat, as read back. */
+export interface Heartbeat {
+  readonly workerId: string;
+  /** When the worker last proved it was alive, epoch ms. */
+  readonly beatMs: number;
+}
+
+/** The writer of a transition that holds the attempt: it knows the last event id it wrote. */
+export interface OwnWriter {
+  readonly lastEventId: number;
 }
 
 export class RunStore {
@@ -206,46 +81,85 @@ export class RunStore {
     this.tableName = options.tableName;
   }
 
-  /** Reads a run (strongly consistent). */
-  async get(runId: string): Promise<RunItem | undefined> {
+  /** Reads a run item. Strongly consistent unless `consistent` is false (half the read units). */
+  async get(runId: string, consistent = true): Promise<RunItem | undefined> {
     const out = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: runKey(runId), ConsistentRead: consistent }),
     );
     return out.Item as RunItem | undefined;
   }
 
+  /** Reads a run item and its payload items in one request (strongly consistent). */
+  async getWithPayloads(runId: string): Promise<RunWithPayloads | undefined> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":pk": runPk(runId), ":from": "#", ":to": "#~" },
+        ConsistentRead: true,
+      }),
+    );
+    const items = out.Items ?? [];
+    const run = items.find((i) => i.sk === "#RUN") as RunItem | undefined;
+    if (!run) return undefined;
+    const json = (sk: string) => items.find((i) => i.sk === sk)?.json as string | undefined;
+    const argsJson = run.argsRef ? json(payloadKey(runId, "ARGS").sk) : run.argsJson;
+    const resultJson = run.resultRef ? json(payloadKey(runId, "RESULT").sk) : run.resultJson;
+    return {
+      run,
+      ...(argsJson !== undefined ? { argsJson } : {}),
+      ...(resultJson !== undefined ? { resultJson } : {}),
+    };
+  }
+
+  /** The arguments JSON of a run (inline, or from its `#ARGS` item). */
+  async argsJson(run: RunItem): Promise<string | undefined> {
+    if (!run.argsRef) return run.argsJson;
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: payloadKey(run.runId, "ARGS"), ConsistentRead: true }),
+    );
+    return out.Item?.json as string | undefined;
+  }
+
+  /** Writes a payload item (arguments or result too large for the run item). Written once, before the run refers to it. */
+  async putPayload(runId: string, part: "ARGS" | "RESULT", json: string, expiresAt?: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...payloadKey(runId, part), kind: "payload", json, ...(expiresAt ? { expiresAt } : {}) },
+      }),
+    );
+  }
+
   /**
-   * Creates a run with its first event and, when it has a deduplication id, the lock.
-   * Throws {@link RunConflictError} when a non-terminal run of the job holds the id.
+   * Creates a run (its `Pending` event is inline: event 1) and, when it has a
+   * deduplication id, the lock, in one transaction. Throws {@link RunConflictError} when a
+   * non-terminal run of the job holds the id.
    */
-  async create(run: RunItem, event: RunEventBody): Promise<RunItem> {
-    const item: RunItem = withIndexKeys({ ...run, eventSeq: 1 });
-    const items: TransactItem[] = [
-      { Put: { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" } },
-      { Put: { TableName: this.tableName, Item: this.#eventItem(item, 1, event) } },
-    ];
+  async create(run: RunItem): Promise<RunItem> {
+    const item: RunItem = { ...run, seq: 1, statusInline: true };
+    const put = { TableName: this.tableName, Item: item, ConditionExpression: "attribute_not_exists(pk)" };
     const dedup = run.deduplicationId;
-    if (dedup !== undefined) {
-      items.push({
+    if (dedup === undefined) {
+      await this.doc.send(new PutCommand(put));
+      return item;
+    }
+    const items: TransactItem[] = [
+      { Put: put },
+      {
         Put: {
           TableName: this.tableName,
           Item: { ...dedupKey(run.jobName, dedup), kind: "dedup", runId: run.runId },
           ConditionExpression: "attribute_not_exists(pk)",
         },
-      });
-    }
+      },
+    ];
     for (;;) {
       const outcome = await transactWrite(this.doc, items);
       if (outcome.ok) return item;
-      if (dedup === undefined || !outcome.failedConditions.includes(2)) {
-        throw new Error(`run ${run.runId} already exists`);
-      }
+      if (!outcome.failedConditions.includes(1)) throw new Error(`run ${run.runId} already exists`);
       const lock = await this.doc.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: dedupKey(run.jobName, dedup),
-          ConsistentRead: true,
-        }),
+        new GetCommand({ TableName: this.tableName, Key: dedupKey(run.jobName, dedup), ConsistentRead: true }),
       );
       // The holder may have finished between our write and this read: try again.
       if (lock.Item) throw new RunConflictError(run.jobName, dedup, String(lock.Item.runId));
@@ -253,125 +167,139 @@ export class RunStore {
   }
 
   /**
-   * Moves the run from `current` to `next` and appends `events`, in one transaction
-   * conditional on `current`'s status, attempt and `eventSeq` (and its lease, with
-   * `guardLease`: a decision that rested on the lease having expired). A terminal `next`
-   * frees the run's deduplication lock in the same transaction. Returns `{ stored }`, or,
-   * when the run changed since it was read, `{ current }`: the run as it now is (read
-   * back from the failed condition, no extra request; `undefined` if it is gone), so the
-   * caller decides again.
+   * Commits a transition decided on `current`, conditional on its status and attempt
+   * (and, for a writer that does not hold the attempt, its `seq`). The status event gets
+   * the next event id: `own.lastEventId + 1` for the attempt's holder, else one past the
+   * last id in the log (read here). It stays inline on the run item when it can; leaving
+   * Running for a retry, or by another writer, materializes the attempt's `Running` event
+   * and the new one as event items in the same transaction. A terminal transition frees
+   * the deduplication lock in the same transaction.
+   *
+   * Returns `{ stored }`, or, when the run changed since it was read, `{ current }`: the
+   * run as it now is (read back from the failed condition; `undefined` if it is gone).
    */
   async transition(
     current: RunItem,
-    next: RunItem,
-    events: readonly RunEventBody[],
-    guardLease = false,
+    transition: Transition,
+    own?: OwnWriter,
   ): Promise<{ stored: RunItem } | { current: RunItem | undefined }> {
-    const firstSeq = current.eventSeq + 1;
-    const stored: RunItem = withIndexKeys({ ...next, eventSeq: current.eventSeq + events.length });
-    const guards = [conditions.status(current), conditions.attempt(current), conditions.eventSeq(current)];
-    if (guardLease) guards.push(conditions.lease(current));
-    const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
-    if (!changed) return { stored: current };
-    const items: TransactItem[] = [
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: runKey(current.runId),
-          ...update,
-          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        },
-      },
-      ...events.map((body, i) => ({
-        Put: { TableName: this.tableName, Item: this.#eventItem(stored, firstSeq + i, body) },
-      })),
-    ];
-    if (isTerminal(next.status) && !isTerminal(current.status) && next.deduplicationId !== undefined) {
-      items.push({
-        Delete: {
-          TableName: this.tableName,
-          Key: dedupKey(next.jobName, next.deduplicationId),
-          ConditionExpression: "attribute_not_exists(pk) OR runId = :id",
-          ExpressionAttributeValues: { ":id": next.runId },
-        },
-      });
-    }
-    const outcome = await transactWrite(this.doc, items);
-    if (outcome.ok) return { stored };
-    if (!outcome.failedConditions.includes(0))
+    const leavingRunning = current.status === "Running" && current.startSeq !== undefined;
+    const materialize = leavingRunning && (own === undefined || transition.next.status === "Pending");
+    let eventId = Math.max(current.seq, own ? own.lastEventId : await this.lastEventId(current.runId)) + 1;
+    for (;;) {
+      const stored: RunItem = { ...transition.next, seq: eventId };
+      if (materialize) {
+        delete stored.startSeq;
+        delete stored.statusInline;
+      } else stored.statusInline = true;
+      const guards = [conditions.status(current), conditions.attempt(current)];
+      if (!own) guards.push(conditions.seq(current));
+      const { changed, ...update } = updateOf(current, stored, guards);
+      if (!changed) return { stored: current };
+      const runUpdate = {
+        TableName: this.tableName,
+        Key: runKey(current.runId),
+        ...update,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
+      };
+      const items: TransactItem[] = [{ Update: runUpdate }];
+      if (materialize && current.startSeq !== undefined) {
+        const running: RunEventBody = { type: "status", status: "Running" };
+        items.push({
+          Put: {
+            TableName: this.tableName,
+            Item: toEventItem(current.runId, current.startSeq, current.attempt, running, current.startedMs),
+          },
+        });
+        items.push({
+          Put: {
+            TableName: this.tableName,
+            Item: toEventItem(current.runId, eventId, current.attempt, transition.event),
+            ConditionExpression: "attribute_not_exists(sk)",
+          },
+        });
+      }
+      if (isTerminal(stored.status) && !isTerminal(current.status) && stored.deduplicationId !== undefined) {
+        items.push({
+          Delete: {
+            TableName: this.tableName,
+            Key: dedupKey(stored.jobName, stored.deduplicationId),
+            ConditionExpression: "attribute_not_exists(pk) OR runId = :id",
+            ExpressionAttributeValues: { ":id": stored.runId },
+          },
+        });
+      }
+      if (items.length === 1) {
+        try {
+          await this.doc.send(new UpdateCommand(runUpdate));
+          return { stored };
+        } catch (error) {
+          if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+          const item = (error as { Item?: Record<string, unknown> }).Item;
+          return { current: item ? (unmarshallRun(item) as RunItem) : await this.get(current.runId) };
+        }
+      }
+      const outcome = await transactWrite(this.doc, items);
+      if (outcome.ok) return { stored };
+      if (outcome.failedConditions.includes(0)) {
+        return { current: outcome.currentItems.get(0) as RunItem | undefined };
+      }
+      if (materialize && outcome.failedConditions.includes(2)) {
+        // Another writer took this event id first: take the next free one.
+        eventId = Math.max(eventId, await this.lastEventId(current.runId)) + 1;
+        continue;
+      }
       throw new Error(`run ${current.runId}: unexpected condition failure`);
-    return { current: outcome.currentItems.get(0) as RunItem | undefined };
-  }
-
-  /**
-   * Appends events to a non-terminal run without changing its status (pipeline input,
-   * for instance), re-reading on lost races. Returns false when the run is missing or
-   * terminal (nothing written).
-   */
-  async appendEvents(runId: string, events: readonly RunEventBody[]): Promise<boolean> {
-    let run = await this.get(runId);
-    for (let race = 0; ; race++) {
-      if (!run || isTerminal(run.status)) return false;
-      const outcome = await this.transition(run, run, events);
-      if ("stored" in outcome) return true;
-      run = outcome.current;
-      await pauseAfterLostRace(race);
     }
   }
 
   /**
-   * Extends a running run's lease (no event), conditional on its status and attempt
-   * only. Returns the updated item, or `undefined` if the attempt no longer holds the run.
+   * Writes data events (log, progress, output, input) from `firstId` on, one conditional
+   * `PutItem` each, in order. Returns how many were written: fewer than given when an id
+   * was taken by another writer (the caller re-reads the log's end and the run).
    */
-  async renewLease(current: RunItem, leaseExpiresMs: number): Promise<RunItem | undefined> {
-    const next = { ...current, leaseExpiresMs };
-    return this.#update(current, next, [conditions.status(current), conditions.attempt(current)]);
-  }
-
-  /**
-   * Counts one more send of the run's message (the send follows), conditional on status,
-   * attempt and send count, so two sweeps never both send for the same count.
-   */
-  async markEnqueued(current: RunItem, enqueuedMs: number): Promise<RunItem | undefined> {
-    const next = { ...current, enqueuedMs, enqueueCount: current.enqueueCount + 1 };
-    return this.#update(current, next, [
-      conditions.status(current),
-      conditions.attempt(current),
-      conditions.enqueueCount(current),
-    ]);
-  }
-
-  async #update(current: RunItem, next: RunItem, guards: Fragment[]): Promise<RunItem | undefined> {
-    const stored = withIndexKeys(next);
-    const { changed, ...update } = updateOf(withIndexKeys(current), stored, guards);
-    if (!changed) return current;
-    try {
-      await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, Key: runKey(current.runId), ...update }),
-      );
-    } catch (error) {
-      if ((error as Error).name === "ConditionalCheckFailedException") return undefined;
-      throw error;
+  async putEvents(runId: string, attempt: number, firstId: number, bodies: readonly RunEventBody[]): Promise<number> {
+    for (let i = 0; i < bodies.length; i++) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toEventItem(runId, firstId + i, attempt, bodies[i] as RunEventBody),
+            ConditionExpression: "attribute_not_exists(sk)",
+          }),
+        );
+      } catch (error) {
+        if ((error as Error).name === "ConditionalCheckFailedException") return i;
+        throw error;
+      }
     }
-    return stored;
+    return bodies.length;
   }
 
-  /** Every direct child of a run, oldest first. */
-  children(runId: string): AsyncIterable<RunItem> {
-    return this.query({
-      IndexName: IndexName.byParent,
-      KeyConditionExpression: "parentPk = :pk",
-      ExpressionAttributeValues: { ":pk": parentPk(runId) },
-    });
+  /** The highest event id stored as an event item (0 if none; inline status events are on the run). */
+  async lastEventId(runId: string): Promise<number> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":pk": runPk(runId), ":from": eventSk(0), ":to": lastEventSk },
+        ProjectionExpression: "eventId",
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return Number(out.Items?.[0]?.eventId ?? 0);
   }
 
-  /** Non-terminal runs in `status` whose due time (Pending) or lease expiry (Running) is at or before `uptoMs`. */
-  due(status: "Pending" | "Running", uptoMs: number): AsyncIterable<RunItem> {
-    return this.query({
-      IndexName: IndexName.byDue,
-      KeyConditionExpression: "duePk = :pk AND dueSk <= :upto",
-      ExpressionAttributeValues: { ":pk": duePk(status), ":upto": dueSkUpTo(uptoMs) },
-    });
+  /** Events of a run with `eventId > sinceEventId`, in order, as committed now (see `event-log.ts`). */
+  events(runId: string, sinceEventId = 0): AsyncIterable<RunEvent> {
+    return readEvents(this, runId, sinceEventId);
+  }
+
+  /** The last log lines and progress of a run's current attempt (see `event-log.ts`). */
+  tail(run: RunItem): Promise<RunTail> {
+    return readTail(this, run);
   }
 
   /** Runs a query and pages through every result. */
@@ -388,23 +316,6 @@ export class RunStore {
     } while (startKey);
   }
 
-  /** Events of a run with `eventId > sinceEventId`, in order (strongly consistent). */
-  async *events(runId: string, sinceEventId = 0): AsyncIterable<RunEvent> {
-    for await (const item of this.#eventItems(runId, sinceEventId)) yield toRunEvent(item);
-  }
-
-  #eventItems(runId: string, sinceEventId: number): AsyncIterable<EventItem> {
-    return this.query<EventItem>({
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: {
-        ":pk": runKey(runId).pk,
-        ":from": eventKey(runId, sinceEventId + 1).sk,
-        ":to": "EVT#~",
-      },
-      ConsistentRead: true,
-    });
-  }
-
   /** Writes (or overwrites) a job record. */
   async putJob(job: JobRecord): Promise<void> {
     await this.doc.send(
@@ -418,15 +329,49 @@ export class RunStore {
     return out.Item as JobRecord | undefined;
   }
 
-  #eventItem(run: RunItem, eventId: number, body: RunEventBody): EventItem {
-    return {
-      ...eventKey(run.runId, eventId),
-      kind: "event",
-      runId: run.runId,
-      eventId,
-      attempt: run.attempt,
-      at: new Date().toISOString(),
-      body: encodeBody(body),
-    };
+  /** The names of every job with a record. */
+  async jobNames(): Promise<string[]> {
+    const names: string[] = [];
+    for await (const item of this.query<{ name: string }>({
+      KeyConditionExpression: "pk = :pk",
+      ExpressionAttributeValues: { ":pk": jobsPk },
+      ProjectionExpression: "#n",
+      ExpressionAttributeNames: { "#n": "name" },
+    })) {
+      names.push(item.name);
+    }
+    return names;
   }
+
+  /** Records that worker `workerId` is alive at `beatMs` (its item expires by TTL after `ttlSeconds`). */
+  async putHeartbeat(workerId: string, beatMs: number, ttlSeconds: number): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...workerKey(workerId),
+          kind: "worker",
+          workerId,
+          beatMs,
+          expiresAt: Math.ceil(beatMs / 1000) + ttlSeconds,
+        },
+      }),
+    );
+  }
+
+  /** Reads a worker's last heartbeat (strongly consistent). */
+  async getHeartbeat(workerId: string): Promise<Heartbeat | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: workerKey(workerId), ConsistentRead: true }),
+    );
+    return out.Item ? { workerId, beatMs: Number(out.Item.beatMs) } : undefined;
+  }
+}
+
+/** The stored event item type, for modules that read the stream. */
+export type { EventItem };
+
+/** The item a failed single-item condition returns (`ALL_OLD`): marshalled (the document client leaves errors as they are). */
+function unmarshallRun(item: Record<string, unknown>): unknown {
+  return unmarshall(item as Record<string, AttributeValue>);
 }

@@ -1,7 +1,8 @@
-/** The worker's side of a streamed argument: an async iterable over the run's `input` events of one name. */
+/** The worker's side of a streamed argument: an async iterable over the run's input chunks of one name. */
+import { abortableSleep, adaptiveDelays } from "../client/abortable-sleep.js";
 import { JobSystemError } from "../errors.js";
 import type { RunStore } from "../store/run-store.js";
-import { pollRunEvents } from "./event-poller.js";
+import { type InputChunk, readInputChunks } from "./input-log.js";
 
 /** The source of a streamed argument failed; its items so far were delivered. */
 export class InputStreamError extends JobSystemError {
@@ -15,20 +16,33 @@ export class InputStreamError extends JobSystemError {
 
 /**
  * Yields the items of input stream `name` of run `runId` in order, as they are
- * written, until its `inputComplete` event; throws {@link InputStreamError} if that
- * event carries an error.
+ * written, until its last chunk; throws {@link InputStreamError} if that chunk carries an
+ * error. `onChunk` sees each chunk as it is consumed (the worker records it as events).
  */
 export async function* inputStream(
   store: RunStore,
   runId: string,
   name: string,
   signal: AbortSignal,
+  onChunk: (chunk: InputChunk) => void = () => undefined,
 ): AsyncGenerator<unknown> {
-  for await (const event of pollRunEvents(store, runId, { signal, maxIntervalMs: 250 })) {
-    if (event.type === "input" && event.name === name) yield* event.items;
-    if (event.type === "inputComplete" && event.name === name) {
-      if (event.error) throw new InputStreamError(name, event.error.message);
-      return;
+  let last = 0;
+  let delays = adaptiveDelays(250);
+  for (;;) {
+    signal.throwIfAborted();
+    let got = false;
+    for await (const chunk of readInputChunks(store, runId, name, last)) {
+      if (chunk.seq !== last + 1) break; // a chunk still being written: read again
+      got = true;
+      last = chunk.seq;
+      onChunk(chunk);
+      yield* chunk.items;
+      if (chunk.complete) {
+        if (chunk.error) throw new InputStreamError(name, chunk.error.message);
+        return;
+      }
     }
+    if (got) delays = adaptiveDelays(250);
+    await abortableSleep(delays.next().value, signal);
   }
 }

@@ -1,9 +1,10 @@
 /**
  * Streamed arguments (pipelines). An `AsyncIterable` inside a trigger's arguments is
  * not JSON: the client replaces it with a placeholder naming it, stores the rest, and
- * pumps the iterable's items into the new run's log as `input` events. The worker puts
- * an `AsyncIterable` back in the placeholder's place that yields those events' items
- * as they arrive. A rerun copies the original's input events, so it replays them.
+ * pumps the iterable's items into the new run's input (`streams/input-log.ts`). The
+ * worker puts an `AsyncIterable` back in the placeholder's place that yields those items
+ * as they arrive (and records them as `input` events of the run's log as its handler
+ * consumes them). A rerun copies the original's input, so it replays it.
  */
 
 /** Marker property of a placeholder: `{ [streamMarker]: "<name>" }`. */
@@ -73,4 +74,15 @@ export function injectStreams(args: unknown, open: (name: string) => AsyncIterab
 /** Whether stored arguments contain any placeholder (cheap check on the JSON text). */
 export function hasStreams(argsJson: string | undefined): boolean {
   return argsJson?.includes(`"${streamMarker}"`) ?? false;
+}
+
+/** The names of the placeholders in stored arguments, in order. */
+export function streamNames(argsJson: string | undefined): string[] {
+  if (!hasStreams(argsJson)) return [];
+  const names: string[] = [];
+  injectStreams(JSON.parse(argsJson as string), (name) => {
+    names.push(name);
+    return (async function* () {})();
+  });
+  return names;
 }

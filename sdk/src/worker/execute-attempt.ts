@@ -3,8 +3,8 @@
  * enforces the timeout and the worker's deadline, and reduces everything that can
  * happen to one {@link AttemptOutcome}.
  *
- * Signals: the handler's `ctx.signal` aborts on cancel (seen by the next lease renewal,
- * so within two heartbeat intervals), on timeout (`JobTimeoutError`) and at the worker's
+ * Signals: the handler's `ctx.signal` aborts on cancel (seen by the next holder check,
+ * so within one heartbeat interval), on timeout (`JobTimeoutError`) and at the worker's
  * deadline. A handler that throws an abort error while its own signal was never aborted
  * has failed (its HTTP client timed out, say), and the retry policy applies.
  */
@@ -54,8 +54,8 @@ export type AttemptOutcome =
 
 /** Timing of the attempt, in milliseconds. */
 export interface AttemptTiming {
+  /** How often the attempt checks that it still holds the run (a cancel shows then). */
   readonly heartbeatMs: number;
-  readonly leaseMs: number;
   /** Epoch ms by which the attempt must have ended (Lambda deadline, shutdown); none if absent. */
   readonly deadlineMs?: number;
   /** How often buffered logs and progress are written. */
@@ -78,7 +78,7 @@ export async function executeAttempt(
   stopSignal?: AbortSignal,
 ): Promise<AttemptOutcome> {
   const controller = new AbortController();
-  const timers: NodeJS.Timeout[] = [];
+  const cancels: (() => void)[] = [];
   const abort = (reason: Error) => {
     if (!controller.signal.aborted) controller.abort(reason);
   };
@@ -86,27 +86,31 @@ export async function executeAttempt(
   stopSignal?.addEventListener("abort", onStop, { once: true });
   if (stopSignal?.aborted) onStop();
 
-  timers.push(
-    setInterval(() => {
-      void writer.renewLease(timing.now() + timing.leaseMs).then(() => {
-        const lost = writer.lost;
-        if (!lost) return;
-        abort(
-          lost.status === "Canceled"
-            ? new RunCanceledError(run.runId, lost.cancelReason)
-            : new LeaseLostError(
-                run.runId,
-                `the run is ${lost.status} now (recovered after its lease expired)`,
-              ),
-        );
-      });
-    }, timing.heartbeatMs),
-    setInterval(() => void writer.flush(), timing.flushMs),
+  // Background writes never reject unhandled: a failed check or flush is tried again at
+  // the next tick (a throttled read or write is the normal error under load).
+  const abortIfLost = () => {
+    const lost = writer.lost;
+    if (!lost) return;
+    abort(
+      lost.status === "Canceled"
+        ? new RunCanceledError(run.runId, lost.cancelReason)
+        : new LeaseLostError(run.runId, `the run is ${lost.status} now (recovered after its holder was lost)`),
+    );
+  };
+  const check = setInterval(() => {
+    writer.checkHolder().then(abortIfLost, () => undefined);
+  }, timing.heartbeatMs);
+  const flush = setInterval(() => {
+    writer.flush().then(abortIfLost, () => undefined);
+  }, timing.flushMs);
+  cancels.push(
+    () => clearInterval(check),
+    () => clearInterval(flush),
   );
   if (job.timeoutMs !== undefined)
-    timers.push(setTimeout(() => abort(new JobTimeoutError(job.timeoutMs ?? 0)), job.timeoutMs));
+    cancels.push(longTimeout(() => abort(new JobTimeoutError(job.timeoutMs ?? 0)), job.timeoutMs));
   if (timing.deadlineMs !== undefined) {
-    timers.push(setTimeout(onStop, Math.max(0, timing.deadlineMs - timing.now())));
+    cancels.push(longTimeout(onStop, Math.max(0, timing.deadlineMs - timing.now())));
   }
 
   const ctx = createContext(run, writer, client, controller.signal);
@@ -117,7 +121,7 @@ export async function executeAttempt(
   });
   aborted.catch(() => undefined);
   try {
-    const args = await parseArgs(job, run, store, controller.signal);
+    const args = await parseArgs(job, run, store, writer, controller.signal);
     const result = await Promise.race([Promise.resolve().then(() => job.handler(args, ctx)), aborted]);
     if (isAsyncIterable(result) && !Array.isArray(result)) {
       const outcome = await drainOutput(result, writer, aborted);
@@ -128,9 +132,25 @@ export async function executeAttempt(
   } catch (thrown) {
     return classify(thrown, controller.signal, writer);
   } finally {
-    for (const timer of timers) clearTimeout(timer);
+    for (const cancelTimer of cancels) cancelTimer();
     stopSignal?.removeEventListener("abort", onStop);
   }
+}
+
+/** Longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** A `setTimeout` for any delay (one past {@link maxTimerMs} is chained); returns its canceller. */
+function longTimeout(fire: () => void, ms: number): () => void {
+  let handle: NodeJS.Timeout;
+  const arm = (remaining: number) => {
+    handle = setTimeout(
+      () => (remaining > maxTimerMs ? arm(remaining - maxTimerMs) : fire()),
+      Math.min(remaining, maxTimerMs),
+    );
+  };
+  arm(ms);
+  return () => clearTimeout(handle);
 }
 
 /**
@@ -174,11 +194,15 @@ async function parseArgs(
   job: JobDefinition<unknown, unknown>,
   run: RunItem,
   store: RunStore,
+  writer: RunWriter,
   signal: AbortSignal,
 ): Promise<unknown> {
-  const stored = run.argsJson === undefined ? undefined : JSON.parse(run.argsJson);
-  const args = hasStreams(run.argsJson)
-    ? injectStreams(stored, (name) => inputStream(store, run.runId, name, signal))
+  const argsJson = await store.argsJson(run);
+  const stored = argsJson === undefined ? undefined : JSON.parse(argsJson);
+  const args = hasStreams(argsJson)
+    ? injectStreams(stored, (name) =>
+        inputStream(store, run.runId, name, signal, (chunk) => writer.input(name, chunk)),
+      )
     : stored;
   if (!job.argsSchema) return args;
   const result = await job.argsSchema["~standard"].validate(args);

@@ -1,6 +1,10 @@
 /** Workers (`sluice-jobs/worker`): the polling worker for containers and servers, and the core every worker runs. */
 
-export { type SweepOptions, type SweepReport, sweep } from "../maintenance/sweep.js";
+export {
+  type MaintenanceOptions,
+  type MaintenanceReport,
+  runMaintenance,
+} from "../maintenance/maintenance.js";
 export { PollingWorker, type PollingWorkerOptions } from "./polling-worker.js";
 export {
   type MessageDisposition,

@@ -2,27 +2,36 @@
  * A long-lived worker that polls the lanes itself: for containers, servers and the
  * local stack. (On Lambda, the event source mapping polls instead; see `lambda/`.)
  *
- * Each free slot asks the lanes highest band first and takes from the first that has
- * messages, so with a backlog higher-priority runs are claimed first. When every lane
- * is empty it backs off from 50 ms up to `maxIdleMs` between rounds of receives.
- * A message is deleted as soon as its claim commits: from then on the run's lease, not
- * the message, keeps it from being lost.
+ * Receiving: with a backlog, each round asks the lanes highest band first (no wait) and
+ * fills the free slots from the first that has messages, so higher-priority runs are
+ * claimed first. When every lane is empty, one long poll (`WaitTimeSeconds`) per lane
+ * waits at once, so a new run is picked up as soon as its message lands, with no idle
+ * backoff to wait out; a poll that brings more messages than there are free slots
+ * releases the rest at once (visibility 0).
+ *
+ * Leases: the message stays in flight while its run executes. Every `leaseMs / 3` the
+ * worker writes its heartbeat item (one write per worker, however many runs it holds)
+ * and extends the visibility of its messages to `leaseMs`; a worker that dies stops both,
+ * its messages come back within `leaseMs`, and whoever receives them finds its heartbeat
+ * stale and recovers the runs. A worker that cannot write its heartbeat for `leaseMs`
+ * less a margin aborts its handlers (`LeaseLostError`): it can no longer prove it holds them.
  */
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { abortableSleep } from "../client/abortable-sleep.js";
+import { LeaseLostError } from "../errors.js";
 import { type Lane, parseRunMessage } from "../queue/dispatcher.js";
 import { WorkerCore, type WorkerCoreOptions } from "./worker-core.js";
 
 export interface PollingWorkerOptions extends WorkerCoreOptions {
   /** Runs executed at once by this worker. @default 4 */
   readonly concurrency?: number;
-  /** Longest pause between receives while every lane is empty, in ms. @default 1000 */
-  readonly maxIdleMs?: number;
+  /** Long-poll wait of each receive, in seconds (SQS allows 0–20). @default 20 */
+  readonly waitTimeSeconds?: number;
   /**
    * On `stop()`, how long running handlers may go on before their signals abort and
    * their attempts are recorded as failed (retry policy applies), in ms. @default 10000
@@ -32,21 +41,33 @@ export interface PollingWorkerOptions extends WorkerCoreOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** A message this worker holds: its lane and receipt handle. */
+interface Held {
+  readonly lane: Lane;
+  readonly receiptHandle: string;
+}
+
+/** Time kept back from the lease before a worker that cannot renew its heartbeat stops its handlers, in ms. */
+const fenceMarginMs = 2000;
+
 export class PollingWorker {
   readonly core: WorkerCore;
   readonly #options: PollingWorkerOptions;
   readonly #active = new Set<Promise<void>>();
+  readonly #held = new Map<string, Held>();
   readonly #stopController = new AbortController();
+  readonly #fence = new AbortController();
   #stopping = false;
-  #loop: Promise<void> | undefined;
-  #idle = new AbortController();
-  readonly #stopRequested = new Promise<void>((resolve) =>
-    this.#idle.signal.addEventListener("abort", () => resolve(), { once: true }),
-  );
+  #loops: Promise<void>[] = [];
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastBeatMs: number;
+  readonly #idle = new AbortController();
+  #wakeSlot: () => void = () => undefined;
 
   constructor(options: PollingWorkerOptions) {
     this.#options = options;
     this.core = new WorkerCore(options);
+    this.#lastBeatMs = this.#now();
   }
 
   get workerId(): string {
@@ -60,7 +81,10 @@ export class PollingWorker {
 
   /** Starts polling. */
   start(): this {
-    this.#loop ??= this.#run();
+    if (this.#loops.length > 0) return this;
+    this.#loops = [this.#run()];
+    const every = Math.max(100, Math.floor(this.core.leaseMs / 3));
+    this.#heartbeat = setInterval(() => void this.#beat(), every);
     return this;
   }
 
@@ -71,85 +95,189 @@ export class PollingWorker {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#idle.abort();
-    await this.#loop;
-    const grace = new Promise((resolve) =>
-      setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref(),
-    );
+    this.#wakeSlot();
+    await Promise.all(this.#loops);
+    const grace = new Promise((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref());
     await Promise.race([Promise.allSettled(this.#active), grace]);
     this.#stopController.abort();
     await Promise.allSettled(this.#active);
+    clearInterval(this.#heartbeat);
   }
 
+  #now(): number {
+    return (this.#options.now ?? Date.now)();
+  }
+
+  #free(): number {
+    return (this.#options.concurrency ?? 4) - this.#active.size;
+  }
+
+  /** The receive loop (see the module comment). */
   async #run(): Promise<void> {
-    const concurrency = this.#options.concurrency ?? 4;
-    const maxIdleMs = this.#options.maxIdleMs ?? 1000;
-    let idleMs = 50;
+    const lanes = this.#options.dispatcher.lanes;
+    const longPolls = new Map<Lane, Promise<{ lane: Lane; messages: Message[] }>>();
+    const stopped = new Promise<undefined>((resolve) =>
+      this.#idle.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
+    );
     while (!this.#stopping) {
-      const free = concurrency - this.#active.size;
-      if (free <= 0) {
-        // Wake on a free slot, or on stop() (which must not wait for a busy slot to free).
-        await Promise.race([...this.#active, this.#stopRequested]);
+      if (this.#free() <= 0) {
+        await new Promise<void>((resolve) => {
+          this.#wakeSlot = resolve;
+        });
         continue;
       }
       try {
-        if (await this.#receiveOnce(free)) {
-          idleMs = 50;
-          continue;
+        if (await this.#receiveRound(lanes)) continue;
+        for (const lane of lanes) {
+          if (!longPolls.has(lane)) {
+            longPolls.set(
+              lane,
+              this.#receive(lane, this.#options.waitTimeSeconds ?? 20).then((messages) => ({ lane, messages })),
+            );
+          }
         }
+        const answer = await Promise.race([...longPolls.values(), stopped]);
+        if (!answer) return;
+        longPolls.delete(answer.lane);
+        await this.#take(answer.lane, answer.messages);
       } catch (error) {
+        if (this.#stopping) return;
+        longPolls.clear();
         this.#reportError(error);
+        await new Promise((r) => setTimeout(r, 200));
       }
-      await abortableSleep(idleMs, this.#idle.signal).catch(() => undefined);
-      idleMs = Math.min(maxIdleMs, idleMs * 2);
     }
   }
 
-  /** Receives from the highest lane that has messages; returns whether any arrived. */
-  async #receiveOnce(free: number): Promise<boolean> {
-    for (const lane of this.#options.dispatcher.lanes) {
-      const out = await this.#options.dispatcher.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: lane.queueUrl,
-          MaxNumberOfMessages: Math.min(10, free),
-          WaitTimeSeconds: 0,
-        }),
-      );
-      const messages = out.Messages ?? [];
+  /** Asks the lanes highest band first, without waiting; takes from the first that has messages. */
+  async #receiveRound(lanes: readonly Lane[]): Promise<boolean> {
+    for (const lane of lanes) {
+      const messages = await this.#receive(lane, 0);
       if (messages.length === 0) continue;
-      for (const message of messages) this.#track(this.#handle(lane, message));
+      await this.#take(lane, messages);
       return true;
     }
     return false;
   }
 
+  async #receive(lane: Lane, waitTimeSeconds: number): Promise<Message[]> {
+    const out = await this.#options.dispatcher.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: lane.queueUrl,
+        MaxNumberOfMessages: Math.max(1, Math.min(10, this.#free())),
+        WaitTimeSeconds: waitTimeSeconds,
+      }),
+      { abortSignal: this.#idle.signal },
+    );
+    return out.Messages ?? [];
+  }
+
+  /** Starts handling each message while slots are free; hands the rest back. */
+  async #take(lane: Lane, messages: readonly Message[]): Promise<void> {
+    for (const message of messages) {
+      if (this.#stopping || this.#free() <= 0) await this.#release(lane, message);
+      else this.#track(this.#handle(lane, message));
+    }
+  }
+
+  /** Hands a message back to its lane at once (visibility 0). */
+  async #release(lane: Lane, message: Message): Promise<void> {
+    await this.#options.dispatcher.sqs
+      .send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: lane.queueUrl,
+          ReceiptHandle: message.ReceiptHandle,
+          VisibilityTimeout: 0,
+        }),
+      )
+      .catch((error) => this.#reportError(error));
+  }
+
   #track(work: Promise<void>): void {
     const tracked = work
       .catch((error) => this.#reportError(error))
-      .finally(() => this.#active.delete(tracked));
+      .finally(() => {
+        this.#active.delete(tracked);
+        this.#wakeSlot();
+      });
     this.#active.add(tracked);
   }
 
   async #handle(lane: Lane, message: Message): Promise<void> {
     const sqs = this.#options.dispatcher.sqs;
-    const receiptHandle = message.ReceiptHandle;
-    let deleted = false;
-    const deleteMessage = async () => {
-      if (deleted) return;
-      deleted = true;
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: lane.queueUrl, ReceiptHandle: receiptHandle }));
-    };
+    const receiptHandle = message.ReceiptHandle as string;
     const runMessage = parseRunMessage(message.Body);
-    if (!runMessage) return deleteMessage();
-    const disposition = await this.core.process(runMessage, {
-      onClaimed: () => deleteMessage().catch((error) => this.#reportError(error)),
-      stopSignal: this.#stopController.signal,
-    });
-    if (disposition.action === "delete") return deleteMessage();
-    await sqs.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: lane.queueUrl,
-        ReceiptHandle: receiptHandle,
-        VisibilityTimeout: disposition.delaySeconds,
+    const stop = AbortSignal.any([this.#stopController.signal, this.#fence.signal]);
+    let runId: string | undefined;
+    try {
+      const disposition = runMessage
+        ? await this.core.process(runMessage, {
+            onClaimed: async (run) => {
+              runId = run.runId;
+              this.#held.set(run.runId, { lane, receiptHandle });
+              if (this.#held.size === 1) await this.#beat();
+            },
+            stopSignal: stop,
+          })
+        : ({ action: "delete" } as const);
+      if (disposition.action === "delete") {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: lane.queueUrl, ReceiptHandle: receiptHandle }));
+        return;
+      }
+      await sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: lane.queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: disposition.delaySeconds,
+        }),
+      );
+    } finally {
+      if (runId !== undefined) this.#held.delete(runId);
+    }
+  }
+
+  /**
+   * The heartbeat, while this worker holds runs: its heartbeat item, then the visibility
+   * of every held message. A worker that has not written its heartbeat for nearly a lease
+   * aborts its handlers.
+   */
+  async #beat(): Promise<void> {
+    if (this.#held.size === 0) {
+      this.#lastBeatMs = this.#now();
+      return;
+    }
+    const store = this.#options.store;
+    const leaseMs = this.core.leaseMs;
+    try {
+      const now = this.#now();
+      await store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000));
+      this.#lastBeatMs = now;
+      await this.#extendVisibility(Math.ceil(leaseMs / 1000));
+    } catch (error) {
+      this.#reportError(error);
+      if (this.#now() - this.#lastBeatMs > leaseMs - fenceMarginMs && !this.#fence.signal.aborted) {
+        this.#fence.abort(new LeaseLostError("*", `worker ${this.workerId} could not renew its heartbeat`));
+      }
+    }
+  }
+
+  async #extendVisibility(seconds: number): Promise<void> {
+    const byLane = new Map<Lane, string[]>();
+    for (const held of this.#held.values()) byLane.set(held.lane, [...(byLane.get(held.lane) ?? []), held.receiptHandle]);
+    await Promise.all(
+      [...byLane].map(async ([lane, handles]) => {
+        for (let i = 0; i < handles.length; i += 10) {
+          await this.#options.dispatcher.sqs.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: lane.queueUrl,
+              Entries: handles.slice(i, i + 10).map((ReceiptHandle, j) => ({
+                Id: String(j),
+                ReceiptHandle,
+                VisibilityTimeout: seconds,
+              })),
+            }),
+          );
+        }
       }),
     );
   }

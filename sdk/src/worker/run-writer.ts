@@ -1,29 +1,29 @@
 /**
- * The worker's side of one attempt's writes: lease renewals, buffered log lines, output
- * items and progress, and the final transition, serialized through one queue so they
- * never race each other. When another writer (cancel, the sweep, a pipeline's input
- * pump) got there first, a conditional write fails; the writer then re-reads, and if the
- * run is no longer this attempt's it reports the lease lost.
+ * The worker's side of one attempt's writes: buffered log lines, output items, input
+ * records and progress, the holder check, and the final transition, serialized through
+ * one queue so they never race each other.
  *
- * Buffering bounds cost (invariant 4): log lines and output items are written several
- * per event and several events per transaction, in the order they were produced.
- * Output items are flushed within `outputDelayMs` of the first one buffered (so
- * consumers see them while the producer still runs); log lines and progress within the
- * worker's flush interval; everything before the terminal transition.
+ * The attempt's holder is the one writer of its data events: it numbers them from its
+ * `Running` event's id (`startSeq`) on and writes each with a conditional `PutItem`, so
+ * no write touches the run item until the attempt ends. An id already taken means
+ * another writer (a cancel, a recovery) wrote a status event: the writer then re-reads
+ * the run, and if it is no longer this attempt's, reports the run lost.
+ *
+ * Buffering bounds cost (invariant 4; every write is billed per started KB): output
+ * items are written within `outputDelayMs` of the first one buffered (consumers see
+ * them while the producer still runs); log lines and progress every `flushMs` (or sooner
+ * when a chunk fills); everything before the terminal write.
  */
 import type { LogLine, RunEventBody } from "../domain/run-event.js";
 import type { Transition } from "../domain/transitions.js";
-import type { RunItem } from "../store/run-item.js";
+import { inlinePayloadBytes, type RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
+import type { InputChunk } from "../streams/input-log.js";
 
-/** Most log lines kept on the run item (`recentLogs`). */
-export const recentLogLimit = 20;
 /** Most entries (lines or items) in one event. */
 const entriesPerEvent = 100;
 /** Most characters of log text or item JSON in one event (DynamoDB items are capped at 400 KB). */
 const charsPerEvent = 64 * 1024;
-/** Most buffered events written in one transaction (TransactWriteItems takes 100 items, 4 MB). */
-const eventsPerTransaction = 48;
 /** Longest log line kept, in characters; longer lines are cut with a marker. */
 export const maxLogLineLength = 8 * 1024;
 
@@ -42,9 +42,14 @@ export class RunWriter {
   readonly #store: RunStore;
   readonly #attempt: number;
   readonly #outputDelayMs: number;
+  #nextEventId: number;
   #chain: Promise<unknown> = Promise.resolve();
   #entries: Entry[] = [];
+  /** Input chunks the handler consumed, as events (written in order with the rest). */
+  #inputs: RunEventBody[] = [];
   #progress: number | undefined;
+  #lastProgress: number | undefined;
+  #logged = false;
   #lost: LostReason | undefined;
   #outputTimer: NodeJS.Timeout | undefined;
   #queuedFlush: Promise<void> | undefined;
@@ -54,24 +59,28 @@ export class RunWriter {
     this.#run = run;
     this.#attempt = run.attempt;
     this.#outputDelayMs = outputDelayMs;
+    this.#nextEventId = (run.startSeq ?? run.seq) + 1;
   }
 
-  /** Set once the run is no longer held by this attempt (canceled, or recovered by the sweep). */
+  /** Set once the run is no longer held by this attempt (canceled, or recovered elsewhere). */
   get lost(): LostReason | undefined {
     return this.#lost;
   }
 
-  /** Buffers a log line. */
+  /** Buffers a log line. Dropped once the run is lost (a stale handler's logs go nowhere). */
   log(line: LogLine): void {
+    if (this.#lost) return;
     const message =
       line.message.length > maxLogLineLength
         ? `${line.message.slice(0, maxLogLineLength)}…[truncated]`
         : line.message;
     this.#entries.push({ kind: "log", line: { ...line, message } });
+    this.#logged = true;
   }
 
   /** Buffers an output item, given as its JSON text; it is written within `outputDelayMs`. */
   output(json: string): void {
+    if (this.#lost) return;
     this.#entries.push({ kind: "output", json });
     this.#outputTimer ??= setTimeout(() => {
       this.#outputTimer = undefined;
@@ -79,51 +88,46 @@ export class RunWriter {
     }, this.#outputDelayMs);
   }
 
+  /** Records an input chunk the handler consumed (as `input`, and `inputComplete` for the last). */
+  input(name: string, chunk: InputChunk): void {
+    if (this.#lost) return;
+    if (chunk.items.length > 0) this.#inputs.push({ type: "input", name, items: chunk.items });
+    if (chunk.complete) {
+      this.#inputs.push({ type: "inputComplete", name, ...(chunk.error ? { error: chunk.error } : {}) });
+    }
+  }
+
   /** Buffers a progress value (latest wins). */
   progress(value: number): void {
     this.#progress = value;
+    this.#lastProgress = value;
   }
 
-  /**
-   * Writes what is buffered when the flush starts (entries added meanwhile wait for the
-   * next one, so a busy producer leaves other writers gaps). Flushes requested while one
-   * is waiting to start share it.
-   */
+  /** Writes what is buffered. Flushes requested while one is waiting to start share it. */
   flush(): Promise<void> {
-    this.#queuedFlush ??= this.#enqueue(() => {
+    this.#queuedFlush ??= this.#enqueue(async () => {
       this.#queuedFlush = undefined;
-      let remaining = this.#entries.length;
-      let progress = this.#progress !== undefined;
-      return this.#flushWhile(
-        () => remaining > 0 || progress,
-        (written) => {
-          remaining -= written;
-          progress = false;
-        },
-      );
+      await this.#write(this.#takeEvents());
     });
     return this.#queuedFlush;
   }
 
   /**
-   * Extends the lease to `leaseExpiresMs`. Not queued behind buffered writes: a renewal
-   * is conditional on status and attempt only, so it cannot conflict with them, and a
-   * busy stream of output must not delay it past the lease.
+   * Checks that this attempt still holds the run (one eventually consistent read): a
+   * cancel or a recovery by another writer shows here. Returns false (and records why)
+   * when it does not.
    */
-  async renewLease(leaseExpiresMs: number): Promise<void> {
-    if (this.#lost) return;
-    if (await this.#store.renewLease(this.#run, leaseExpiresMs)) {
-      this.#run = { ...this.#run, leaseExpiresMs: Math.max(leaseExpiresMs, this.#run.leaseExpiresMs ?? 0) };
-      return;
-    }
-    await this.#reread();
+  async checkHolder(): Promise<boolean> {
+    if (this.#lost) return false;
+    return this.#adopt(await this.#store.get(this.#run.runId, false));
   }
 
   /**
-   * Commits the attempt's final transition (decided on the run as it then is) together
-   * with whatever is still buffered. `extraEvents` go between the buffered events and
-   * the transition's own (an `outputComplete`, say). Returns the stored run, or
-   * `undefined` if the attempt no longer holds the run.
+   * Commits the attempt's final transition (decided on the run as it then is) after
+   * whatever is still buffered. `extraEvents` go between the buffered events and the
+   * transition's own (an `outputComplete`, say). A result too large for the run item is
+   * written to its own item first. Returns the stored run, or `undefined` if the attempt
+   * no longer holds the run.
    */
   finish(
     decide: (run: RunItem) => Transition | undefined,
@@ -131,17 +135,23 @@ export class RunWriter {
   ): Promise<RunItem | undefined> {
     clearTimeout(this.#outputTimer);
     return this.#enqueue(async () => {
-      await this.#flushWhile(() => this.#chunks().length >= eventsPerTransaction);
+      await this.#write([...this.#takeEvents(), ...extraEvents]);
       if (this.#lost) return undefined;
-      const chunks = this.#chunks();
-      return this.#commit((run) => {
-        const transition = decide(this.#withBuffered(run, chunks));
+      for (;;) {
+        const transition = decide(this.#run);
         if (!transition) return undefined;
-        return {
-          next: transition.next,
-          events: [...this.#events(chunks), ...extraEvents, ...transition.events],
-        };
-      });
+        const next = await this.#withResultStored(this.#withFinalFields(transition.next));
+        const outcome = await this.#store.transition(
+          this.#run,
+          { ...transition, next },
+          { lastEventId: this.#nextEventId - 1 },
+        );
+        if ("stored" in outcome) {
+          this.#run = outcome.stored;
+          return outcome.stored;
+        }
+        if (!this.#adopt(outcome.current)) return undefined;
+      }
     });
   }
 
@@ -151,42 +161,57 @@ export class RunWriter {
     return result;
   }
 
-  /** Commits buffered entries and progress, a transaction's worth at a time, while `more()` holds. */
-  async #flushWhile(more: () => boolean, wrote: (entries: number) => void = () => undefined): Promise<void> {
-    while (more() && !this.#lost) {
-      const chunks = this.#chunks().slice(0, eventsPerTransaction);
-      const stored = await this.#commit((run) => ({
-        next: this.#withBuffered(run, chunks),
-        events: this.#events(chunks),
-      }));
-      if (!stored) return;
-      const done = new Set(chunks.flat());
-      const written = done.size;
-      this.#entries = this.#entries.filter((e) => !done.has(e));
-      this.#progress = undefined;
-      wrote(written);
+  /** Takes the buffer as events: output chunks, input records, log chunks, then progress. */
+  #takeEvents(): RunEventBody[] {
+    const events: RunEventBody[] = [
+      ...chunksOf(this.#entries, "output").map(
+        (chunk): RunEventBody => ({ type: "output", items: chunk.map((e) => JSON.parse((e as { json: string }).json)) }),
+      ),
+      ...this.#inputs,
+      ...chunksOf(this.#entries, "log").map(
+        (chunk): RunEventBody => ({ type: "log", lines: chunk.map((e) => (e as { line: LogLine }).line) }),
+      ),
+    ];
+    if (this.#progress !== undefined) events.push({ type: "progress", progress: this.#progress });
+    this.#entries = [];
+    this.#inputs = [];
+    this.#progress = undefined;
+    return events;
+  }
+
+  /** Writes `events` in order, renumbering after ids another writer took (while this attempt holds the run). */
+  async #write(events: RunEventBody[]): Promise<void> {
+    let rest = events;
+    while (rest.length > 0 && !this.#lost) {
+      const written = await this.#store.putEvents(this.#run.runId, this.#attempt, this.#nextEventId, rest);
+      this.#nextEventId += written;
+      rest = rest.slice(written);
+      if (rest.length === 0) return;
+      // An id was taken: by a status write (then the run is no longer ours), or by a stale
+      // writer of an earlier attempt (then skip past it).
+      if (!this.#adopt(await this.#store.get(this.#run.runId))) return;
+      this.#nextEventId = Math.max(this.#nextEventId, (await this.#store.lastEventId(this.#run.runId)) + 1);
     }
   }
 
-  async #commit(decide: (run: RunItem) => Transition | undefined): Promise<RunItem | undefined> {
-    for (;;) {
-      const transition = decide(this.#run);
-      if (!transition) return undefined;
-      const outcome = await this.#store.transition(this.#run, transition.next, transition.events);
-      if ("stored" in outcome) {
-        // A renewal may have landed meanwhile: keep the later lease.
-        const leaseExpiresMs = Math.max(outcome.stored.leaseExpiresMs ?? 0, this.#run.leaseExpiresMs ?? 0);
-        this.#run =
-          outcome.stored.status === "Running" ? { ...outcome.stored, leaseExpiresMs } : outcome.stored;
-        return outcome.stored;
-      }
-      if (!this.#adopt(outcome.current)) return undefined;
-    }
+  /** The terminal write also records what readers need without reading events: final progress, whether it logged. */
+  #withFinalFields(next: RunItem): RunItem {
+    return {
+      ...next,
+      ...(this.#logged ? { logged: true } : {}),
+      ...(next.status !== "Succeeded" && next.status !== "Pending" && this.#lastProgress !== undefined
+        ? { progress: this.#lastProgress }
+        : {}),
+    };
   }
 
-  /** Re-reads the run; returns false (and records why) when this attempt no longer holds it. */
-  async #reread(): Promise<boolean> {
-    return this.#adopt(await this.#store.get(this.#run.runId));
+  /** Moves a result too large for the run item to its `#RESULT` item. */
+  async #withResultStored(next: RunItem): Promise<RunItem> {
+    const json = next.resultJson;
+    if (json === undefined || Buffer.byteLength(json, "utf8") <= inlinePayloadBytes) return next;
+    await this.#store.putPayload(next.runId, "RESULT", json);
+    const { resultJson: _moved, ...rest } = next;
+    return { ...rest, resultRef: true };
   }
 
   /** Takes `run` as the current state; returns false (and records why) when this attempt no longer holds it. */
@@ -196,57 +221,30 @@ export class RunWriter {
         status: run?.status ?? "Canceled",
         ...(run?.cancelReason ? { cancelReason: run.cancelReason } : {}),
       };
+      this.#entries = [];
+      this.#inputs = [];
       return false;
     }
     this.#run = run;
     return true;
   }
-
-  #withBuffered(run: RunItem, chunks: readonly Entry[][]): RunItem {
-    const lines = chunks.flat().flatMap((e) => (e.kind === "log" ? [formatLine(e.line)] : []));
-    const recentLogs = [...(run.recentLogs ?? []), ...lines].slice(-recentLogLimit);
-    return { ...run, recentLogs, ...(this.#progress !== undefined ? { progress: this.#progress } : {}) };
-  }
-
-  /**
-   * The buffered entries cut into event-sized chunks: log lines and output items apart
-   * (each kind keeps its order; the two are separate streams), each chunk bounded by
-   * count and characters.
-   */
-  #chunks(): Entry[][] {
-    const chunks: Entry[][] = [];
-    for (const kind of ["output", "log"] as const) {
-      let chunk: Entry[] = [];
-      let chars = 0;
-      for (const entry of this.#entries) {
-        if (entry.kind !== kind) continue;
-        if (
-          chunk.length >= entriesPerEvent ||
-          (chunk.length > 0 && chars + entrySize(entry) > charsPerEvent)
-        ) {
-          chunks.push(chunk);
-          chunk = [];
-          chars = 0;
-        }
-        chunk.push(entry);
-        chars += entrySize(entry);
-      }
-      if (chunk.length > 0) chunks.push(chunk);
-    }
-    return chunks;
-  }
-
-  #events(chunks: readonly Entry[][]): RunEventBody[] {
-    const events: RunEventBody[] = chunks.map((chunk) =>
-      chunk[0]?.kind === "output"
-        ? { type: "output", items: chunk.map((e) => JSON.parse((e as { json: string }).json)) }
-        : { type: "log", lines: chunk.map((e) => (e as { line: LogLine }).line) },
-    );
-    if (this.#progress !== undefined) events.push({ type: "progress", progress: this.#progress });
-    return events;
-  }
 }
 
-function formatLine(line: LogLine): string {
-  return `${line.at} ${line.level.toUpperCase()} ${line.message}`;
+/** The entries of one kind cut into event-sized chunks, in order, each bounded by count and characters. */
+function chunksOf(entries: readonly Entry[], kind: Entry["kind"]): Entry[][] {
+  const chunks: Entry[][] = [];
+  let chunk: Entry[] = [];
+  let chars = 0;
+  for (const entry of entries) {
+    if (entry.kind !== kind) continue;
+    if (chunk.length >= entriesPerEvent || (chunk.length > 0 && chars + entrySize(entry) > charsPerEvent)) {
+      chunks.push(chunk);
+      chunk = [];
+      chars = 0;
+    }
+    chunk.push(entry);
+    chars += entrySize(entry);
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }

@@ -4,32 +4,43 @@
  *
  * ```
  * message {runId, attempt}
- *   └─ read run ── missing / not Pending / other attempt ──▶ drop (duplicate or stale)
- *        ├─ notAfter passed ─────────────────────────────▶ Canceled (expired), drop
- *        ├─ notBefore ahead ─────────────────────────────▶ hold (message visibility)
- *        └─ claim Pending→Running (attempt+1), conditional ── lost race ──▶ drop
- *             └─ execute ─▶ Succeeded | Failed | Canceled | Pending (retry; new message)
+ *   └─ claim: one conditional update, Pending→Running (attempt+1), no read first
+ *        ├─ claimed ─▶ execute ─▶ Succeeded | Failed | Canceled | Pending (retry)
+ *        └─ not claimed: decide from the run as it is (returned by the failed condition)
+ *             ├─ missing, finished, other attempt ──────────▶ drop (duplicate or stale)
+ *             ├─ notAfter passed ───────────────────────────▶ Canceled (expired), drop
+ *             ├─ notBefore ahead ───────────────────────────▶ hold (message visibility)
+ *             └─ Running at attempt+1: the message of a running attempt came back
+ *                  ├─ its holder is alive ──────────────────▶ hold again
+ *                  └─ its holder is gone ───────────────────▶ recover (retry policy), drop
  * ```
- * A retry due further ahead than the timer's threshold is released by the timer
- * instead of a message held for hours; the first claim of a run with an expiry timer
- * deletes that timer (the deadline no longer applies to a started run).
- * Invariant 2 (at most one live execution per attempt) holds because the handler only
- * runs after the conditional claim committed.
+ * The message stays in flight while its run executes: it is the run's lease. A Lambda
+ * holder is proven gone once its invocation's deadline has passed (the lane's visibility
+ * timeout is the function timeout plus a minute); a container holder by its heartbeat
+ * item being older than `leaseMs` (the polling worker writes it).
+ *
+ * A retry due further ahead than the timer's threshold is released by the timer instead
+ * of a message held for hours; the first claim of a run with an expiry timer deletes
+ * that timer (the deadline no longer applies to a started run). Invariant 2 (at most one
+ * live execution per attempt) holds because the handler only runs after the
+ * conditional claim committed.
  */
 import { randomUUID } from "node:crypto";
 import type { JobClient } from "../client/job-client.js";
-import { backoffMillis, hasRetriesLeft } from "../domain/retry-policy.js";
-import { cancel, claim, expire, failAttempt, succeed } from "../domain/transitions.js";
+import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
+import { cancel, expire, failAttempt, succeed } from "../domain/transitions.js";
 import { JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
+import { claimRun } from "../store/claim.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { toRunError } from "./errors-to-record.js";
 import { type AttemptOutcome, executeAttempt } from "./execute-attempt.js";
+import { holderAlive, recoverRun, retryPolicyOf } from "./recovery.js";
 import { RunWriter } from "./run-writer.js";
 
 /** A run due within this many ms is waited for in process rather than held by message visibility. */
@@ -39,7 +50,7 @@ const shortWaitMs = 1000;
 export type MessageDisposition =
   /** Done with it: delete it (or report success to the event source mapping). */
   | { readonly action: "delete" }
-  /** The run is not due yet: hide the message for `delaySeconds`, then it is delivered again. */
+  /** Not now: hide the message for `delaySeconds`, then it is delivered again. */
   | { readonly action: "hold"; readonly delaySeconds: number };
 
 /** Worker core settings. */
@@ -51,11 +62,14 @@ export interface WorkerCoreOptions {
   readonly client: JobClient;
   /** @default a random id */
   readonly workerId?: string;
-  /** Lease length in ms: a run whose worker has not renewed it for this long is recovered. @default 30000 */
+  /**
+   * Lease length in ms: a container worker whose heartbeat is older than this is gone,
+   * and its runs are recovered when their messages come back. @default 45000
+   */
   readonly leaseMs?: number;
-  /** Lease renewal interval in ms; also bounds how fast a cancel reaches the handler. @default leaseMs / 3 */
+  /** How often a running attempt checks that it still holds its run, in ms: a cancel reaches the handler within this. @default 5000 */
   readonly heartbeatMs?: number;
-  /** How often buffered logs and progress are written, in ms. @default 1000 */
+  /** How often buffered logs and progress are written, in ms (each write is billed per started KB, so fewer, fuller writes cost less). @default 5000 */
   readonly flushMs?: number;
   /** Longest delay between a streaming handler yielding an item and its write, in ms. @default 50 */
   readonly outputDelayMs?: number;
@@ -67,97 +81,126 @@ export interface WorkerCoreOptions {
 
 /** Per-message options. */
 export interface ProcessOptions {
-  /** Called once the claim committed: a polling worker deletes the message here. */
-  readonly onClaimed?: () => Promise<void> | void;
-  /** Epoch ms by which the attempt must be over (Lambda deadline); the handler is aborted then. */
+  /** Called once the claim committed, with the claimed run (a polling worker starts extending the message's visibility). */
+  readonly onClaimed?: (run: RunItem) => Promise<void> | void;
+  /** Epoch ms by which the attempt must be over (Lambda deadline less a margin); the handler is aborted then. */
   readonly deadlineMs?: number;
+  /** A Lambda holder's hard deadline, epoch ms: recorded on the run, so a redelivery after it may recover the run. */
+  readonly holdUntilMs?: number;
   /** Aborted when the worker is shutting down. */
   readonly stopSignal?: AbortSignal;
 }
 
 export class WorkerCore {
   readonly workerId: string;
+  readonly leaseMs: number;
   readonly #options: WorkerCoreOptions;
-  readonly #leaseMs: number;
   readonly #heartbeatMs: number;
   readonly #now: () => number;
+  /** Runs this worker is executing now. */
+  readonly #active = new Set<string>();
 
   constructor(options: WorkerCoreOptions) {
     this.#options = options;
     this.workerId = options.workerId ?? `worker-${randomUUID()}`;
-    this.#leaseMs = options.leaseMs ?? 30_000;
-    this.#heartbeatMs = options.heartbeatMs ?? Math.floor(this.#leaseMs / 3);
+    this.leaseMs = options.leaseMs ?? 45_000;
+    this.#heartbeatMs = options.heartbeatMs ?? 5_000;
     this.#now = options.now ?? Date.now;
-    if (this.#heartbeatMs * 2 > this.#leaseMs) {
-      throw new Error(
-        `heartbeatMs (${this.#heartbeatMs}) must be at most half of leaseMs (${this.#leaseMs})`,
-      );
-    }
   }
 
   /** Processes one lane message. Throws only on infrastructure errors (the message is then redelivered). */
   async process(message: RunMessage, options: ProcessOptions = {}): Promise<MessageDisposition> {
-    const { store, app } = this.#options;
-    const run = await store.get(message.runId);
-    if (!run || run.status !== "Pending" || run.attempt !== message.attempt) return { action: "delete" };
-    const now = this.#now();
-    if (run.notAfterMs !== undefined && run.notAfterMs <= now) {
-      await applyTransition(store, run, (r) => expire(r, this.#now()));
-      return { action: "delete" };
+    const { store } = this.#options;
+    for (let tries = 0; ; tries++) {
+      const outcome = await claimRun(store, {
+        runId: message.runId,
+        attempt: message.attempt,
+        workerId: this.workerId,
+        nowMs: this.#now(),
+        ...(options.holdUntilMs !== undefined ? { holdUntilMs: options.holdUntilMs } : {}),
+      });
+      if ("claimed" in outcome) return this.#execute(outcome.claimed, options);
+      const run = outcome.current;
+      if (!run) return { action: "delete" };
+      if (run.status === "Running" && run.attempt === message.attempt + 1) return this.#redelivered(run);
+      if (run.status !== "Pending" || run.attempt !== message.attempt) return { action: "delete" };
+      const now = this.#now();
+      if (run.notAfterMs !== undefined && run.notAfterMs <= now) {
+        await applyTransition(store, run, (r) => expire(r, this.#now()));
+        return { action: "delete" };
+      }
+      if (run.notBeforeMs !== undefined && run.notBeforeMs > now) {
+        // Visibility holds are whole seconds: wait out a sub-second remainder here instead.
+        if (run.notBeforeMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
+        await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
+      }
+      // Due now, or the run changed between the claim and its image: claim again (bounded).
+      if (tries >= 3) return { action: "hold", delaySeconds: 1 };
     }
-    if (run.notBeforeMs !== undefined && run.notBeforeMs > now) {
-      // Visibility holds are whole seconds: wait out a sub-second remainder here instead.
-      if (run.notBeforeMs - now > shortWaitMs)
-        return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
-      await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
-    }
-    const claimed = await applyTransition(store, run, (r) => {
-      const t = claim(r, message.attempt, this.workerId, this.#now(), this.#leaseMs);
-      if (!t?.next.timerExpiry) return t;
-      const { timerExpiry: _deleted, ...next } = t.next;
-      return { ...t, next };
-    });
-    if (!claimed) return { action: "delete" };
-    // Started before its deadline: its expiry timer would only fire into a no-op. Best effort.
-    const expiryDeleted = run.timerExpiry
-      ? this.#options.timer?.cancelSchedules(run, ["expiry"]).catch(() => undefined)
-      : undefined;
-    await options.onClaimed?.();
+  }
 
-    const job = app.getJob(claimed.jobName);
-    const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
-    const outcome: AttemptOutcome = job
-      ? await executeAttempt(
-          job,
-          store,
-          claimed,
-          writer,
-          this.#options.client,
-          {
-            heartbeatMs: this.#heartbeatMs,
-            leaseMs: this.#leaseMs,
-            flushMs: this.#options.flushMs ?? 1000,
-            now: this.#now,
-            ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
-          },
-          options.stopSignal,
-        )
-      : {
-          kind: "failed",
-          error: toRunError(new JobNotFoundError(claimed.jobName)),
-          retriable: false,
-          reason: "no handler registered",
-        };
-    await this.#complete(claimed, writer, outcome, job?.retry);
-    await expiryDeleted;
-    return { action: "delete" };
+  /** The message of a running attempt came back: hold it while the holder lives, else recover the run. */
+  async #redelivered(run: RunItem): Promise<MessageDisposition> {
+    const hold = { action: "hold", delaySeconds: Math.max(1, Math.ceil(this.leaseMs / 1000)) } as const;
+    if (this.#active.has(run.runId)) return hold;
+    if (await holderAlive(this.#options.store, run, this.leaseMs, this.#now())) return hold;
+    const { store, dispatcher, timer } = this.#options;
+    const stored = await recoverRun(
+      { store, dispatcher, ...(timer ? { timer } : {}), now: this.#now, retryPolicy: (job) => this.#retryPolicy(job) },
+      run,
+    );
+    return stored === undefined ? hold : { action: "delete" };
+  }
+
+  #retryPolicy(jobName: string): Promise<ResolvedRetryPolicy | undefined> {
+    return retryPolicyOf(this.#options.app, this.#options.store, jobName);
+  }
+
+  async #execute(claimed: RunItem, options: ProcessOptions): Promise<MessageDisposition> {
+    const { app, store } = this.#options;
+    this.#active.add(claimed.runId);
+    try {
+      // Started before its deadline: its expiry timer would only fire into a no-op. Best effort.
+      const expiryDeleted = claimed.timerExpiry
+        ? this.#options.timer?.cancelSchedules(claimed, ["expiry"]).catch(() => undefined)
+        : undefined;
+      await options.onClaimed?.(claimed);
+      const job = app.getJob(claimed.jobName);
+      const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
+      const outcome: AttemptOutcome = job
+        ? await executeAttempt(
+            job,
+            store,
+            claimed,
+            writer,
+            this.#options.client,
+            {
+              heartbeatMs: this.#heartbeatMs,
+              flushMs: this.#options.flushMs ?? 5000,
+              now: this.#now,
+              ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+            },
+            options.stopSignal,
+          )
+        : {
+            kind: "failed",
+            error: toRunError(new JobNotFoundError(claimed.jobName)),
+            retriable: false,
+            reason: "no handler registered",
+          };
+      await this.#complete(claimed, writer, outcome, job?.retry);
+      await expiryDeleted;
+      return { action: "delete" };
+    } finally {
+      this.#active.delete(claimed.runId);
+    }
   }
 
   async #complete(
     claimed: RunItem,
     writer: RunWriter,
     outcome: AttemptOutcome,
-    retry: Parameters<typeof backoffMillis>[0] | undefined,
+    retry: ResolvedRetryPolicy | undefined,
   ): Promise<void> {
     const { store, dispatcher, timer } = this.#options;
     const attempt = claimed.attempt;
@@ -167,7 +210,16 @@ export class WorkerCore {
         return;
       case "succeeded":
         await writer.finish(
-          (r) => succeed(r, attempt, outcome.resultJson, this.#now(), outcome.resultInEvents),
+          (r) =>
+            succeed(
+              r,
+              attempt,
+              {
+                ...(outcome.resultJson !== undefined ? { resultJson: outcome.resultJson } : {}),
+                ...(outcome.resultInEvents ? { resultInEvents: true } : {}),
+              },
+              this.#now(),
+            ),
           outcome.outputCount !== undefined ? [{ type: "outputComplete", count: outcome.outputCount }] : [],
         );
         return;
@@ -182,12 +234,10 @@ export class WorkerCore {
         const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, this.#now()) === "timer";
         stored = await writer.finish((r) => {
           const t = failAttempt(r, attempt, outcome.error, retryAtMs, this.#now(), outcome.reason);
-          return t && retryAtMs !== undefined
-            ? { ...t, next: requeuedRetry(t.next, this.#now(), viaTimer) }
-            : t;
+          return t && viaTimer ? { ...t, next: { ...t.next, timerRelease: t.next.attempt } } : t;
         });
         if (stored?.status === "Pending") {
-          // A lost send or a failed schedule leaves the run to the sweep (it re-sends due runs).
+          // The fast path; the table stream's consumer sends (or schedules) the same wake-up.
           if (viaTimer && retryAtMs !== undefined)
             await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
           else await dispatcher.send(stored).catch(() => undefined);
@@ -197,23 +247,6 @@ export class WorkerCore {
       }
     }
     if (stored)
-      await cancelDescendants(
-        store,
-        stored.runId,
-        `parent run ${stored.runId} ended ${stored.status}`,
-        this.#now,
-        timer,
-      );
+      await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, this.#now, timer);
   }
-}
-
-/** Marks a run as sent once more (the send follows the write). */
-export function requeued(run: RunItem, nowMs: number): RunItem {
-  return { ...run, enqueueCount: run.enqueueCount + 1, enqueuedMs: nowMs };
-}
-
-/** {@link requeued} for a retry; `viaTimer` records that the timer sends this attempt's message. */
-export function requeuedRetry(run: RunItem, nowMs: number, viaTimer: boolean): RunItem {
-  const next = requeued(run, nowMs);
-  return viaTimer ? { ...next, timerRelease: next.attempt } : next;
 }
