@@ -43,7 +43,7 @@ describe("the example stack", () => {
     );
     expect(JSON.stringify(outputs.WebSocketUrl?.Value)).toMatch(/wss:\/\/.*execute-api.*\/live/);
     expect(outputs.WebSocketTokenSecretArn?.Value).toEqual({
-      Ref: expect.stringMatching(/^JobsWebSocketToken/),
+      Ref: expect.stringMatching(/^JobsRealtimeWebSocketToken/),
     });
     expect(outputs.TableName?.Value).toEqual({ Ref: expect.stringMatching(/^Jobs/) });
     expect(JSON.stringify(outputs.LaneUrls?.Value)).toMatch(/high.*normal.*low/);
@@ -88,7 +88,9 @@ describe("npx cdk synth (F1)", () => {
       >,
     );
     synthesized.resourceCountIs("AWS::DynamoDB::Table", 1);
-    synthesized.resourceCountIs("AWS::Lambda::Function", 4);
+    synthesized.resourceCountIs("AWS::Lambda::Function", 5);
+    synthesized.resourceCountIs("AWS::Lambda::EventSourceMapping", 5); // three lanes, two stream consumers
+    synthesized.resourceCountIs("AWS::CloudWatch::Alarm", 14);
     synthesized.resourceCountIs("AWS::SQS::Queue", 7);
     synthesized.resourceCountIs("AWS::ApiGatewayV2::Api", 1);
     synthesized.resourceCountIs("AWS::SecretsManager::Secret", 1);

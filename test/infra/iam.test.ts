@@ -10,12 +10,14 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExampleStack } from "../../infra/example-stack.js";
+import { tableItemActions } from "../../infra/parts.js";
+import { tableDefinition } from "../../sdk/src/store/table-definition.js";
 import {
   asList,
-  type FoundStatement,
   iamStatements,
   removeSynthesized,
   renderResource,
+  statementsOfRole,
   synthJobSystem,
 } from "./synth.js";
 
@@ -29,7 +31,7 @@ const wildcardResourceExceptions: readonly {
 }[] = [
   {
     reason:
-      "One-time schedules are named per run at run time, so create/delete can only be scoped to the schedule group's ARN prefix (schedule/<group>/*).",
+      "One-time schedules are named per run at run time, so create/delete (clients, the worker, maintenance and the stream dispatch, which schedules timers) can only be scoped to the schedule group's ARN prefix (schedule/<group>/*).",
     check: (resource, template) => {
       const groups = Object.values(template.findResources("AWS::Scheduler::ScheduleGroup")).map((g) =>
         String((g as { Properties: { Name: string } }).Properties.Name),
@@ -53,7 +55,7 @@ const wildcardResourceExceptions: readonly {
   },
   {
     reason:
-      "WebSocket connection ids are assigned by API Gateway at run time, so PostToConnection can only be scoped to the stage's POST on @connections: <api>/<stage>/POST/@connections/*.",
+      "WebSocket connection ids are assigned by API Gateway at run time, so PostToConnection (the WebSocket function, and the stream dispatch as the fanout) can only be scoped to the stage's POST on @connections: <api>/<stage>/POST/@connections/*.",
     check: (resource, template) => {
       const match =
         /^arn:\$\{Ref:AWS::Partition\}:execute-api:\$\{Ref:AWS::Region\}:\$\{Ref:AWS::AccountId\}:\$\{Ref:(\w+)\}\/([\w-]+)\/POST\/@connections\/\*$/.exec(
@@ -84,9 +86,128 @@ const allResourceActionExceptions: readonly { readonly action: string; readonly 
   {
     action: "dynamodb:ListStreams",
     reason:
-      "The fanout's stream event source (DynamoEventSource → Table.grantStreamRead) needs ListStreams, which CDK grants on every resource (Table.grantTableListStreams): ListStreams is an account-level listing with no table or stream resource to scope it to; the stream reads themselves (DescribeStream, GetRecords, GetShardIterator) are granted on the table's stream ARN only.",
+      "The two stream consumers (stream dispatch, projections; Table.grantStreamRead) need ListStreams, which CDK grants on every resource (Table.grantTableListStreams): ListStreams is an account-level listing with no table or stream resource to scope it to; the stream reads themselves (DescribeStream, GetRecords, GetShardIterator) are granted on the table's stream ARN only.",
   },
 ];
+
+/** Log writes to the function's own log group, and the customer key when there is one: every function's. */
+const everyFunction: readonly { readonly actions: readonly string[]; readonly reason: string }[] = [
+  {
+    actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+    reason:
+      "Writes to its own log group only (an explicit log group instead of AWSLambdaBasicExecutionRole).",
+  },
+  {
+    actions: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+    reason: "With a customer managed key: table items and lane messages are encrypted with it.",
+  },
+];
+
+const clientGrant = [
+  {
+    actions: tableItemActions,
+    reason:
+      "The client grant: item reads and the writes of transitions (IAM checks each item of a TransactWriteItems as Put/Update/Delete/ConditionCheck), on the table and its indexes.",
+  },
+  { actions: ["sqs:SendMessage"], reason: "Sends wake-ups (new runs, children, retries) to the lanes." },
+  {
+    actions: ["scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"],
+    reason:
+      "The Scheduler timer: one-time schedules in the group (releases, expiries), passing the scheduler role to Scheduler only.",
+  },
+] as const;
+
+const streamRead = [
+  {
+    actions: [
+      "dynamodb:ListStreams",
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+    ],
+    reason:
+      "Its event source mapping reads the table's stream with the function's role (Table.grantStreamRead).",
+  },
+  {
+    actions: ["kms:DescribeKey"],
+    reason:
+      "With a customer managed key, Table.grantStreamRead adds kms:Decrypt and kms:DescribeKey on the table's key (stream records are encrypted with it).",
+  },
+];
+
+const realtimeGrant = [
+  {
+    actions: ["dynamodb:GetItem", "dynamodb:Query"],
+    reason: "Reads runs, their events and subscriptions (table only, no index).",
+  },
+  {
+    actions: ["dynamodb:BatchWriteItem"],
+    reason: "Writes and removes subscription items only (SUB#, CONN#: a LeadingKeys condition).",
+  },
+  {
+    actions: ["execute-api:ManageConnections"],
+    reason: "Posts frames to connections of the stage (POST on @connections only).",
+  },
+];
+
+/**
+ * Every action each function's role may have, and why: a role with an action not listed
+ * for it fails, and so does a listed action no template uses.
+ */
+const functionActionAllowList: Readonly<
+  Record<string, readonly { readonly actions: readonly string[]; readonly reason: string }[]>
+> = {
+  Worker: [
+    ...clientGrant,
+    {
+      actions: [
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+      ],
+      reason:
+        "CDK's SqsEventSource grants the lanes' event source mappings what Lambda's poller does with the function's role; ChangeMessageVisibility also holds a message until its run is due.",
+    },
+  ],
+  Maintenance: [
+    ...clientGrant,
+    {
+      actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+      reason:
+        "Drains the lanes' dead-letter queues (those queues only), sending each wake-up back to its lane.",
+    },
+  ],
+  WebSocket: [
+    ...realtimeGrant,
+    {
+      actions: ["secretsmanager:GetSecretValue"],
+      reason: "Reads the token $connect accepts (that secret only).",
+    },
+  ],
+  StreamDispatch: [
+    {
+      actions: ["sqs:SendMessage"],
+      reason: "Sends the wake-up of every run a write left Pending (the reliable path).",
+    },
+    clientGrant[2],
+    ...realtimeGrant,
+    ...streamRead,
+  ],
+  Projections: [
+    {
+      actions: ["dynamodb:UpdateItem"],
+      reason: "Adds to the run counts items only (AGG#job#, AGG#queue#: a LeadingKeys condition).",
+    },
+    {
+      actions: ["dynamodb:PutItem"],
+      reason:
+        "Puts the marker of each applied stream batch only (AGGB#: a LeadingKeys condition), so a retried batch is not counted twice.",
+    },
+    ...streamRead,
+  ],
+};
 
 function violations(template: Template): string[] {
   const found: string[] = [];
@@ -126,6 +247,7 @@ afterAll(removeSynthesized);
 describe("IAM least privilege (F2)", () => {
   let example: Template;
   let granted: Template;
+  let grantedFunctions: string[];
 
   beforeAll(() => {
     // Arrange + Act: the example stack, and a stack granting a client role, a worker
@@ -135,7 +257,7 @@ describe("IAM least privilege (F2)", () => {
       context: { "aws:cdk:bundling-stacks": [] },
     });
     example = Template.fromStack(new ExampleStack(app, "Example"));
-    granted = synthJobSystem(
+    const synthesized = synthJobSystem(
       (stack) => ({
         encryptionKey: kms.Key.fromKeyArn(stack, "Key", "arn:aws:kms:eu-west-1:111122223333:key/1234abcd"),
       }),
@@ -149,7 +271,9 @@ describe("IAM least privilege (F2)", () => {
           );
         },
       },
-    ).template;
+    );
+    granted = synthesized.template;
+    grantedFunctions = Object.keys(synthesized.jobs.functions);
   });
 
   it("finds IAM statements to check (the walk is not vacuous)", () => {
@@ -216,7 +340,10 @@ describe("IAM least privilege (F2)", () => {
       ].sort(),
     );
     const tableResources = asList(table[0]?.Resource).map(renderResource);
-    expect(tableResources).toHaveLength(5); // the table and its four indexes, each by name
+    expect(tableResources).toHaveLength(1 + tableDefinition.indexes.length); // the table and each index, by name
+    expect(tableResources.slice(1)).toEqual(
+      tableDefinition.indexes.map((index) => `${tableResources[0]}/index/${index.indexName}`),
+    );
     expect(tableResources.every((r) => r.startsWith("${GetAtt:Jobs"))).toBe(true);
 
     const sends = byAction("sqs:SendMessage");
@@ -232,7 +359,7 @@ describe("IAM least privilege (F2)", () => {
     expect(passRole[0]?.Condition).toEqual({
       StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" },
     });
-    expect(renderResource(passRole[0]?.Resource)).toMatch(/^\$\{GetAtt:JobsSchedulerRole\w+\.Arn\}$/);
+    expect(renderResource(passRole[0]?.Resource)).toMatch(/^\$\{GetAtt:JobsTimersSchedulerRole\w+\.Arn\}$/);
 
     const key = byAction("kms:Decrypt");
     expect(key).toHaveLength(1);
@@ -261,20 +388,28 @@ describe("IAM least privilege (F2)", () => {
       ]),
     );
   });
-});
 
-function statementsOfRole(template: Template, roleIdPrefix: string): Record<string, unknown>[] {
-  const roleIds = Object.keys(template.findResources("AWS::IAM::Role")).filter((id) =>
-    id.startsWith(roleIdPrefix),
-  );
-  expect(roleIds).toHaveLength(1);
-  return iamStatements(template)
-    .filter((found: FoundStatement) => found.type === "AWS::IAM::Policy")
-    .filter(({ logicalId }) => {
-      const policy = template.findResources("AWS::IAM::Policy")[logicalId] as {
-        Properties: { Roles: unknown[] };
-      };
-      return JSON.stringify(policy.Properties.Roles).includes(`"${roleIds[0]}"`);
-    })
-    .map(({ statement }) => statement);
-}
+  it("gives each function's role only the actions listed for it, each with a reason, and lists none it does not use", () => {
+    const used = new Set<string>();
+    for (const template of [example, granted]) {
+      for (const [id, entries] of Object.entries(functionActionAllowList)) {
+        const allowed = new Set([...entries, ...everyFunction].flatMap((entry) => entry.actions));
+        for (const action of statementsOfRole(template, `Jobs${id}Role`).flatMap((s) => asList(s.Action))) {
+          expect({ function: id, action, allowed: allowed.has(String(action)) }).toEqual({
+            function: id,
+            action,
+            allowed: true,
+          });
+          used.add(`${id} ${String(action)}`);
+        }
+      }
+    }
+    for (const [id, entries] of Object.entries(functionActionAllowList)) {
+      for (const entry of [...entries, ...everyFunction]) {
+        expect(entry.reason.length).toBeGreaterThan(20);
+        for (const action of entry.actions) expect(used).toContain(`${id} ${action}`);
+      }
+    }
+    expect(Object.keys(functionActionAllowList)).toEqual(grantedFunctions);
+  });
+});

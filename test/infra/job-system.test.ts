@@ -9,10 +9,10 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { entrySource } from "../../infra/handler-entries.js";
-import { laneMaxReceiveCount } from "../../infra/job-system.js";
+import { laneMaxReceiveCount } from "../../infra/lanes.js";
 import { defaultLanes, laneQueueAttributes } from "../../sdk/src/queue/lane-definitions.js";
 import { tableDefinition } from "../../sdk/src/store/table-definition.js";
-import { fixtureJobsEntry, removeSynthesized, synthJobSystem } from "./synth.js";
+import { fixtureJobsEntry, removeSynthesized, statementsOfRole, synthJobSystem } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -42,7 +42,7 @@ function queuesOf(template: Template) {
   };
 }
 
-/** The event source mappings reading SQS queues (the worker's), not the table stream (the fanout's). */
+/** The event source mappings reading SQS queues (the worker's), not the table stream (the stream consumers'). */
 function sqsMappings(template: Template): Resources[string][] {
   return Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping")).filter(
     (m) => (m.Properties.EventSourceArn as { "Fn::GetAtt"?: string[] })["Fn::GetAtt"]?.[1] === "Arn",
@@ -55,6 +55,22 @@ function functionLogicalId(template: Template, description: RegExp): string {
   );
   expect(found).toHaveLength(1);
   return found[0]?.[0] as string;
+}
+
+/** The environment variables of the function with logical id `id`. */
+function variablesOf(template: Template, id: string): Record<string, unknown> {
+  const fn = resourcesOf(template, "AWS::Lambda::Function")[id];
+  return (fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
+}
+
+/** A JSON `{ lane: queue URL }` variable, each URL rendered as its queue's logical id. */
+function laneUrlMap(value: unknown): Record<string, string> {
+  const parts = (value as { "Fn::Join": [string, unknown[]] } | undefined)?.["Fn::Join"][1] ?? [];
+  const rendered = parts
+    .map((part) => (typeof part === "string" ? part : `"${(part as { Ref: string }).Ref}"`))
+    .join("")
+    .replaceAll('""', '"');
+  return JSON.parse(rendered) as Record<string, string>;
 }
 
 afterAll(removeSynthesized);
@@ -81,7 +97,7 @@ describe("JobSystem with default props", () => {
           { AttributeName: index.partitionKey, KeyType: "HASH" },
           { AttributeName: index.sortKey, KeyType: "RANGE" },
         ],
-        Projection: { ProjectionType: "ALL" },
+        Projection: { ProjectionType: index.projection },
       })),
     );
     const keyAttributes = new Set([
@@ -101,6 +117,13 @@ describe("JobSystem with default props", () => {
     expect(properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     // SSEEnabled without a key: the AWS managed key aws/dynamodb (not the AWS owned default).
     expect(properties.SSESpecification).toEqual({ SSEEnabled: true });
+  });
+
+  it("projects only the keys into each index (byJob, byParent, byLater): a run's later writes touch no index", () => {
+    const { properties } = onlyResource(template, "AWS::DynamoDB::Table");
+    const indexes = properties.GlobalSecondaryIndexes as { IndexName: string; Projection: unknown }[];
+    expect(indexes.map((index) => index.IndexName)).toEqual(["byJob", "byParent", "byLater"]);
+    for (const index of indexes) expect(index.Projection).toEqual({ ProjectionType: "KEYS_ONLY" });
   });
 
   it("retains the table and the lanes by default", () => {
@@ -133,6 +156,23 @@ describe("JobSystem with default props", () => {
     for (const [, dlq] of deadLetterQueues) expect(dlq.Properties).toMatchObject({ FifoQueue: true });
   });
 
+  it("makes every lane a high-throughput FIFO queue (deduplication and throughput per message group), not its dead-letter queue", () => {
+    const { lanes, deadLetterQueues } = queuesOf(template);
+    for (const [, lane] of lanes) {
+      expect(lane.Properties).toMatchObject({
+        DeduplicationScope: "messageGroup",
+        FifoThroughputLimit: "perMessageGroupId",
+      });
+      // The same attributes as the local stack's lanes.
+      expect(lane.Properties.DeduplicationScope).toBe(laneQueueAttributes.DeduplicationScope);
+      expect(lane.Properties.FifoThroughputLimit).toBe(laneQueueAttributes.FifoThroughputLimit);
+    }
+    for (const [, dlq] of deadLetterQueues) {
+      expect(dlq.Properties.DeduplicationScope).toBeUndefined();
+      expect(dlq.Properties.FifoThroughputLimit).toBeUndefined();
+    }
+  });
+
   it("names each queue <prefix><lane>.fifo, with the prefix shared and SQS's 80 characters respected", () => {
     const { lanes, deadLetterQueues } = queuesOf(template);
     const names = [...lanes, ...deadLetterQueues].map(([, q]) => String(q.Properties.QueueName));
@@ -144,18 +184,18 @@ describe("JobSystem with default props", () => {
     expect(new Set(names.map((n) => n.replace(/-[a-z]+(-dlq)?\.fifo$/, ""))).size).toBe(1);
   });
 
-  it("sets each lane's visibility timeout to six times the worker's timeout (default 5 minutes)", () => {
+  it("sets each lane's visibility timeout to the worker's timeout plus 60 seconds (default 5 minutes: 360 s)", () => {
     const workerId = functionLogicalId(template, /worker/i);
     const timeout = Number(resourcesOf(template, "AWS::Lambda::Function")[workerId]?.Properties.Timeout);
     expect(timeout).toBe(300);
     for (const [, lane] of queuesOf(template).lanes) {
-      expect(Number(lane.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * timeout);
+      expect(lane.Properties.VisibilityTimeout).toBe(timeout + 60);
     }
   });
 
-  it("runs every function (worker, maintenance, WebSocket, fanout) on nodejs22.x with ESM bundles and the client environment", () => {
+  it("runs every function (worker, maintenance, WebSocket, stream dispatch, projections) on nodejs22.x with ESM bundles and the client environment", () => {
     const functions = Object.values(resourcesOf(template, "AWS::Lambda::Function"));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: "nodejs22.x",
@@ -190,15 +230,7 @@ describe("JobSystem with default props", () => {
   });
 
   it("puts every lane's URL, by lane name, in JOBS_LANE_URLS", () => {
-    const workerId = functionLogicalId(template, /worker/i);
-    const worker = resourcesOf(template, "AWS::Lambda::Function")[workerId];
-    type Join = { "Fn::Join": [string, unknown[]] };
-    const env = worker?.Properties.Environment as { Variables: Record<string, Join> } | undefined;
-    const rendered = env?.Variables.JOBS_LANE_URLS?.["Fn::Join"][1]
-      .map((part) => (typeof part === "string" ? part : `"${(part as { Ref: string }).Ref}"`))
-      .join("")
-      .replaceAll('""', '"');
-    const parsed = JSON.parse(rendered ?? "") as Record<string, string>;
+    const parsed = laneUrlMap(variablesOf(template, functionLogicalId(template, /worker/i)).JOBS_LANE_URLS);
     expect(Object.keys(parsed)).toEqual(defaultLanes.map((l) => l.name));
     const laneIds = queuesOf(template).lanes.map(([id]) => id);
     expect(Object.values(parsed).sort()).toEqual(laneIds.sort());
@@ -240,6 +272,38 @@ describe("JobSystem with default props", () => {
       },
     });
     expect(properties.GroupName).toBeUndefined(); // not in the group clients may write to
+  });
+
+  it("reserves a concurrency of 1 for the maintenance function (one pass at a time), and none for the others", () => {
+    const maintenanceId = functionLogicalId(template, /maintenance/i);
+    for (const [id, fn] of Object.entries(resourcesOf(template, "AWS::Lambda::Function"))) {
+      expect(fn.Properties.ReservedConcurrentExecutions).toBe(id === maintenanceId ? 1 : undefined);
+    }
+  });
+
+  it("lets the maintenance function receive and delete the lanes' dead letters, and gives it their URLs by lane", () => {
+    const statements = statementsOfRole(template, "JobsMaintenanceRole");
+    const { lanes, deadLetterQueues } = queuesOf(template);
+    const arns = (queues: typeof lanes) => queues.map(([id]) => ({ "Fn::GetAtt": [id, "Arn"] }));
+    expect(statements).toContainEqual({
+      Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+      Effect: "Allow",
+      Resource: arns(deadLetterQueues),
+    });
+    // It sends them back to their lanes (the client grant's SendMessage), and consumes no lane.
+    expect(statements).toContainEqual({ Action: "sqs:SendMessage", Effect: "Allow", Resource: arns(lanes) });
+    expect(statements.filter((st) => JSON.stringify(st.Action).includes("sqs:ReceiveMessage"))).toHaveLength(
+      1,
+    );
+
+    const parsed = laneUrlMap(
+      variablesOf(template, functionLogicalId(template, /maintenance/i)).JOBS_DEAD_LETTER_URLS,
+    );
+    expect(Object.keys(parsed)).toEqual(defaultLanes.map((l) => l.name));
+    expect(Object.values(parsed).sort()).toEqual(deadLetterQueues.map(([id]) => id).sort());
+    expect(variablesOf(template, functionLogicalId(template, /worker/i))).not.toHaveProperty(
+      "JOBS_DEAD_LETTER_URLS",
+    );
   });
 
   it("creates the schedule group and a role only its schedules can assume, allowed to send to the lanes", () => {
@@ -292,12 +356,7 @@ describe("JobSystem with default props", () => {
   it("gives every function but the expiry target (maintenance) the expiry target's ARN", () => {
     const maintenanceId = functionLogicalId(template, /maintenance/i);
     const workerId = functionLogicalId(template, /worker/i);
-    const variables = (id: string) =>
-      (
-        resourcesOf(template, "AWS::Lambda::Function")[id]?.Properties.Environment as
-          | { Variables: object }
-          | undefined
-      )?.Variables;
+    const variables = (id: string) => variablesOf(template, id);
     expect(variables(workerId)).toMatchObject({
       JOBS_SCHEDULER_EXPIRY_TARGET_ARN: { "Fn::GetAtt": [maintenanceId, "Arn"] },
     });
@@ -315,13 +374,13 @@ describe("JobSystem with default props", () => {
 
   it("keeps function logs in their own log groups for a month", () => {
     const groups = Object.values(resourcesOf(template, "AWS::Logs::LogGroup"));
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
-  it("alarms on dead letters and oldest message age per lane, and on each function's errors", () => {
+  it("alarms on dead letters and oldest message age per lane, each function's errors and each stream consumer's lag", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm")).map((a) => a.Properties);
-    expect(alarms).toHaveLength(2 * defaultLanes.length + 1 + 4);
+    expect(alarms).toHaveLength(2 * defaultLanes.length + 1 + 5 + 2);
     const { lanes, deadLetterQueues, scheduleDeadLetterQueues } = queuesOf(template);
     const queueNameOf = (alarm: Record<string, unknown>) =>
       ((alarm.Dimensions as { Value: { "Fn::GetAtt": string[] } }[])[0]?.Value["Fn::GetAtt"] ?? [])[0];
@@ -343,13 +402,29 @@ describe("JobSystem with default props", () => {
     for (const alarm of age) expect(alarm).toMatchObject({ Threshold: 30 * 60, Statistic: "Maximum" });
 
     const errors = alarms.filter((a) => a.MetricName === "Errors");
-    expect(errors).toHaveLength(4);
+    expect(errors).toHaveLength(5);
     for (const alarm of errors) {
       expect(alarm).toMatchObject({
         Namespace: "AWS/Lambda",
         Threshold: 1,
         ComparisonOperator: "GreaterThanOrEqualToThreshold",
         TreatMissingData: "notBreaching",
+      });
+    }
+
+    const lag = alarms.filter((a) => a.MetricName === "IteratorAge");
+    const functionOf = (alarm: Record<string, unknown>) =>
+      (alarm.Dimensions as { Name: string; Value: { Ref: string } }[])[0]?.Value.Ref;
+    expect(lag.map(functionOf).sort()).toEqual(
+      [functionLogicalId(template, /stream dispatch/), functionLogicalId(template, /projections/)].sort(),
+    );
+    for (const alarm of lag) {
+      expect(alarm).toMatchObject({
+        Namespace: "AWS/Lambda",
+        Statistic: "Maximum",
+        Period: 60,
+        Threshold: 15 * 60 * 1000, // IteratorAge is in milliseconds
+        ComparisonOperator: "GreaterThanThreshold",
       });
     }
   });
@@ -360,7 +435,7 @@ describe("JobSystem with default props", () => {
 });
 
 describe("JobSystem with non-default props", () => {
-  it("derives lane visibility (6x) and the function timeout from workerTimeout", () => {
+  it("derives lane visibility (timeout + 60 s) and the function timeout from workerTimeout", () => {
     // Arrange + Act
     const { template } = synthJobSystem({ workerTimeout: Duration.minutes(12) });
 
@@ -371,7 +446,7 @@ describe("JobSystem with non-default props", () => {
     });
     const { lanes } = queuesOf(template);
     expect(lanes).toHaveLength(defaultLanes.length);
-    for (const [, lane] of lanes) expect(lane.Properties.VisibilityTimeout).toBe(6 * 720);
+    for (const [, lane] of lanes) expect(lane.Properties.VisibilityTimeout).toBe(720 + 60);
   });
 
   it("applies memory, concurrency, retention, PITR, removal policy, log retention and alarm age", () => {
@@ -445,14 +520,19 @@ describe("JobSystem without a Lambda worker (jobs run in containers)", () => {
 
     // Assert
     expect(sqsMappings(template)).toEqual([]);
-    template.resourceCountIs("AWS::Lambda::Function", 3);
+    template.resourceCountIs("AWS::Lambda::Function", 4);
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("maintenance"),
     });
     expect(queuesOf(template).lanes).toHaveLength(defaultLanes.length);
     expect(jobs.workerFunction).toBeUndefined();
-    expect(Object.keys(jobs.functions)).toEqual(["Maintenance", "WebSocket", "Fanout"]);
-    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 3);
+    expect(Object.keys(jobs.functions)).toEqual([
+      "Maintenance",
+      "WebSocket",
+      "StreamDispatch",
+      "Projections",
+    ]);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 4 + 2);
     expect(jobs.clientEnvironment).toHaveProperty("JOBS_SCHEDULER_EXPIRY_TARGET_ARN");
     expect(() => jobs.metricWorkerErrors()).toThrow(
       /Test\/Jobs metricWorkerErrors: there is no worker function/,
@@ -473,14 +553,14 @@ describe("generated handler entries", () => {
     expect(source).toContain("export const handler = createWorkerLambdaHandler(app);");
   });
 
-  it("leave the jobs out of handlers that do not take the app (the stream fanout)", () => {
+  it("leave the jobs out of handlers that do not take the app (the stream consumers)", () => {
     const source = entrySource(
-      { module: "realtime-handlers", name: "createFanoutLambdaHandler" },
+      { module: "stream-handlers", name: "createStreamDispatchLambdaHandler" },
       "/project/src/jobs.ts",
     );
     expect(source).not.toContain("/project/src/jobs.ts");
-    expect(source).toMatch(/from ".*sdk\/src\/lambda\/realtime-handlers\.(ts|js)";/);
-    expect(source).toContain("export const handler = createFanoutLambdaHandler();");
+    expect(source).toMatch(/from ".*sdk\/src\/lambda\/stream-handlers\.(ts|js)";/);
+    expect(source).toContain("export const handler = createStreamDispatchLambdaHandler();");
   });
 });
 
@@ -569,10 +649,17 @@ describe("JobSystem validation", () => {
     const { jobs } = synthJobSystem();
 
     // Assert
-    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance", "WebSocket", "Fanout"]);
+    expect(Object.keys(jobs.functions)).toEqual([
+      "Worker",
+      "Maintenance",
+      "WebSocket",
+      "StreamDispatch",
+      "Projections",
+    ]);
     expect(jobs.workerFunction).toBeInstanceOf(lambda.Function);
+    expect(jobs.maintenanceFunction).toBe(jobs.functions.Maintenance);
     expect(jobs.lanes.map((l) => l.definition.name)).toEqual(defaultLanes.map((l) => l.name));
-    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 4);
+    expect(jobs.alarms).toHaveLength(2 * defaultLanes.length + 1 + 5 + 2);
     expect(jobs.webSocketApi).toBeDefined();
     expect(jobs.webSocketTokenSecret).toBeDefined();
     expect(jobs.webSocketUrl).toMatch(/^wss:\/\//);

@@ -126,3 +126,27 @@ export function renderResource(value: unknown): string {
   }
   return JSON.stringify(value);
 }
+
+/**
+ * Statements of the identity policies attached to the one role whose logical id starts
+ * with `roleIdPrefix` (`JobsWorkerRole`, `ClientRole`, …).
+ */
+export function statementsOfRole(template: Template, roleIdPrefix: string): Record<string, unknown>[] {
+  const roleIds = Object.keys(template.findResources("AWS::IAM::Role")).filter((id) =>
+    id.startsWith(roleIdPrefix),
+  );
+  if (roleIds.length !== 1) {
+    throw new Error(`expected one role ${roleIdPrefix}…, found ${roleIds.length}: ${roleIds.join(", ")}`);
+  }
+  const policies = template.findResources("AWS::IAM::Policy") as Record<
+    string,
+    { Properties: { Roles: unknown[] } }
+  >;
+  return iamStatements(template)
+    .filter(
+      ({ type, logicalId }) =>
+        type === "AWS::IAM::Policy" &&
+        JSON.stringify(policies[logicalId]?.Properties.Roles).includes(`"${roleIds[0]}"`),
+    )
+    .map(({ statement }) => statement);
+}

@@ -1,6 +1,7 @@
 /**
- * The WebSocket API and the stream fanout of the JobSystem construct: API, routes,
- * integration, stage, token secret, fanout event source mapping and their grants.
+ * The WebSocket API of the JobSystem construct and its fanout (the stream dispatch
+ * function, with the API): API, routes, integration, stage, token secret and their
+ * grants. The stream dispatch's event source is tested in streams.test.ts.
  * Synthesized without bundling.
  */
 import { Stack } from "aws-cdk-lib";
@@ -8,8 +9,8 @@ import type { Template } from "aws-cdk-lib/assertions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { webSocketRouteKeys, webSocketStageName } from "../../infra/job-system.js";
-import { asList, iamStatements, removeSynthesized, renderResource, synthJobSystem } from "./synth.js";
+import { webSocketRouteKeys, webSocketStageName } from "../../infra/realtime-api.js";
+import { asList, removeSynthesized, renderResource, statementsOfRole, synthJobSystem } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -36,22 +37,6 @@ function functionId(template: Template, description: RegExp): string {
 function envOf(template: Template, description: RegExp): Record<string, unknown> {
   const fn = resourcesOf(template, "AWS::Lambda::Function")[functionId(template, description)];
   return (fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {};
-}
-
-/** Statements of the policies attached to the role whose logical id starts with `rolePrefix`. */
-function statementsOfRole(template: Template, rolePrefix: string): Record<string, unknown>[] {
-  const roleIds = Object.keys(resourcesOf(template, "AWS::IAM::Role")).filter((id) =>
-    id.startsWith(rolePrefix),
-  );
-  expect(roleIds).toHaveLength(1);
-  const policies = resourcesOf(template, "AWS::IAM::Policy");
-  return iamStatements(template)
-    .filter(
-      ({ type, logicalId }) =>
-        type === "AWS::IAM::Policy" &&
-        JSON.stringify(policies[logicalId]?.Properties.Roles).includes(`"${roleIds[0]}"`),
-    )
-    .map(({ statement }) => statement);
 }
 
 afterAll(removeSynthesized);
@@ -120,9 +105,9 @@ describe("the WebSocket API (default props)", () => {
     expect(JSON.stringify(template.toJSON())).not.toContain('"SecretString"');
   });
 
-  it("gives the WebSocket and fanout functions the stage's callback URL", () => {
+  it("gives the WebSocket and stream dispatch (fanout) functions the stage's callback URL", () => {
     const api = only(template, "AWS::ApiGatewayV2::Api").logicalId;
-    for (const description of [/WebSocket API/, /fanout/]) {
+    for (const description of [/WebSocket API/, /stream dispatch/]) {
       const env = envOf(template, description);
       expect(env.JOBS_WS_CALLBACK_URL).toEqual({
         "Fn::Join": [
@@ -142,36 +127,9 @@ describe("the WebSocket API (default props)", () => {
     }
   });
 
-  it("feeds the fanout from the table stream: latest, batches of 100, bounded retries, bisection, event inserts only", () => {
-    const table = only(template, "AWS::DynamoDB::Table").logicalId;
-    const fanout = functionId(template, /fanout/);
-    const mappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping")).filter(
-      (m) => (m.Properties.FunctionName as { Ref: string }).Ref === fanout,
-    );
-    expect(mappings).toHaveLength(1);
-    expect(mappings[0]?.Properties).toEqual({
-      FunctionName: { Ref: fanout },
-      EventSourceArn: { "Fn::GetAtt": [table, "StreamArn"] },
-      StartingPosition: "LATEST",
-      BatchSize: 100,
-      MaximumRetryAttempts: 3,
-      BisectBatchOnFunctionError: true,
-      FilterCriteria: {
-        Filters: [
-          {
-            Pattern: JSON.stringify({
-              eventName: ["INSERT"],
-              dynamodb: { NewImage: { kind: { S: ["event"] } } },
-            }),
-          },
-        ],
-      },
-    });
-  });
-
   it("lets both functions post to connections of this stage only (ManageConnections, POST)", () => {
     const api = only(template, "AWS::ApiGatewayV2::Api").logicalId;
-    for (const role of ["JobsWebSocketRole", "JobsFanoutRole"]) {
+    for (const role of ["JobsWebSocketRole", "JobsStreamDispatchRole"]) {
       const manage = statementsOfRole(template, role).filter((s) =>
         asList(s.Action).some((a) => String(a).startsWith("execute-api:")),
       );
@@ -185,7 +143,7 @@ describe("the WebSocket API (default props)", () => {
 
   it("lets both functions read the table and batch-write subscription items (SUB#, CONN#) only", () => {
     const table = only(template, "AWS::DynamoDB::Table").logicalId;
-    for (const role of ["JobsWebSocketRole", "JobsFanoutRole"]) {
+    for (const role of ["JobsWebSocketRole", "JobsStreamDispatchRole"]) {
       const dynamo = statementsOfRole(template, role).filter((s) =>
         asList(s.Action).some((a) =>
           /^dynamodb:(GetItem|Query|BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/.test(String(a)),
@@ -216,7 +174,12 @@ describe("the WebSocket API (default props)", () => {
     expect(reads("JobsWebSocketRole")).toEqual([
       { Effect: "Allow", Action: "secretsmanager:GetSecretValue", Resource: { Ref: secret } },
     ]);
-    for (const role of ["JobsFanoutRole", "JobsWorkerRole", "JobsMaintenanceRole"]) {
+    for (const role of [
+      "JobsStreamDispatchRole",
+      "JobsProjectionsRole",
+      "JobsWorkerRole",
+      "JobsMaintenanceRole",
+    ]) {
       expect(reads(role)).toEqual([]);
     }
   });
@@ -226,7 +189,7 @@ describe("the WebSocket API (default props)", () => {
       .map((a) => a.Properties)
       .filter((a) => a.MetricName === "Errors");
     const targets = errors.map((a) => JSON.stringify(a.Dimensions));
-    for (const description of [/WebSocket API/, /fanout/]) {
+    for (const description of [/WebSocket API/, /stream dispatch/]) {
       expect(targets.some((t) => t.includes(`"${functionId(template, description)}"`))).toBe(true);
     }
   });
@@ -249,7 +212,7 @@ describe("the WebSocket API's attributes and grants", () => {
     // Assert
     const resolved = JSON.stringify(Stack.of(jobs).resolve(jobs.webSocketUrl));
     expect(resolved).toMatch(
-      /^\{"Fn::Join":\["",\["wss:\/\/",\{"Ref":"JobsWebSocketApi\w+"\},"\.execute-api\.".*"\/live"\]\]\}$/,
+      /^\{"Fn::Join":\["",\["wss:\/\/",\{"Ref":"JobsRealtimeWebSocketApi\w+"\},"\.execute-api\.".*"\/live"\]\]\}$/,
     );
     expect(jobs.webSocketTokenSecret).toBeDefined();
     const secret = only(template, "AWS::SecretsManager::Secret").logicalId;
@@ -276,7 +239,7 @@ describe("the WebSocket API's attributes and grants", () => {
 });
 
 describe("JobSystem with webSocket: false", () => {
-  it("creates no API, no secret, no WebSocket or fanout function and no stream mapping", () => {
+  it("creates no API, no secret and no WebSocket function, and no function may manage connections", () => {
     // Arrange + Act
     const { template, jobs } = synthJobSystem({ webSocket: false });
 
@@ -289,11 +252,7 @@ describe("JobSystem with webSocket: false", () => {
     ]) {
       template.resourceCountIs(type, 0);
     }
-    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance"]);
-    const streamMappings = Object.values(resourcesOf(template, "AWS::Lambda::EventSourceMapping")).filter(
-      (m) => JSON.stringify(m.Properties.EventSourceArn).includes("StreamArn"),
-    );
-    expect(streamMappings).toEqual([]);
+    expect(Object.keys(jobs.functions)).toEqual(["Worker", "Maintenance", "StreamDispatch", "Projections"]);
     expect(jobs.webSocketUrl).toBeUndefined();
     expect(jobs.webSocketTokenSecret).toBeUndefined();
     expect(JSON.stringify(template.toJSON())).not.toContain("execute-api:ManageConnections");

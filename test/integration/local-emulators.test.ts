@@ -90,7 +90,7 @@ describe("DynamoDB Local", () => {
     for (const def of tableDefinition.indexes) {
       const index = indexes.find((i) => i.IndexName === def.indexName);
       expect(index?.IndexStatus).toBe("ACTIVE");
-      expect(index?.Projection?.ProjectionType).toBe("ALL");
+      expect(index?.Projection?.ProjectionType).toBe("KEYS_ONLY");
       expect(index?.KeySchema).toEqual([
         { AttributeName: def.partitionKey, KeyType: "HASH" },
         { AttributeName: def.sortKey, KeyType: "RANGE" },
@@ -157,8 +157,8 @@ describe("DynamoDB Local", () => {
 });
 
 describe("fauxqs lanes", () => {
-  it("creates one FIFO queue per lane, idempotently, with URLs on the endpoint's origin", async () => {
-    const { prefix, laneUrls, sqs } = await createTestResources();
+  it("creates one high-throughput FIFO queue per lane with its dead-letter queue, idempotently, with URLs on the endpoint's origin", async () => {
+    const { prefix, laneUrls, deadLetterUrls, sqs } = await createTestResources();
     const endpoint = inject("sqsEndpoint");
     expect(Object.keys(laneUrls).sort()).toEqual(defaultLanes.map((l) => l.name).sort());
 
@@ -171,8 +171,14 @@ describe("fauxqs lanes", () => {
       expect(Attributes?.FifoQueue).toBe("true");
       expect(Attributes?.ContentBasedDeduplication).toBe("false");
       expect(Attributes?.VisibilityTimeout).toBe("60");
+      expect(Attributes?.DeduplicationScope).toBe("messageGroup");
+      expect(Attributes?.FifoThroughputLimit).toBe("perMessageGroupId");
+      const { Attributes: dlq } = await sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: deadLetterUrls[lane.name], AttributeNames: ["QueueArn"] }),
+      );
+      expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toMatchObject({ deadLetterTargetArn: dlq?.QueueArn });
     }
-    expect(await createLanes(sqs, prefix)).toEqual(laneUrls);
+    expect(await createLanes(sqs, prefix)).toEqual({ laneUrls, deadLetterUrls });
     sqs.destroy();
   });
 
@@ -227,7 +233,7 @@ describe("fauxqs lanes", () => {
       logger: silent,
     });
     try {
-      const { normal } = await createLanes(configured, "byurl-");
+      const { normal } = (await createLanes(configured, "byurl-")).laneUrls;
       expect(new URL(normal as string).origin).toBe(server.endpoint);
       await byUrl.send(
         new SendMessageCommand({

@@ -1,18 +1,15 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { type LocalRealtime, startLocalRealtime } from "../../local/realtime.js";
+import type { LocalRealtime } from "../../local/realtime.js";
 import { JobClient } from "../../sdk/src/client/job-client.js";
 import { JobApp, type RunEvent, RunNotFoundError } from "../../sdk/src/index.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let system: TestSystem | undefined;
-let realtime: LocalRealtime | undefined;
 afterEach(async () => {
-  await realtime?.stop();
   await system?.stop();
   system = undefined;
-  realtime = undefined;
 });
 
 function appWithJobs() {
@@ -30,12 +27,8 @@ function appWithJobs() {
 
 /** `gapFillMs` large means events can only come from the socket (catch-up and fanout), not from table reads. */
 async function start(app: JobApp, gapFillMs = 60_000) {
-  system = await startTestSystem({ app, worker: { flushMs: 50 } });
-  realtime = await startLocalRealtime({
-    store: system.store,
-    dynamodb: system.resources.dynamodb,
-    dynamoDbEndpoint: inject("dynamoEndpoint"),
-  });
+  system = await startTestSystem({ app, worker: { flushMs: 50 }, realtime: true });
+  const realtime = system.realtime as LocalRealtime;
   const socketClient = new JobClient({
     store: system.store,
     dispatcher: system.dispatcher,

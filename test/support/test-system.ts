@@ -9,6 +9,7 @@ import type { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import type { RunTimer } from "../../sdk/src/timer/timer-port.js";
 import { PollingWorker, type PollingWorkerOptions } from "../../sdk/src/worker/polling-worker.js";
+import { type LocalRealtime, startLocalRealtime } from "../../local/realtime.js";
 import { type StreamConsumers, startStreamConsumers } from "../../local/stream-consumers.js";
 import { createTestResources, type TestResources } from "./local-resources.js";
 
@@ -27,6 +28,8 @@ export interface TestSystemOptions {
   readonly streams?: boolean;
   /** How often the run counts consumer reads the stream, in ms. @default 500 */
   readonly projectionsIntervalMs?: number;
+  /** Start the local WebSocket server, fed by the stream dispatch consumer's fanout. @default false */
+  readonly realtime?: boolean;
 }
 
 export interface TestSystem extends JobSystem {
@@ -38,6 +41,8 @@ export interface TestSystem extends JobSystem {
   /** The clock everything in this system reads. */
   readonly now: () => number;
   readonly workers: PollingWorker[];
+  /** The local WebSocket API, with `realtime: true`. */
+  readonly realtime: LocalRealtime | undefined;
   /** Starts one more polling worker. */
   addWorker(options?: Partial<PollingWorkerOptions>): PollingWorker;
   stop(): Promise<void>;
@@ -89,6 +94,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           leaseMs: options.worker?.leaseMs ?? 3_000,
           intervalMs: 100,
         });
+  const realtime = options.realtime ? await startLocalRealtime({ store: system.store }) : undefined;
   const consumers: StreamConsumers | undefined =
     options.streams === false
       ? undefined
@@ -99,6 +105,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           dispatcher: system.dispatcher,
           timer: timerInstance,
           projectionsIntervalMs: options.projectionsIntervalMs ?? 500,
+          ...(realtime ? { fanout: realtime.fanout } : {}),
         });
   return {
     ...system,
@@ -107,11 +114,13 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
     runTimer,
     now,
     workers,
+    realtime,
     addWorker,
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));
       await timer?.stop();
       await consumers?.stop();
+      await realtime?.stop();
     },
   };
 }

@@ -6,10 +6,10 @@
  * (DynamoDB Streams); the SDK orders what it receives by event id and fills gaps from
  * the table, so order across items is not needed here.
  *
- * Subscribers are looked up once per run and batch; a run found without subscribers is
- * not looked up again for {@link unwatchedCacheMs} (most runs are never watched, and this
- * keeps the fanout's reads near zero for them). A subscription made within that window
- * still gets its backlog from the `subscribe` route and gaps filled by the SDK.
+ * Subscribers are looked up once per run and batch, and only for runs that may have
+ * some: a run item's image says so (`watched`, set by the `subscribe` route before it
+ * sends the backlog, so every later write's image carries it), and event items are only
+ * written by runs that log, stream or take input. A simple run costs the fanout no read.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
@@ -23,17 +23,12 @@ import { dropConnection, subscribers } from "./subscriptions.js";
 
 export type { StreamRecords };
 
-/** How long a run found without subscribers is not looked up again, in ms. */
-export const unwatchedCacheMs = 1000;
-
 export interface FanoutOptions {
   readonly store: RunStore;
   readonly poster: ConnectionPoster;
-  /** Clock, epoch ms. @default Date.now */
-  readonly now?: () => number;
 }
 
-/** The events a batch of stream records carries, by run, in record order. */
+/** The events a batch of stream records carries, by run, in record order (runs nobody watches left out). */
 export function eventsOf(event: StreamRecords): Map<string, RunEvent[]> {
   const byRun = new Map<string, RunEvent[]>();
   const add = (e: RunEvent) => byRun.set(e.runId, [...(byRun.get(e.runId) ?? []), e]);
@@ -44,7 +39,7 @@ export function eventsOf(event: StreamRecords): Map<string, RunEvent[]> {
       continue;
     }
     const runs = runImages(record);
-    if (!runs.new) continue;
+    if (!runs.new?.watched) continue;
     const seen = new Set((runs.old ? inlineEvents(runs.old) : []).map((e) => e.eventId));
     for (const e of inlineEvents(runs.new)) if (!seen.has(e.eventId)) add(e);
   }
@@ -53,18 +48,11 @@ export function eventsOf(event: StreamRecords): Map<string, RunEvent[]> {
 
 export function createFanoutHandler(options: FanoutOptions) {
   const { store, poster } = options;
-  const now = options.now ?? Date.now;
-  const unwatched = new Map<string, number>();
   return async (event: StreamRecords): Promise<{ delivered: number; gone: number }> => {
     let delivered = 0;
     let gone = 0;
     for (const [runId, events] of eventsOf(event)) {
-      if ((unwatched.get(runId) ?? 0) > now()) continue;
       const connections = await subscribers(store, runId);
-      if (connections.length === 0) {
-        unwatched.set(runId, now() + unwatchedCacheMs);
-        continue;
-      }
       await Promise.all(
         connections.map(async (connectionId) => {
           for (const runEvent of events) {
@@ -79,7 +67,6 @@ export function createFanoutHandler(options: FanoutOptions) {
         }),
       );
     }
-    for (const [runId, until] of unwatched) if (until <= now()) unwatched.delete(runId);
     return { delivered, gone };
   };
 }

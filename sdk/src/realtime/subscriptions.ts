@@ -4,8 +4,8 @@
  * after {@link subscriptionTtlSeconds}, API Gateway's maximum connection duration (2 h,
  * API Gateway quotas), in case a `$disconnect` is never delivered.
  */
-import { BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
-import { connectionSubscriptionKey, subscriptionKey } from "../store/keys.js";
+import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { sleep } from "../store/transact.js";
 
@@ -24,6 +24,27 @@ export async function subscribe(
     { PutRequest: { Item: { ...subscriptionKey(runId, connectionId), ...fields } } },
     { PutRequest: { Item: { ...connectionSubscriptionKey(connectionId, runId), ...fields } } },
   ]);
+  await markWatched(store, runId);
+}
+
+/**
+ * Marks the run as watched, so the fanout looks up its subscribers (see `fanout.ts`).
+ * Conditional on nothing but the run existing: it never conflicts with a transition.
+ */
+async function markWatched(store: RunStore, runId: string): Promise<void> {
+  try {
+    await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: runKey(runId),
+        UpdateExpression: "SET watched = :true",
+        ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(watched)",
+        ExpressionAttributeValues: { ":true": true },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+  }
 }
 
 export async function unsubscribe(store: RunStore, connectionId: string, runId: string): Promise<void> {
@@ -33,12 +54,16 @@ export async function unsubscribe(store: RunStore, connectionId: string, runId: 
   ]);
 }
 
-/** Connection ids subscribed to `runId` (expired items are skipped: DynamoDB TTL deletes lazily). */
+/**
+ * Connection ids subscribed to `runId` (expired items are skipped: DynamoDB TTL deletes
+ * lazily). Strongly consistent, so a subscription written a moment ago is seen.
+ */
 export async function subscribers(store: RunStore, runId: string, nowMs = Date.now()): Promise<string[]> {
   const ids: string[] = [];
   for await (const item of store.query<{ connectionId: string; expiresAt: number }>({
     KeyConditionExpression: "pk = :pk",
     ExpressionAttributeValues: { ":pk": subscriptionKey(runId, "").pk },
+    ConsistentRead: true,
   })) {
     if (item.expiresAt * 1000 > nowMs) ids.push(item.connectionId);
   }

@@ -80,6 +80,8 @@ export interface RunItem {
   timerRelease?: number;
   /** An expiry timer was scheduled at trigger time; cleared by the first claim, which deletes it. */
   timerExpiry?: boolean;
+  /** Someone subscribed to this run's events over the WebSocket API (the fanout looks up subscribers only then). */
+  watched?: boolean;
   /** Epoch seconds after which DynamoDB TTL deletes a finished run. */
   expiresAt?: number;
   /** Index attributes, set once at creation (see `run-factory.ts`). */
