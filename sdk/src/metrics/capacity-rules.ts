@@ -58,6 +58,9 @@ export const capacityOperations: Readonly<Record<string, "read" | "write">> = {
   TransactWriteItems: "write",
 };
 
+/** Transactional requests cost twice: DynamoDB reads or writes each item twice (prepare, commit). */
+const TRANSACTIONAL_FACTOR = 2;
+
 /** Write units for writing `bytes`: 1 per started KB, at least 1. */
 export function writeUnitsFor(bytes: number): number {
   return Math.max(1, Math.ceil(bytes / 1024));
@@ -105,7 +108,7 @@ export function transactWriteUnits(
     const [table, bytes] = transactWriteActionBytes(action);
     const existing = existingItems[i];
     const size = existing ? Math.max(bytes, itemSizeBytes(existing)) : bytes;
-    byTable.set(table, (byTable.get(table) ?? 0) + 2 * writeUnitsFor(size));
+    byTable.set(table, (byTable.get(table) ?? 0) + TRANSACTIONAL_FACTOR * writeUnitsFor(size));
   });
   return byTable;
 }
@@ -127,7 +130,7 @@ export function transactGetUnits(actions: readonly TransactGetItem[]): Map<strin
   const byTable = new Map<string, number>();
   for (const action of actions) {
     const table = action.Get?.TableName ?? "?";
-    byTable.set(table, (byTable.get(table) ?? 0) + 2 * readUnitsFor(0));
+    byTable.set(table, (byTable.get(table) ?? 0) + TRANSACTIONAL_FACTOR * readUnitsFor(0));
   }
   return byTable;
 }
@@ -175,8 +178,8 @@ function split(
  * {@link transactWriteUnits} / {@link transactGetUnits}: DynamoDB Local bills a
  * `TransactWriteItems` by the total size of its items rounded once (2 WU for any number of
  * small items) and ignores `ConditionCheck`s, while the recomputation rounds per item but
- * can only estimate updates and deletes; both are at most what AWS bills, so the larger
- * is the closer. Index units of a transaction are the reported ones.
+ * can only estimate updates and deletes; both are, as a rule, at most what AWS bills, so
+ * the larger is the closer. Index units of a transaction are the reported ones.
  */
 export function successCost(operation: string, input: Record<string, unknown>, output: unknown): RequestCost {
   const kind = capacityOperations[operation];
