@@ -4,7 +4,8 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { JobSystem, jobSystemEnvironmentVariables } from "./job-system.js";
+import { jobSystemEnvironmentVariables } from "./environment.js";
+import { JobSystem } from "./job-system.js";
 
 export interface ExampleStackProps extends StackProps {
   /**

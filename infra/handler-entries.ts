@@ -15,16 +15,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type * as jobHandlers from "../sdk/src/lambda/handlers.js";
 import type * as realtimeHandlers from "../sdk/src/lambda/realtime-handlers.js";
+import type * as streamHandlers from "../sdk/src/lambda/stream-handlers.js";
 
 /**
  * A handler factory: the module of `sdk/src/lambda/` that exports it and its name.
  * Factories of `handlers` take the jobs' `app` (`createWorkerLambdaHandler(app)`);
- * those of `realtime-handlers` take nothing but the environment, so their bundles leave
- * the jobs out.
+ * those of `realtime-handlers` and `stream-handlers` take nothing but the environment,
+ * so their bundles leave the jobs out.
  */
 export type HandlerFactory =
   | { readonly module: "handlers"; readonly name: keyof typeof jobHandlers }
-  | { readonly module: "realtime-handlers"; readonly name: keyof typeof realtimeHandlers };
+  | { readonly module: "realtime-handlers"; readonly name: keyof typeof realtimeHandlers }
+  | { readonly module: "stream-handlers"; readonly name: keyof typeof streamHandlers };
 
 /**
  * Path of a module of `sdk/src/lambda/`: the TypeScript source in this repository, or

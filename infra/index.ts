@@ -1,10 +1,6 @@
 /** The CDK construct of the job system. Each export is named. */
-export {
-  type JobLane,
-  JobSystem,
-  type JobSystemProps,
-  jobSystemEnvironmentVariables,
-  laneMaxReceiveCount,
-  webSocketRouteKeys,
-  webSocketStageName,
-} from "./job-system.js";
+export { jobSystemEnvironmentVariables } from "./environment.js";
+export { JobSystem } from "./job-system.js";
+export type { JobSystemProps } from "./job-system-props.js";
+export { type JobLane, laneMaxReceiveCount } from "./lanes.js";
+export { webSocketRouteKeys, webSocketStageName } from "./realtime-api.js";
