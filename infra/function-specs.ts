@@ -4,7 +4,7 @@
  *
  * ```
  * lanes ──SQS ESM──▶ Worker                 (claims and executes runs)
- * Scheduler (1 min) ─▶ Maintenance          (sweeps; drains the lanes' DLQs; expiry target)
+ * Scheduler (1 min) ─▶ Maintenance          (the lanes' DLQs, runs due later; expiry target; one at a time)
  * API Gateway ───────▶ WebSocket            (connections, subscriptions)   [webSocket]
  * table stream ──────▶ StreamDispatch       (wake-ups, timers; fanout with webSocket)
  * table stream ──────▶ Projections          (aggregates)
@@ -59,7 +59,7 @@ const countScopes: Record<Parameters<typeof countsKey>[0], true> = { job: true, 
  * (`AGGB#<shard>`, `appliedBatchKey`, under `attribute_not_exists`, so a retried batch is
  * not counted twice). Each action is limited to its items' partitions.
  */
-export const projectionWrites: readonly {
+const projectionWrites: readonly {
   readonly actions: readonly string[];
   readonly partitionKeyPrefixes: readonly string[];
 }[] = [
@@ -119,7 +119,7 @@ export const functionSpecs: readonly FunctionSpec[] = [
     id: "Maintenance",
     factory: { module: "handlers", name: "createMaintenanceLambdaHandler" },
     description:
-      "Job system maintenance: expiries, expired leases, dead letters sent back to their lanes (every minute)",
+      "Job system maintenance: the lanes' dead letters, runs due later, expiries (every minute, one pass at a time)",
     memorySize: () => 256,
     timeout: () => maintenanceTimeout,
     reservedConcurrency: maintenanceConcurrency,

@@ -47,7 +47,8 @@ export const laneMaxReceiveCount: number = sharedLaneMaxReceiveCount;
  * stays hidden; once the invocation can no longer be running (its timeout has passed),
  * the message reappears and the next delivery recovers the run. The minute covers the
  * time between receive and invoke, so a live invocation never sees its message
- * delivered again. AWS's general advice for SQS event sources, six times the timeout,
+ * delivered again (and Lambda refuses an SQS event source whose queue's visibility is
+ * shorter than the function's timeout). AWS's general advice for SQS event sources, six times the timeout,
  * would delay every crash recovery by that much; the price of the shorter hold is that
  * a batch Lambda could not invoke (throttled) reappears and is received again sooner,
  * which costs receives (see `laneMaxReceiveCount`), not runs: the conditional claim
