@@ -5,10 +5,10 @@
  * one item stay in order.
  *
  * As on AWS, a batch whose handler throws is handed over again (after `retryDelayMs`)
- * until it succeeds: never skipped. With a `positionFile`, the position reached in each
- * shard is stored after each successful batch, and a restart resumes after it (what was
- * written while the process was down is handled then); without one, it starts at the
- * stream's current end.
+ * until it succeeds: never skipped. Every shard is read from its start (`TRIM_HORIZON`),
+ * like a mapping created with the table; with a `positionFile`, the position reached in
+ * each shard is stored after each successful batch, and a restart resumes after it (what
+ * was written while the process was down is handled then).
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -65,14 +65,12 @@ export async function startStreamsPoller(
   const streamArn = table.Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`table ${tableName} has no stream`);
   const positions = readPositions(options.positionFile);
-  const resuming = options.positionFile !== undefined;
   const iterators = new Map<string, string | undefined>();
   const interval = options.intervalMs ?? 100;
   const report = options.onError ?? ((e: unknown) => console.error("stream poll failed:", e));
   let stopped = false;
-  let firstRound = true;
 
-  const iteratorFor = async (shardId: string, closed: boolean): Promise<string | undefined> => {
+  const iteratorFor = async (shardId: string): Promise<string | undefined> => {
     const after = positions[shardId];
     if (after) {
       try {
@@ -89,11 +87,8 @@ export async function startStreamsPoller(
         // The stored position is gone (trimmed): read the shard from its start.
       }
     }
-    // Not resuming: shards open when we start from now on, closed ones not at all.
-    if (firstRound && !resuming && closed) return undefined;
-    const type = firstRound && !resuming ? "LATEST" : "TRIM_HORIZON";
     const it = await streams.send(
-      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: type }),
+      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }),
     );
     return it.ShardIterator;
   };
@@ -103,9 +98,8 @@ export async function startStreamsPoller(
     for (const shard of out.StreamDescription?.Shards ?? []) {
       const id = shard.ShardId;
       if (!id || iterators.has(id)) continue;
-      iterators.set(id, await iteratorFor(id, Boolean(shard.SequenceNumberRange?.EndingSequenceNumber)));
+      iterators.set(id, await iteratorFor(id));
     }
-    firstRound = false;
   };
 
   /** Hands the batch over until it succeeds (or the poller stops). */
@@ -126,7 +120,8 @@ export async function startStreamsPoller(
     let round = 0;
     while (!stopped) {
       try {
-        if (round++ % 20 === 0) await discoverShards();
+        // New shards appear as old ones close (DynamoDB rotates them): look often.
+        if (round++ % 5 === 0) await discoverShards();
         for (const [shardId, iterator] of iterators) {
           if (!iterator) continue;
           const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
@@ -140,6 +135,8 @@ export async function startStreamsPoller(
             }
           }
           iterators.set(shardId, out.NextShardIterator);
+          if (!out.NextShardIterator) round = 0; // the shard closed: its successor is new
+
         }
       } catch (error) {
         if (!stopped) report(error);

@@ -1,111 +1,145 @@
 /**
- * Invariant 3 (nothing is lost), end to end on the local emulators: the SQS send that
- * follows a trigger's DynamoDB write fails once; the run is stored anyway, the sweep
- * sends its message, and a worker runs it.
+ * Invariant 3 (nothing is lost) for wake-ups, end to end on the local emulators, with
+ * no maintenance pass running: the table stream's consumer sends every wake-up a
+ * writer's own send did not (a failed send, a writer killed between its write and its
+ * send, a stream batch that failed once), and a wake-up that dead-letters fails its run
+ * with a typed error instead of leaving it Pending.
  */
-import { type Message, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { afterEach, describe, expect, it } from "vitest";
-import { connect } from "../../sdk/src/connect.js";
+import { spawn } from "node:child_process";
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
-import { sweep } from "../../sdk/src/maintenance/sweep.js";
-import { PollingWorker } from "../../sdk/src/worker/polling-worker.js";
-import { createTestResources } from "../support/local-resources.js";
+import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
+import { createTestResources, type TestResources } from "../support/local-resources.js";
+import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
-let worker: PollingWorker | undefined;
+let system: TestSystem | undefined;
 afterEach(async () => {
-  await worker?.stop();
-  worker = undefined;
+  await system?.stop();
+  system = undefined;
 });
 
-/** Makes the first SendMessageCommand on `sqs` fail with `error`; everything else goes through. */
-function failFirstSend(sqs: SQSClient, error: Error): { readonly failed: number } {
+/** Makes the sends `fails` picks fail with `error`; everything else goes through. Returns the count of failed sends. */
+function failSends(sqs: SQSClient, fails: (command: unknown, failedSoFar: number) => boolean): { failed: number } {
   const state = { failed: 0 };
   const realSend = sqs.send.bind(sqs) as (command: unknown, ...rest: unknown[]) => Promise<unknown>;
-  const flakySend = (command: unknown, ...rest: unknown[]) => {
-    if (command instanceof SendMessageCommand && state.failed === 0) {
+  sqs.send = ((command: unknown, ...rest: unknown[]) => {
+    if (fails(command, state.failed)) {
       state.failed++;
-      return Promise.reject(error);
+      return Promise.reject(new Error("injected: SQS unreachable"));
     }
     return realSend(command, ...rest);
-  };
-  sqs.send = flakySend as SQSClient["send"];
+  }) as SQSClient["send"];
   return state;
 }
 
-async function peek(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
-  // Visibility 0: look without hiding, so a worker can still receive the message.
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: 10,
-      WaitTimeSeconds: 0,
-      VisibilityTimeout: 0,
-    }),
-  );
-  return out.Messages ?? [];
+function addApp() {
+  const app = new JobApp();
+  const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
+  return { app, add };
 }
 
 describe("lost send", () => {
-  it("an SQS send that fails after the DynamoDB write does not lose the run", async () => {
+  it("a wake-up whose send fails after the write is sent by the stream consumer, with no maintenance pass", async () => {
+    // Arrange: every direct send fails (the fast path); the stream consumer batches its sends
+    const resources = await createTestResources();
+    const fault = failSends(resources.sqs, (command) => command instanceof SendMessageCommand);
+    const { app, add } = addApp();
+    system = await startTestSystem({ app, resources, timer: false });
+    // Act
+    const result = await system.client.run(add, { a: 40, b: 2 });
+    // Assert
+    expect(result).toBe(42);
+    expect(fault.failed).toBeGreaterThanOrEqual(1);
+  });
+
+  it("a run whose client process was killed between its write and its send starts, with no maintenance pass", async () => {
     // Arrange
     const resources = await createTestResources();
-    const sendError = new Error("injected: SQS unreachable");
-    const fault = failFirstSend(resources.sqs, sendError);
-    const app = new JobApp();
-    const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
-    const enqueueErrors: [unknown, string][] = [];
-    const system = connect({
-      ...resources,
-      app,
-      client: {
-        maxPollIntervalMs: 100,
-        onEnqueueError: (error, runId) => enqueueErrors.push([error, runId]),
-      },
+    const { app } = addApp();
+    system = await startTestSystem({ app, resources, timer: false });
+    // Act: the child writes the run and kills itself before sending
+    const exit = await runChild(resources);
+    // Assert
+    expect(exit).toBe("SIGKILL");
+    const [run] = await collectRuns(system, "Add");
+    expect(run).toBeDefined();
+    const done = await system.client.wait(run as string);
+    expect(done).toMatchObject({ status: "Succeeded", result: 42, attempt: 1 });
+  });
+
+  it("a stream batch that fails is handed over again, never skipped", async () => {
+    // Arrange: the fast path fails, and so does the stream consumer's first batch send
+    const resources = await createTestResources();
+    const fault = failSends(
+      resources.sqs,
+      (command, failed) =>
+        command instanceof SendMessageCommand || (command instanceof SendMessageBatchCommand && failed < 2),
+    );
+    const { app, add } = addApp();
+    system = await startTestSystem({ app, resources, timer: false });
+    // Act
+    const result = await system.client.run(add, { a: 1, b: 2 });
+    // Assert
+    expect(result).toBe(3);
+    expect(fault.failed).toBeGreaterThanOrEqual(2);
+  });
+
+  it("a wake-up that reaches its lane's dead-letter queue fails its run with DeadLetterError", async () => {
+    // Arrange: no worker; the run's message is moved to the dead-letter queue
+    const resources = await createTestResources();
+    const { app, add } = addApp();
+    system = await startTestSystem({ app, resources, workers: 0, timer: false, streams: false });
+    const run = await system.client.trigger(add, { a: 1, b: 1 });
+    const laneUrl = resources.laneUrls.normal as string;
+    const out = await resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: laneUrl, WaitTimeSeconds: 1 }));
+    const message = out.Messages?.[0];
+    expect(JSON.parse(message?.Body ?? "{}")).toEqual({ runId: run.runId, attempt: 0 });
+    await resources.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: resources.deadLetterUrls.normal,
+        MessageBody: message?.Body,
+        MessageGroupId: "dead",
+        MessageDeduplicationId: "dead",
+      }),
+    );
+    await resources.sqs.send(new DeleteMessageCommand({ QueueUrl: laneUrl, ReceiptHandle: message?.ReceiptHandle }));
+    // Act
+    const report = await runMaintenance({ store: system.store, dispatcher: system.dispatcher, app });
+    // Assert
+    expect(report.deadLetters).toMatchObject({ failed: 1, errors: 0 });
+    expect(await system.client.getRun(run.runId)).toMatchObject({
+      status: "Failed",
+      error: { type: "DeadLetterError" },
     });
-    const laneUrl = system.dispatcher.laneFor({ priority: 0 }).queueUrl;
-
-    // Act 1: trigger while the send fails
-    const run = await system.client.trigger(add, { a: 20, b: 22 });
-
-    // Assert 1: the caller got a Pending run, the error was reported, the run is stored, no message exists
-    expect(run.status).toBe("Pending");
-    expect(fault.failed).toBe(1);
-    expect(enqueueErrors).toEqual([[sendError, run.runId]]);
-    expect(await system.store.get(run.runId)).toMatchObject({
-      status: "Pending",
-      attempt: 0,
-      enqueueCount: 1,
-    });
-    expect(await peek(resources.sqs, laneUrl)).toEqual([]);
-
-    // Act 2: the sweep finds the run
-    const report = await sweep({
-      store: system.store,
-      dispatcher: system.dispatcher,
-      app,
-      lostMessageGraceMs: 0,
-    });
-
-    // Assert 2: one message for the run is in its lane, and the run records the second send
-    expect(report).toEqual({ expired: 0, enqueued: 1, recovered: 0 });
-    const messages = await peek(resources.sqs, laneUrl);
-    expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
-    expect(await system.store.get(run.runId)).toMatchObject({ status: "Pending", enqueueCount: 2 });
-
-    // Act 3: a worker takes it from the lane
-    worker = new PollingWorker({
-      app,
-      store: system.store,
-      dispatcher: system.dispatcher,
-      client: system.client,
-      leaseMs: 3_000,
-      heartbeatMs: 500,
-      maxIdleMs: 50,
-      shutdownGraceMs: 1_000,
-    }).start();
-    const done = await system.client.wait(run.runId);
-
-    // Assert 3
-    expect(done).toMatchObject({ status: "Succeeded", attempt: 1, result: 42 });
+    const again = await runMaintenance({ store: system.store, dispatcher: system.dispatcher, app });
+    expect(again.deadLetters).toMatchObject({ failed: 0, recovered: 0, resent: 0 });
   });
 });
+
+/** Runs the killed client; resolves with the signal that ended it. */
+function runChild(resources: TestResources): Promise<NodeJS.Signals | null> {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/killed-client.ts"], {
+    env: {
+      ...process.env,
+      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+      SQS_ENDPOINT: inject("sqsEndpoint"),
+      TABLE_NAME: resources.tableName,
+      LANE_URLS: JSON.stringify(resources.laneUrls),
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return new Promise((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+}
+
+async function collectRuns(s: TestSystem, jobName: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const run of s.client.getRuns({ jobName })) ids.push(run.runId);
+  return ids;
+}

@@ -15,6 +15,8 @@ import { createTestResources, type TestResources } from "./local-resources.js";
 
 export interface TestSystemOptions {
   readonly app: JobApp;
+  /** The table and lanes to use (to inject faults into their clients first). @default new ones */
+  readonly resources?: TestResources;
   /** @default 1 */
   readonly workers?: number;
   /** Start the local timer loop (run timers and sweep). @default true */
@@ -49,7 +51,7 @@ export interface TestSystem extends JobSystem {
 }
 
 export async function startTestSystem(options: TestSystemOptions): Promise<TestSystem> {
-  const resources = await createTestResources();
+  const resources = options.resources ?? (await createTestResources());
   const now = options.now ?? Date.now;
   const makeTimer = options.makeTimer ?? ((parts) => new LocalRunTimer(parts));
   const system = connect({
