@@ -158,9 +158,10 @@ export class JobClient {
     const created = await this.#create(job, args, options, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     try {
-      const run = await this.#waitTerminal(created.runId, signal);
-      if (run.status !== "Succeeded") throw new JobRunError(run);
-      return run.result;
+      const item = await this.#pollTerminal(created.runId, signal, created);
+      // The result only: a run's arguments (up to 256 KiB) are not read back to return it.
+      if (item.status !== "Succeeded") throw new JobRunError(await this.#snapshot(item));
+      return (await this.#snapshot(item, { withArgs: false })).result;
     } finally {
       await release();
     }
@@ -329,10 +330,22 @@ export class JobClient {
     return this.#snapshot<TResult>(found.run, found);
   }
 
-  /** The public snapshot of a run item: payloads, log tail and (for big streaming results) output events read as needed. */
-  async #snapshot<T>(item: RunItem, payloads?: { argsJson?: string; resultJson?: string }): Promise<JobRun<T>> {
+  /**
+   * The public snapshot of a run item: payloads, log tail and (for big streaming results)
+   * output events, each read only when the item says there is something to read.
+   * `payloads` already read are not read again; `withArgs: false` leaves the arguments out.
+   */
+  async #snapshot<T>(
+    item: RunItem,
+    payloads?: { argsJson?: string; resultJson?: string; withArgs?: boolean },
+  ): Promise<JobRun<T>> {
     const store = this.#options.store;
-    const argsJson = payloads ? payloads.argsJson : await store.argsJson(item);
+    const argsJson =
+      payloads?.withArgs === false
+        ? undefined
+        : payloads && "argsJson" in payloads
+          ? payloads.argsJson
+          : await store.argsJson(item);
     const resultJson =
       payloads?.resultJson ?? (item.resultRef ? (await store.getWithPayloads(item.runId))?.resultJson : undefined);
     const tail = await store.tail(item);
@@ -433,10 +446,14 @@ export class JobClient {
   }
 
   async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
+    return this.#snapshot<T>(await this.#pollTerminal(runId, signal));
+  }
+
+  /** Polls the run item until it is terminal (`created`: the run this client just made, so no first read). */
+  async #pollTerminal(runId: string, signal?: AbortSignal, created?: RunItem): Promise<RunItem> {
     const store = this.#options.store;
     const delays = waitDelays(this.#options.maxPollIntervalMs ?? 1000);
-    let item = await store.get(runId, false);
-    if (!item) item = await store.get(runId);
+    let item = created ?? (await store.get(runId, false)) ?? (await store.get(runId));
     if (!item) throw new RunNotFoundError(runId);
     while (!isTerminal(item.status)) {
       await abortableSleep(delays.next().value, signal);
@@ -444,7 +461,7 @@ export class JobClient {
       // so a stale read only means one more poll.
       item = (await store.get(runId, false)) ?? item;
     }
-    return this.#snapshot<T>(item);
+    return item;
   }
 
   async #create(

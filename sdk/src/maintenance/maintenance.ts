@@ -28,7 +28,7 @@ export interface MaintenanceOptions {
   readonly app?: JobApp;
   /** Releases long retry backoffs of recovered runs. @default none */
   readonly timer?: RunTimer;
-  /** The workers' lease, in ms (a container worker whose heartbeat is older is gone). @default 45000 */
+  /** The workers' lease, in ms (a container worker whose heartbeat is older is gone). @default 60000 */
   readonly leaseMs?: number;
   /** Epoch ms by which the pass must end (the function's time limit, less a margin). */
   readonly deadlineMs?: number;
@@ -53,7 +53,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     dispatcher,
     ...(options.timer ? { timer: options.timer } : {}),
     now,
-    leaseMs: options.leaseMs ?? 45_000,
+    leaseMs: options.leaseMs ?? 60_000,
     retryPolicy: (job) => retryPolicyOf(options.app, store, job),
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),

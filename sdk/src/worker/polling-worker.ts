@@ -9,11 +9,13 @@
  * backoff to wait out; a poll that brings more messages than there are free slots
  * releases the rest at once (visibility 0).
  *
- * Leases: the message stays in flight while its run executes. Every `leaseMs / 3` the
- * worker writes its heartbeat item (one write per worker, however many runs it holds)
- * and extends the visibility of its messages to `leaseMs`; a worker that dies stops both,
- * its messages come back within `leaseMs`, and whoever receives them finds its heartbeat
- * stale and recovers the runs. A worker that cannot write its heartbeat for `leaseMs`
+ * Leases: the message stays in flight while its run executes. Every `leaseMs / 3`, while
+ * it holds runs, the worker writes its heartbeat item (one write per worker, however
+ * many runs it holds: a run shorter than that costs none) and extends the visibility of
+ * its messages to `leaseMs`; a worker that dies stops both, its messages come back within
+ * `leaseMs`, and whoever receives them finds its heartbeat stale and recovers the runs.
+ * (A message received is hidden for the lane's visibility timeout, longer than
+ * `leaseMs / 3`, so it cannot come back before the first heartbeat.) A worker that cannot write its heartbeat for `leaseMs`
  * less a margin aborts its handlers (`LeaseLostError`): it can no longer prove it holds them.
  */
 import {
@@ -215,7 +217,6 @@ export class PollingWorker {
             onClaimed: async (run) => {
               runId = run.runId;
               this.#held.set(run.runId, { lane, receiptHandle });
-              if (this.#held.size === 1) await this.#beat();
             },
             stopSignal: stop,
           })

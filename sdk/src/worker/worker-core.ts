@@ -64,7 +64,9 @@ export interface WorkerCoreOptions {
   readonly workerId?: string;
   /**
    * Lease length in ms: a container worker whose heartbeat is older than this is gone,
-   * and its runs are recovered when their messages come back. @default 45000
+   * and its runs are recovered when their messages come back: within `leaseMs` of its
+   * last heartbeat (written every `leaseMs / 3`, so a minute of run time costs three
+   * writes per worker, shared by all the runs it holds). @default 60000
    */
   readonly leaseMs?: number;
   /** How often a running attempt checks that it still holds its run, in ms: a cancel reaches the handler within this. @default 5000 */
@@ -103,7 +105,7 @@ export class WorkerCore {
   constructor(options: WorkerCoreOptions) {
     this.#options = options;
     this.workerId = options.workerId ?? `worker-${randomUUID()}`;
-    this.leaseMs = options.leaseMs ?? 45_000;
+    this.leaseMs = options.leaseMs ?? 60_000;
     this.#heartbeatMs = options.heartbeatMs ?? 5_000;
     this.#now = options.now ?? Date.now;
   }
