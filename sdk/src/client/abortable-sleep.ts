@@ -25,14 +25,23 @@ export function* adaptiveDelays(maxMs: number, firstMs = 20): Generator<number, 
 }
 
 /**
- * Delays between polls of a run that is awaited: 5 ms at first, then half the time
- * waited so far, up to `maxMs`. A run that ends is noticed within half its age (a 10 ms
- * run within 5 ms), and a long one costs about one read per `maxMs`.
+ * Delays between polls of a run that is awaited. With `expectedMs` (how long runs of
+ * its job took lately), the first poll is just before then and the next ones follow
+ * closely (a quarter of the time waited, at least 5 ms) until twice that; without, or
+ * after that, 5 ms at first and then half the time waited so far, up to `maxMs`. A run
+ * that ends when expected is seen with one read; one that ends otherwise within half
+ * (or a quarter) of its age, and a long one costs about one read per `maxMs`.
  */
-export function* waitDelays(maxMs: number, firstMs = 5): Generator<number, never> {
+export function* waitDelays(maxMs: number, expectedMs?: number, firstMs = 5): Generator<number, never> {
   let waited = 0;
+  const expected = expectedMs !== undefined && Number.isFinite(expectedMs) ? expectedMs : undefined;
+  if (expected !== undefined && expected > firstMs) {
+    waited = Math.min(maxMs, Math.floor(expected * 0.9));
+    yield waited;
+  }
   for (;;) {
-    const delay = Math.min(maxMs, Math.max(firstMs, Math.ceil(waited / 2)));
+    const share = expected !== undefined && waited < 2 * expected ? 4 : 2;
+    const delay = Math.min(maxMs, Math.max(firstMs, Math.ceil(waited / share)));
     waited += delay;
     yield delay;
   }

@@ -92,21 +92,39 @@ interface Lineage {
 /** How long a positive job-name lookup is cached, in ms. */
 const jobCacheMs = 60_000;
 
+/**
+ * How long runs of each job took from trigger to end, as this client saw them: an
+ * exponentially weighted mean (weight 1/4 for the newest), so waiting polls first when a
+ * run of that job usually ends (`waitDelays`).
+ */
+class RunDurations {
+  readonly #means = new Map<string, number>();
+  expected(jobName: string): number | undefined {
+    return this.#means.get(jobName);
+  }
+  record(jobName: string, ms: number): void {
+    const mean = this.#means.get(jobName);
+    this.#means.set(jobName, mean === undefined ? ms : mean + (ms - mean) / 4);
+  }
+}
+
 export class JobClient {
   readonly #options: JobClientOptions;
   readonly #lineage: Lineage | undefined;
   readonly #now: () => number;
   readonly #knownJobs: Map<string, { record: JobRecord; until: number }>;
+  readonly #durations: RunDurations;
 
   constructor(
     options: JobClientOptions,
     lineage?: Lineage,
-    knownJobs?: Map<string, { record: JobRecord; until: number }>,
+    shared?: { knownJobs: Map<string, { record: JobRecord; until: number }>; durations: RunDurations },
   ) {
     this.#options = options;
     this.#lineage = lineage;
     this.#now = options.now ?? Date.now;
-    this.#knownJobs = knownJobs ?? new Map();
+    this.#knownJobs = shared?.knownJobs ?? new Map();
+    this.#durations = shared?.durations ?? new RunDurations();
   }
 
   /**
@@ -442,7 +460,7 @@ export class JobClient {
    */
   childClient(parent: Pick<RunItem, "runId" | "rootRunId">, signal?: AbortSignal): JobClient {
     const lineage = { parentRunId: parent.runId, rootRunId: parent.rootRunId, ...(signal ? { signal } : {}) };
-    return new JobClient(this.#options, lineage, this.#knownJobs);
+    return new JobClient(this.#options, lineage, { knownJobs: this.#knownJobs, durations: this.#durations });
   }
 
   async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
@@ -452,15 +470,21 @@ export class JobClient {
   /** Polls the run item until it is terminal (`created`: the run this client just made, so no first read). */
   async #pollTerminal(runId: string, signal?: AbortSignal, created?: RunItem): Promise<RunItem> {
     const store = this.#options.store;
-    const delays = waitDelays(this.#options.maxPollIntervalMs ?? 1000);
     let item = created ?? (await store.get(runId, false)) ?? (await store.get(runId));
     if (!item) throw new RunNotFoundError(runId);
+    const waited = !isTerminal(item.status);
+    const expected = this.#durations.expected(item.jobName);
+    const delays = waitDelays(
+      this.#options.maxPollIntervalMs ?? 1000,
+      expected === undefined ? undefined : Math.max(0, expected - (this.#now() - item.createdMs)),
+    );
     while (!isTerminal(item.status)) {
       await abortableSleep(delays.next().value, signal);
       // Eventually consistent: half the read units, and a terminal status never changes,
       // so a stale read only means one more poll.
       item = (await store.get(runId, false)) ?? item;
     }
+    if (waited) this.#durations.record(item.jobName, (item.completedMs ?? this.#now()) - item.createdMs);
     return item;
   }
 
