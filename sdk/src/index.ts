@@ -32,6 +32,7 @@ export {
   type SignalOptions,
 } from "./domain/run-options.js";
 export {
+  DeadLetterError,
   JobNotFoundError,
   JobRunError,
   JobSystemError,
@@ -47,7 +48,9 @@ export {
 export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
 export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
+export { CapacityRecorder } from "./metrics/capacity-recorder.js";
 export { RequestCounter } from "./metrics/request-counter.js";
+export type { RunCounts } from "./projections/run-counts.js";
 export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
 export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";

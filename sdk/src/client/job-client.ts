@@ -37,6 +37,7 @@ import type { JobRecord, RunStore } from "../store/run-store.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { copyInput } from "../streams/input-log.js";
 import { extractStreams, streamNames } from "../streams/stream-args.js";
+import { type RunCounts, readRunCounts } from "../projections/run-counts.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { abortableSleep, waitDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
@@ -403,6 +404,28 @@ export class JobClient {
         if (plan.matches(item)) yield toJobRun(item);
       }
     })();
+  }
+
+  /**
+   * Counts runs by status for one job or one queue, as the run counts projection keeps
+   * them (`projections/run-counts.ts`): updated from the table's stream once per
+   * batching window (up to a minute behind on AWS), exact for runs created since the
+   * system was deployed. One eventually consistent read.
+   *
+   * @param scope - `{ jobName }` or `{ queue }`.
+   * @throws {@link ValidationError} neither or both given.
+   * @example
+   * ```ts
+   * const { Pending, Running, Failed } = await client.getRunCounts({ jobName: "Import" });
+   * ```
+   */
+  async getRunCounts(scope: { readonly jobName?: string; readonly queue?: string }): Promise<RunCounts> {
+    if ((scope.jobName === undefined) === (scope.queue === undefined)) {
+      throw new ValidationError("scope", "give exactly one of jobName and queue");
+    }
+    return scope.jobName !== undefined
+      ? readRunCounts(this.#options.store, "job", scope.jobName)
+      : readRunCounts(this.#options.store, "queue", scope.queue as string);
   }
 
   /**
