@@ -2,6 +2,14 @@
  * A worker in a child process, for crash tests: connects to the table and lanes named
  * in its environment, runs one job, "Fragile", whose handler prints `started <runId>`
  * and then hangs, so the parent can SIGKILL the process mid-run.
+ *
+ * Two things keep the recovery after the kill within seconds:
+ * - the handler prints only once the worker has beaten at least once while holding the
+ *   run (every `leaseMs / 3`): until then the message is hidden for the lane's
+ *   visibility timeout (60 s), afterwards only for the lease (3 s);
+ * - its long polls are short (1 s): a poll still open when the process dies is answered
+ *   anyway, and a message it is handed is hidden for the lane's visibility timeout. With
+ *   1 s, every poll of the dead process has ended before its run's message comes back.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -16,9 +24,14 @@ const env = (name: string) => {
   return value;
 };
 
+const leaseMs = 3_000;
+/** Past the first heartbeat after the claim (every `leaseMs / 3`), with a margin for its two requests. */
+const heldAfterMs = leaseMs / 3 + 800;
+
 const app = new JobApp();
 app
   .addJob("Fragile", async (_args: undefined, ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
     process.stdout.write(`started ${ctx.runId}\n`);
     await new Promise(() => undefined);
   })
@@ -36,8 +49,8 @@ new PollingWorker({
   store: system.store,
   dispatcher: system.dispatcher,
   client: system.client,
-  leaseMs: 2_000,
+  leaseMs,
   heartbeatMs: 500,
-  maxIdleMs: 50,
+  waitTimeSeconds: 1,
 }).start();
 process.stdout.write("ready\n");

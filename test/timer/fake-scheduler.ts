@@ -10,7 +10,9 @@
  *
  * Like Scheduler: a create with an existing name is a `ConflictException`, a delete of a
  * missing one a `ResourceNotFoundException`, and a fired schedule deletes itself
- * (`ActionAfterCompletion: DELETE`, the only mode the timer uses).
+ * (`ActionAfterCompletion: DELETE`, the only mode the timer uses). While
+ * {@link FakeScheduler.createFailure} is set, every create fails with it (Scheduler
+ * throttling, say) and makes nothing.
  */
 import {
   ConflictException,
@@ -45,9 +47,12 @@ export class FakeScheduler {
   readonly mock: AwsClientStub<SchedulerClient> = mockClient(this.client);
   /** Live schedules by name (one group). */
   readonly schedules = new Map<string, CreateScheduleCommandInput>();
+  /** The error every create fails with while set. */
+  createFailure: Error | undefined;
 
   constructor() {
     this.mock.on(CreateScheduleCommand).callsFake((input: CreateScheduleCommandInput) => {
+      if (this.createFailure) throw this.createFailure;
       const name = input.Name ?? "";
       if (this.schedules.has(name)) {
         throw new ConflictException({

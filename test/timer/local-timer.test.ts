@@ -1,11 +1,19 @@
 /**
  * The local timer (`LocalRunTimer`) against the timer port's conformance suite, plus
- * what is specific to it: a failed firing is tried again.
+ * what is specific to it: a failed firing is tried again, and timers lost with the
+ * process are made again from the table. Then a system with no timer at all: a run due
+ * beyond the visibility hold waits in `byLater` and the maintenance pass releases it.
  */
 import { describe, expect, it } from "vitest";
+import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
+import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
+import { resendPending } from "../../sdk/src/maintenance/resend-pending.js";
 import { maxHoldMs } from "../../sdk/src/queue/visibility.js";
+import { shardOf } from "../../sdk/src/store/keys.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
+import { scheduleName } from "../../sdk/src/timer/timer-port.js";
+import { createTestResources } from "../support/local-resources.js";
 import { startTestSystem } from "../support/test-system.js";
 import { drainLane, ManualClock, timerConformance } from "./timer-conformance.js";
 
@@ -43,6 +51,7 @@ describe("LocalRunTimer", () => {
       app,
       workers: 0,
       timer: false,
+      streams: false,
       now: clock.now,
       makeTimer: (parts) => {
         let failures = 1;
@@ -81,5 +90,106 @@ describe("LocalRunTimer", () => {
     } finally {
       await system.stop();
     }
+  });
+});
+
+describe("LocalRunTimer after a restart", () => {
+  it("gets its release and expiry timers made again from the table, and fires them when due", async () => {
+    // Arrange: a run released by the timer with a deadline; then the process (and its timers) is gone
+    const clock = new ManualClock();
+    const app = new JobApp();
+    const job = app.addJob("Later", () => "ran");
+    const system = await startTestSystem({ app, workers: 0, timer: false, streams: false, now: clock.now });
+    try {
+      const notBefore = clock.now() + maxHoldMs + 3_600_000;
+      const notAfter = notBefore + 3_600_000;
+      const run = await system.client.trigger(job, undefined, {
+        notBefore: new Date(notBefore),
+        notAfter: new Date(notAfter),
+      });
+      const restarted = new LocalRunTimer({
+        store: system.store,
+        dispatcher: system.dispatcher,
+        now: clock.now,
+      });
+      // Act
+      const sent = await resendPending(system.store, system.dispatcher, restarted, clock.now());
+      const names = restarted.pending().map((e) => e.name);
+      clock.set(notBefore);
+      const released = await restarted.fireDue();
+      const messages = await drainLane(system, run);
+      // Assert
+      expect(sent).toBe(0);
+      expect(names.sort()).toEqual(
+        [scheduleName(run.runId, "expiry", 0), scheduleName(run.runId, "release", 0)].sort(),
+      );
+      expect(released).toBe(1);
+      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+      expect(restarted.pending().map((e) => e.name)).toEqual([scheduleName(run.runId, "expiry", 0)]);
+    } finally {
+      await system.stop();
+    }
+  });
+});
+
+describe("a system without a run timer", () => {
+  it("keeps a run due beyond the hold in byLater, and the maintenance pass sends it once it is due within the hold", async () => {
+    // Arrange
+    const app = new JobApp();
+    const job = app.addJob("Later", () => "ran");
+    const resources = await createTestResources();
+    const clock = new ManualClock();
+    const system = connect({ ...resources, app, client: { now: clock.now } });
+    const notBefore = clock.now() + maxHoldMs + 3_600_000;
+    // Act
+    const run = await system.client.trigger(job, undefined, { notBefore: new Date(notBefore) });
+    const waiting = await system.store.get(run.runId);
+    const early = await runMaintenance({
+      store: system.store,
+      dispatcher: system.dispatcher,
+      now: clock.now,
+    });
+    const laneWhileWaiting = await drainLane(system, run);
+    clock.set(notBefore - maxHoldMs + 1_000);
+    const due = await runMaintenance({ store: system.store, dispatcher: system.dispatcher, now: clock.now });
+    const messages = await drainLane(system, run);
+    const again = await runMaintenance({
+      store: system.store,
+      dispatcher: system.dispatcher,
+      now: clock.now,
+    });
+    // Assert
+    expect(system.timer).toBeUndefined();
+    expect(waiting).toMatchObject({ enqueueCount: 0, laterPk: `LATER#${shardOf(run.runId)}` });
+    expect(waiting).not.toHaveProperty("timerRelease");
+    expect(early.released).toBe(0);
+    expect(laneWhileWaiting).toEqual([]);
+    expect(due).toMatchObject({ released: 1, errors: 0 });
+    expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+    const released = await system.store.get(run.runId);
+    expect(released).toMatchObject({ status: "Pending", enqueueCount: 1 });
+    expect(released).not.toHaveProperty("laterPk");
+    expect(released).not.toHaveProperty("dueSk");
+    expect(again.released).toBe(0);
+  });
+
+  it("takes a run that is no longer Pending out of byLater without sending it", async () => {
+    const app = new JobApp();
+    const job = app.addJob("Later", () => "ran");
+    const resources = await createTestResources();
+    const clock = new ManualClock();
+    const system = connect({ ...resources, app, client: { now: clock.now } });
+    const notBefore = clock.now() + maxHoldMs + 3_600_000;
+    const run = await system.client.trigger(job, undefined, { notBefore: new Date(notBefore) });
+    await system.client.cancel(run.runId);
+    clock.set(notBefore);
+    const report = await runMaintenance({
+      store: system.store,
+      dispatcher: system.dispatcher,
+      now: clock.now,
+    });
+    expect(report.released).toBe(0);
+    expect(await drainLane(system, run)).toEqual([]);
+    expect(await system.store.get(run.runId)).not.toHaveProperty("laterPk");
   });
 });

@@ -13,7 +13,6 @@ import { maxScheduleAheadMs } from "../../sdk/src/domain/run-options.js";
 import { ValidationError } from "../../sdk/src/errors.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { createMaintenanceLambdaHandler } from "../../sdk/src/lambda/handlers.js";
-import { sweep } from "../../sdk/src/maintenance/sweep.js";
 import { Dispatcher } from "../../sdk/src/queue/dispatcher.js";
 import {
   atExpression,
@@ -30,7 +29,7 @@ import {
   fakeGroupName,
   fakeRoleArn,
 } from "./fake-scheduler.js";
-import { drainLane, ManualClock, timerConformance } from "./timer-conformance.js";
+import { drainLane, ManualClock, timerConformance, waitFor } from "./timer-conformance.js";
 
 /** The fake behind the test system being built or run (one per system). */
 let fake = new FakeScheduler();
@@ -70,13 +69,24 @@ describe("SchedulerTimer requests", () => {
     system = undefined;
   });
 
-  async function start(clock: ManualClock, extra: Partial<SchedulerTimerOptions> = {}, workers = 0) {
+  /**
+   * A system whose requests to Scheduler are the client's and the workers' only: no
+   * stream consumers (which make the same schedules again, at a moment of their own)
+   * unless `streams`.
+   */
+  async function start(
+    clock: ManualClock,
+    extra: Partial<SchedulerTimerOptions> = {},
+    workers = 0,
+    streams = false,
+  ) {
     const app = new JobApp();
     const job = app.addJob("Report", () => "done");
     system = await startTestSystem({
       app,
       workers,
       timer: false,
+      streams,
       now: clock.now,
       makeTimer: (parts) => schedulerTimer(parts, extra),
     });
@@ -175,6 +185,7 @@ describe("SchedulerTimer requests", () => {
       app,
       workers: 1,
       timer: false,
+      streams: false,
       now: clock.now,
       makeTimer: (parts) => schedulerTimer(parts),
     });
@@ -200,35 +211,48 @@ describe("SchedulerTimer requests", () => {
     expect(fake.names()).toHaveLength(1);
   });
 
-  it("keeps a run whose schedule could not be created: the sweep sends it when due", async () => {
-    // Arrange: Scheduler throttles every create
+  it("keeps a run whose schedule could not be created: the stream consumer makes it once Scheduler accepts again", async () => {
+    // Arrange: Scheduler throttles every create, the trigger's and the stream consumer's
     const clock = new ManualClock();
-    const { s, job } = await start(clock);
-    fake.mock.on(CreateScheduleCommand).rejects(
-      new ThrottlingException({
-        message: "Rate exceeded",
-        Message: "Rate exceeded",
-        $metadata: { httpStatusCode: 429 },
-      }),
-    );
+    const { s, job } = await start(clock, {}, 0, true);
+    fake.createFailure = new ThrottlingException({
+      message: "Rate exceeded",
+      Message: "Rate exceeded",
+      $metadata: { httpStatusCode: 429 },
+    });
     const notBefore = clock.now() + 3 * hour;
     // Act
     const run = await s.client.trigger(job, undefined, { notBefore: new Date(notBefore) });
-    const report = await sweep({
-      store: s.store,
-      dispatcher: s.dispatcher,
-      now: () => notBefore + 60_000,
-      lostMessageGraceMs: 30_000,
-    });
+    const refused = await waitFor(
+      "the stream consumer to try too",
+      async () => fake.mock.commandCalls(CreateScheduleCommand).length,
+      (calls) => calls >= 2,
+    );
+    const namesWhileThrottled = fake.names();
+    fake.createFailure = undefined;
+    const names = await waitFor(
+      "the schedule",
+      async () => fake.names(),
+      (n) => n.length > 0,
+    );
+    clock.set(notBefore);
+    await fake.fire(s.now(), { sqs: s.dispatcher.sqs, store: s.store });
     // Assert
     expect(run.status).toBe("Pending");
-    expect(report.enqueued).toBe(1);
+    expect(refused).toBeGreaterThanOrEqual(2);
+    expect(namesWhileThrottled).toEqual([]);
+    expect(names).toEqual([`run-${run.runId}-0-release`]);
+    expect(await s.store.get(run.runId)).toMatchObject({
+      status: "Pending",
+      enqueueCount: 1,
+      timerRelease: 0,
+    });
     expect((await drainLane(s, run)).map((m) => JSON.parse(m.Body ?? ""))).toEqual([
       { runId: run.runId, attempt: 0 },
     ]);
   });
 
-  it("rejects bad times before any schedule or write, and leaves a deadline past the horizon to the sweep (S5)", async () => {
+  it("rejects bad times before any schedule or write, and leaves a deadline past the horizon to the claim (S5)", async () => {
     // Arrange
     const clock = new ManualClock();
     const { s, job } = await start(clock);
@@ -370,7 +394,7 @@ describe("Scheduler configuration from the environment", () => {
 });
 
 describe("the maintenance function as the expiry target", () => {
-  it("expires the run an expiry event names, and sweeps on any other event", async () => {
+  it("expires the run an expiry event names, and runs the maintenance pass on any other event", async () => {
     // Arrange: the handler builds its own clients from the environment, pointed at the emulators
     const app = new JobApp();
     const job = app.addJob("Deadline", () => "ran");
@@ -397,11 +421,15 @@ describe("the maintenance function as the expiry target", () => {
       // Act
       const expired = await handler({ expireRunId: run.runId }, { invokedFunctionArn: fakeExpiryTargetArn });
       const again = await handler({ expireRunId: run.runId }, { invokedFunctionArn: fakeExpiryTargetArn });
-      const swept = await handler({}, { invokedFunctionArn: fakeExpiryTargetArn });
+      const maintained = await handler({}, { invokedFunctionArn: fakeExpiryTargetArn });
       // Assert
       expect(expired).toEqual({ expireRunId: run.runId, expired: true });
       expect(again).toEqual({ expireRunId: run.runId, expired: false });
-      expect(swept).toMatchObject({ expired: 0, recovered: 0 });
+      expect(maintained).toEqual({
+        deadLetters: { failed: 0, recovered: 0, resent: 0, errors: 0 },
+        released: 0,
+        errors: 0,
+      });
       expect(await s.client.getRun(run.runId)).toMatchObject({
         status: "Canceled",
         cancelReason: expect.stringMatching(/^notAfter passed/),

@@ -4,7 +4,7 @@
  * date range reaching DynamoDB, JobResult resolving to never).
  */
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { queriesFor } from "../../sdk/src/client/run-filter.js";
+import { planListing } from "../../sdk/src/client/run-filter.js";
 import { type Duration, toMillis } from "../../sdk/src/domain/duration.js";
 import { toJson } from "../../sdk/src/domain/json.js";
 import { ValidationError } from "../../sdk/src/errors.js";
@@ -41,12 +41,12 @@ describe("toMillis (sdk/src/domain/duration.ts)", () => {
   });
 });
 
-describe("queriesFor (sdk/src/client/run-filter.ts)", () => {
+describe("planListing (sdk/src/client/run-filter.ts)", () => {
   it("rejects createdAfter later than createdBefore instead of building a BETWEEN DynamoDB refuses", () => {
     // DynamoDB answers the query with ValidationException: "The BETWEEN operator requires
     // upper bound to be greater than or equal to lower bound" (seen on DynamoDB Local).
     expect(() =>
-      queriesFor({
+      planListing({
         jobName: "Add",
         createdAfter: "2031-01-01T00:00:00Z",
         createdBefore: "2030-01-01T00:00:00Z",

@@ -1,85 +1,80 @@
+/**
+ * `getRuns` filters (`sdk/src/client/run-filter.ts` `planListing`): which sharded index
+ * listing a filter becomes, what is checked on the listed run items, and the validation
+ * errors; and the merge of sorted shard listings (`sdk/src/store/merge-sorted.ts`).
+ */
 import { describe, expect, it } from "vitest";
-import { mergeDescending, queriesFor, type RunFilter } from "../../sdk/src/client/run-filter.js";
+import { planListing, type RunFilter } from "../../sdk/src/client/run-filter.js";
 import type { RunStatus } from "../../sdk/src/domain/run.js";
 import { ValidationError } from "../../sdk/src/errors.js";
+import { listingShards } from "../../sdk/src/store/keys.js";
+import { mergeSorted } from "../../sdk/src/store/merge-sorted.js";
+import { runItem } from "./run-item-factory.js";
 
 function rejection(filter: RunFilter): ValidationError {
   try {
-    queriesFor(filter);
+    planListing(filter);
   } catch (error) {
     expect(error).toBeInstanceOf(ValidationError);
     return error as ValidationError;
   }
-  throw new Error("expected queriesFor to throw");
+  throw new Error("expected planListing to throw");
 }
 
-describe("queriesFor", () => {
+const shardKeys = (prefix: string) => Array.from({ length: listingShards }, (_, i) => `${prefix}#${i}`);
+
+describe("planListing", () => {
   describe("index choice", () => {
-    it("queries the parent index when a parent is given, filtering job and status", () => {
+    it("lists the parent's shards of byParent when a parent is given, checking job and status on the runs", () => {
       // Act
-      const queries = queriesFor({ parentRunId: "P1", jobName: "Add", status: "Failed" });
+      const plan = planListing({ parentRunId: "P1", jobName: "Add", status: "Failed" });
       // Assert
-      expect(queries).toEqual([
-        {
-          IndexName: "byParent",
-          KeyConditionExpression: "parentPk = :key",
-          ExpressionAttributeValues: { ":key": "PARENT#P1", ":jobName": "Add", ":status": "Failed" },
-          ExpressionAttributeNames: { "#jobName": "jobName", "#status": "status" },
-          FilterExpression: "#jobName = :jobName AND #status = :status",
-          ScanIndexForward: false,
-          Limit: 100,
-        },
-      ]);
+      expect(plan.needsJobNames).toBe(false);
+      expect(plan.listing([])).toEqual({
+        indexName: "byParent",
+        partitionAttribute: "parentPk",
+        partitionKeys: shardKeys("PARENT#P1"),
+        pageSize: 100,
+      });
+      expect(plan.matches(runItem({ jobName: "Add", status: "Failed" }))).toBe(true);
+      expect(plan.matches(runItem({ jobName: "Other", status: "Failed" }))).toBe(false);
+      expect(plan.matches(runItem({ jobName: "Add", status: "Succeeded" }))).toBe(false);
     });
 
-    it("queries the job index when a job but no parent is given, filtering status", () => {
-      const queries = queriesFor({ jobName: "Add", status: "Running" });
-      expect(queries).toEqual([
-        {
-          IndexName: "byJob",
-          KeyConditionExpression: "jobPk = :key",
-          ExpressionAttributeValues: { ":key": "JOB#Add", ":status": "Running" },
-          ExpressionAttributeNames: { "#status": "status" },
-          FilterExpression: "#status = :status",
-          ScanIndexForward: false,
-          Limit: 100,
-        },
-      ]);
+    it("lists the job's shards of byJob when a job but no parent is given, checking status", () => {
+      const plan = planListing({ jobName: "Add", status: "Running" });
+      expect(plan.needsJobNames).toBe(false);
+      expect(plan.listing(["Ignored"])).toEqual({
+        indexName: "byJob",
+        partitionAttribute: "jobPk",
+        partitionKeys: shardKeys("JOB#Add"),
+        pageSize: 100,
+      });
+      expect(plan.matches(runItem({ status: "Running" }))).toBe(true);
+      expect(plan.matches(runItem({ status: "Pending" }))).toBe(false);
     });
 
-    it("queries the job index without a filter expression when only the job is given", () => {
-      const [query, ...rest] = queriesFor({ jobName: "Add" });
-      expect(rest).toEqual([]);
-      expect(query?.IndexName).toBe("byJob");
-      expect(query).not.toHaveProperty("FilterExpression");
-      expect(query).not.toHaveProperty("ExpressionAttributeNames");
+    it("matches every listed run when only the job is given", () => {
+      const plan = planListing({ jobName: "Add" });
+      expect(plan.listing([])).not.toHaveProperty("range");
+      const statuses: RunStatus[] = ["Pending", "Running", "Succeeded", "Canceled", "Failed"];
+      expect(statuses.every((status) => plan.matches(runItem({ status })))).toBe(true);
     });
 
-    it("queries the status index for one status when only a status is given", () => {
-      const queries = queriesFor({ status: "Canceled" });
-      expect(queries).toEqual([
-        {
-          IndexName: "byStatus",
-          KeyConditionExpression: "statusPk = :key",
-          ExpressionAttributeValues: { ":key": "STATUS#Canceled" },
-          ScanIndexForward: false,
-          Limit: 100,
-        },
-      ]);
-    });
-
-    it("queries all five status partitions, newest first, when nothing is given", () => {
+    it("lists every shard of every job when no job or parent is given, checking status", () => {
       // Act
-      const queries = queriesFor();
+      const plan = planListing({ status: "Canceled" });
+      const listing = plan.listing(["Add", "Import"]);
       // Assert
-      expect(queries.map((q) => q.ExpressionAttributeValues?.[":key"])).toEqual([
-        "STATUS#Pending",
-        "STATUS#Running",
-        "STATUS#Succeeded",
-        "STATUS#Canceled",
-        "STATUS#Failed",
-      ]);
-      expect(queries.every((q) => q.IndexName === "byStatus" && q.ScanIndexForward === false)).toBe(true);
+      expect(plan.needsJobNames).toBe(true);
+      expect(listing.indexName).toBe("byJob");
+      expect(listing.partitionKeys).toEqual([...shardKeys("JOB#Add"), ...shardKeys("JOB#Import")]);
+      expect(plan.matches(runItem({ status: "Canceled" }))).toBe(true);
+      expect(plan.matches(runItem({ status: "Failed" }))).toBe(false);
+    });
+
+    it("lists nothing when there are no jobs", () => {
+      expect(planListing().listing([]).partitionKeys).toEqual([]);
     });
   });
 
@@ -88,51 +83,43 @@ describe("queriesFor", () => {
     const before = "2030-02-01T00:00:00.000Z";
 
     it("bounds createdSk on both sides with BETWEEN", () => {
-      const [query] = queriesFor({ jobName: "Add", createdAfter: after, createdBefore: before });
-      expect(query?.KeyConditionExpression).toBe("jobPk = :key AND createdSk BETWEEN :after AND :before");
-      expect(query?.ExpressionAttributeValues).toEqual({
-        ":key": "JOB#Add",
-        ":after": after,
-        ":before": before,
+      const { range } = planListing({ jobName: "Add", createdAfter: after, createdBefore: before }).listing(
+        [],
+      );
+      expect(range).toEqual({
+        expression: "createdSk BETWEEN :after AND :before",
+        values: { ":after": after, ":before": before },
       });
     });
 
     it("bounds createdSk from below with >= for createdAfter only", () => {
-      const [query] = queriesFor({ status: "Failed", createdAfter: new Date(after) });
-      expect(query?.KeyConditionExpression).toBe("statusPk = :key AND createdSk >= :after");
-      expect(query?.ExpressionAttributeValues).toEqual({ ":key": "STATUS#Failed", ":after": after });
+      const { range } = planListing({ status: "Failed", createdAfter: new Date(after) }).listing(["Add"]);
+      expect(range).toEqual({ expression: "createdSk >= :after", values: { ":after": after } });
     });
 
     it("bounds createdSk from above with < for createdBefore only", () => {
-      const [query] = queriesFor({ parentRunId: "P1", createdBefore: before });
-      expect(query?.KeyConditionExpression).toBe("parentPk = :key AND createdSk < :before");
-      expect(query?.ExpressionAttributeValues).toEqual({ ":key": "PARENT#P1", ":before": before });
+      const { range } = planListing({ parentRunId: "P1", createdBefore: before }).listing([]);
+      expect(range).toEqual({ expression: "createdSk < :before", values: { ":before": before } });
     });
 
     it("normalizes dates with an offset to UTC ISO strings", () => {
-      const [query] = queriesFor({ status: "Pending", createdAfter: "2030-01-01T02:00:00+02:00" });
-      expect(query?.ExpressionAttributeValues?.[":after"]).toBe(after);
+      const { range } = planListing({ jobName: "Add", createdAfter: "2030-01-01T02:00:00+02:00" }).listing(
+        [],
+      );
+      expect(range?.values[":after"]).toBe(after);
     });
 
-    it("puts the same range on each of the five status queries", () => {
-      const queries = queriesFor({ createdAfter: after });
-      expect(queries).toHaveLength(5);
-      expect(
-        queries.every((q) => q.KeyConditionExpression === "statusPk = :key AND createdSk >= :after"),
-      ).toBe(true);
-      expect(queries.every((q) => q.ExpressionAttributeValues?.[":after"] === after)).toBe(true);
+    it("accepts an empty range (createdAfter equal to createdBefore)", () => {
+      const { range } = planListing({ jobName: "Add", createdAfter: after, createdBefore: after }).listing(
+        [],
+      );
+      expect(range?.expression).toBe("createdSk BETWEEN :after AND :before");
     });
   });
 
   describe("page size", () => {
-    it.each([1, 1000])("uses a page size of %d as the query limit", (pageSize) => {
-      expect(queriesFor({ pageSize }).map((q) => q.Limit)).toEqual([
-        pageSize,
-        pageSize,
-        pageSize,
-        pageSize,
-        pageSize,
-      ]);
+    it.each([1, 1000])("uses a page size of %d for each shard's query", (pageSize) => {
+      expect(planListing({ pageSize }).listing(["Add"]).pageSize).toBe(pageSize);
     });
 
     it.each([0, 1001, 2.5, Number.NaN])("rejects a page size of %d", (pageSize) => {
@@ -171,54 +158,75 @@ async function collect<T>(source: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-describe("mergeDescending", () => {
+describe("mergeSorted", () => {
   const identity = (s: string) => s;
 
   it("merges descending sources into one descending sequence", async () => {
     // Arrange
     const sources = [from(["9", "5", "1"]), from(["8", "7", "2"]), from(["6", "4", "3"])];
     // Act
-    const merged = await collect(mergeDescending(sources, identity));
+    const merged = await collect(mergeSorted(sources, identity));
     // Assert
     expect(merged).toEqual(["9", "8", "7", "6", "5", "4", "3", "2", "1"]);
   });
 
+  it("merges ascending sources into one ascending sequence when asked to", async () => {
+    const sources = [from(["1", "5", "9"]), from(["2", "7", "8"]), from(["3", "4", "6"])];
+    expect(await collect(mergeSorted(sources, identity, true))).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5",
+      "6",
+      "7",
+      "8",
+      "9",
+    ]);
+  });
+
   it("orders by the key, not by the items", async () => {
     const runs = (ids: string[]) => from(ids.map((id) => ({ createdSk: id })));
-    const merged = await collect(mergeDescending([runs(["b", "a"]), runs(["c"])], (r) => r.createdSk));
+    const merged = await collect(mergeSorted([runs(["b", "a"]), runs(["c"])], (r) => r.createdSk));
     expect(merged.map((r) => r.createdSk)).toEqual(["c", "b", "a"]);
   });
 
   it("keeps every item when keys are equal", async () => {
-    const merged = await collect(mergeDescending([from(["x", "x"]), from(["x"])], identity));
+    const merged = await collect(mergeSorted([from(["x", "x"]), from(["x"])], identity));
     expect(merged).toEqual(["x", "x", "x"]);
   });
 
   it("handles empty sources and no sources", async () => {
-    expect(await collect(mergeDescending([from([]), from(["b", "a"]), from([])], identity))).toEqual([
-      "b",
-      "a",
-    ]);
-    expect(await collect(mergeDescending<string>([], identity))).toEqual([]);
+    expect(await collect(mergeSorted([from([]), from(["b", "a"]), from([])], identity))).toEqual(["b", "a"]);
+    expect(await collect(mergeSorted<string>([], identity))).toEqual([]);
   });
 
-  it("stops pulling when the consumer stops", async () => {
+  it("stops pulling when the consumer stops, and closes every source", async () => {
     // Arrange
     const pulled: string[] = [];
-    async function* tracked(items: string[]) {
-      for (const item of items) {
-        pulled.push(item);
-        yield item;
+    const closed: string[] = [];
+    async function* tracked(name: string, items: string[]) {
+      try {
+        for (const item of items) {
+          pulled.push(item);
+          yield item;
+        }
+      } finally {
+        closed.push(name);
       }
     }
     // Act
     const first: string[] = [];
-    for await (const item of mergeDescending([tracked(["9", "3", "1"]), tracked(["8", "7"])], identity)) {
+    for await (const item of mergeSorted(
+      [tracked("a", ["9", "3", "1"]), tracked("b", ["8", "7"])],
+      identity,
+    )) {
       first.push(item);
       if (first.length === 2) break;
     }
     // Assert: each head was read, then the next item of the source that gave "9"; "7" and "1" never were
     expect(first).toEqual(["9", "8"]);
     expect(pulled).toEqual(["9", "8", "3"]);
+    expect(closed.sort()).toEqual(["a", "b"]);
   });
 });
