@@ -31,9 +31,14 @@ export function startLocalTimer(options: LocalTimerOptions): LocalTimer {
       } catch (error) {
         if (!stopped) report(error);
       }
+      if (stopped) break;
+      // stop() during a pass must not wait out the whole interval after it.
       await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, options.intervalMs ?? 250);
+        const timeout = setTimeout(resolve, options.intervalMs ?? 250);
+        wake = () => {
+          clearTimeout(timeout);
+          resolve();
+        };
       });
     }
   })();

@@ -69,6 +69,7 @@ export async function startStreamsPoller(
   const interval = options.intervalMs ?? 100;
   const report = options.onError ?? ((e: unknown) => console.error("stream poll failed:", e));
   let stopped = false;
+  let wake: () => void = () => undefined;
 
   const iteratorFor = async (shardId: string): Promise<string | undefined> => {
     const after = positions[shardId];
@@ -141,13 +142,21 @@ export async function startStreamsPoller(
       } catch (error) {
         if (!stopped) report(error);
       }
-      await new Promise((r) => setTimeout(r, interval));
+      if (stopped) break;
+      await new Promise<void>((resolve) => {
+        const timeout = setTimeout(resolve, interval);
+        wake = () => {
+          clearTimeout(timeout);
+          resolve();
+        };
+      });
     }
   })();
 
   return {
     async stop() {
       stopped = true;
+      wake();
       await loop;
     },
   };

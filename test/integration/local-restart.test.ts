@@ -1,0 +1,56 @@
+/**
+ * K3 across a restart: the local stack dies between a run's write and its send, and is
+ * started again on the same data (`--persist`). The SQS emulator kept nothing, so the
+ * restart re-sends the wake-ups of Pending runs, and the stream consumers resume from
+ * their stored positions; the run starts with no maintenance pass needed.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { startLocalStack } from "../../local/stack.js";
+import { JobApp } from "../../sdk/src/jobs/job-app.js";
+
+function runDyingStack(dataDir: string): Promise<{ code: number | null; runId: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/dying-stack.ts"], {
+    env: { ...process.env, DATA_DIR: dataDir },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (chunk) => {
+    out += String(chunk);
+  });
+  return new Promise((resolve) =>
+    child.on("exit", (code) => resolve({ code, runId: out.trim().split("\n").pop() ?? "" })),
+  );
+}
+
+describe("local stack restart", () => {
+  it("starts a run whose stack died between its write and its send, after a restart on the same data", {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "sluice-restart-"));
+    try {
+      // Arrange: the first stack writes the run and dies before sending
+      const first = await runDyingStack(dataDir);
+      expect(first.code).toBe(1);
+      expect(first.runId).toMatch(/^[0-9A-Z]{26}$/);
+      expect((await readdir(dataDir)).some((f) => f.startsWith("stream-"))).toBe(true);
+
+      // Act: start again on the same data, with a worker and a timer that never fires a maintenance pass
+      const app = new JobApp();
+      app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
+      const stack = await startLocalStack({ app, dataDir, workers: 1, timerIntervalMs: 600_000 });
+      try {
+        const done = await stack.system.client.wait(first.runId);
+        // Assert
+        expect(done).toMatchObject({ status: "Succeeded", result: 42, attempt: 1 });
+      } finally {
+        await stack.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
