@@ -17,7 +17,7 @@ export interface RunOptions {
    * Canceled at once). Does not stop a run that already started. Enforced by the timer
    * at `notAfter` (within about two minutes on AWS), and always at claim time, so a late
    * run never starts; a deadline more than {@link maxScheduleAheadMs} ahead gets no timer
-   * and is enforced at claim time and by the maintenance sweep.
+   * and is enforced at claim time.
    */
   readonly notAfter?: Date | string;
   /** Higher runs are claimed first. An integer in -1,000,000..1,000,000. @default the job's priority, else 0 */

@@ -3,7 +3,7 @@
  *
  * SQS caps a message's visibility timeout at 12 hours (43,200 s; SQS developer guide,
  * "Amazon SQS visibility timeout"). A run due within {@link maxHoldMs} is sent at once
- * and held by the worker; one due later is not sent until the sweep (or, on AWS, an
+ * and held by the worker; one due later is not sent until the maintenance pass (or, on AWS, an
  * EventBridge Scheduler schedule) releases it.
  */
 

@@ -48,7 +48,6 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
     "#seq": "seq",
     "#startSeq": "startSeq",
     "#inline": "statusInline",
-    "#timerExpiry": "timerExpiry",
     "#reason": "statusReason",
     "#hold": "holdUntilMs",
   };
@@ -71,7 +70,7 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
     "#startSeq = #seq + :one",
     "#inline = :true",
   ];
-  const removes = ["#timerExpiry", "#reason"];
+  const removes = ["#reason"];
   if (request.holdUntilMs !== undefined) {
     sets.push("#hold = :hold");
     values[":hold"] = request.holdUntilMs;

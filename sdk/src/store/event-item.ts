@@ -47,11 +47,12 @@ export function toEventItem(
   if (body.type !== "output" && body.type !== "input" && body.type !== "log") return { ...base, body };
   const json = JSON.stringify(body.type === "log" ? body.lines : body.items);
   const stored: StoredEventBody = body.type === "input" ? { type: "input", name: body.name } : { type: body.type };
-  if (json.length >= compressAboveBytes) {
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes >= compressAboveBytes) {
     const packed = brotliCompressSync(json, {
       params: { [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_QUALITY]: 9 },
     });
-    if (packed.length < json.length) return { ...base, body: stored, dataZ: new Uint8Array(packed) };
+    if (packed.length < bytes) return { ...base, body: stored, dataZ: new Uint8Array(packed) };
   }
   return { ...base, body: stored, data: json };
 }

@@ -8,8 +8,9 @@
  * and progress are events, never copied onto the run.
  *
  * The run item also carries its status events inline (invariant 1 without a second
- * item): event 1 is always the creation's `Pending`; `startSeq` is the current attempt's
- * `Running` event; with `statusInline`, the status event at `seq` is this item's status.
+ * item): event 1 is always the creation's `Pending`; `startSeq` is the latest attempt's
+ * `Running` event (also stored as an event item once the attempt ended by a retry or by
+ * another writer); with `statusInline`, the status event at `seq` is this item's status.
  * Status events that can no longer be rebuilt from the item (an earlier attempt's
  * `Running`, a retry's `Pending`, a status written by another writer while a worker held
  * the run) are event items, written in the same transaction (see `run-store.ts`).
@@ -70,7 +71,7 @@ export interface RunItem {
   logged?: boolean;
   /** Id of the latest status event. */
   seq: number;
-  /** Id of the current attempt's `Running` event (inline). */
+  /** Id of the latest attempt's `Running` event (rebuilt from `startedMs`; materialized too once that attempt was retried or ended by another writer). */
   startSeq?: number;
   /** The status event at `seq` is rebuilt from this item (not an event item). */
   statusInline?: boolean;

@@ -187,15 +187,14 @@ export class RunStore {
     const materialize = leavingRunning && (own === undefined || transition.next.status === "Pending");
     let eventId = Math.max(current.seq, own ? own.lastEventId : await this.lastEventId(current.runId)) + 1;
     for (;;) {
+      // `startSeq` stays: readers rebuild the attempt's Running event from it (the same
+      // event as the item materialized here) and drop a stale attempt's events after it.
       const stored: RunItem = { ...transition.next, seq: eventId };
-      if (materialize) {
-        delete stored.startSeq;
-        delete stored.statusInline;
-      } else stored.statusInline = true;
+      if (materialize) delete stored.statusInline;
+      else stored.statusInline = true;
       const guards = [conditions.status(current), conditions.attempt(current)];
       if (!own) guards.push(conditions.seq(current));
-      const { changed, ...update } = updateOf(current, stored, guards);
-      if (!changed) return { stored: current };
+      const { changed: _always, ...update } = updateOf(current, stored, guards);
       const runUpdate = {
         TableName: this.tableName,
         Key: runKey(current.runId),

@@ -28,7 +28,7 @@
  *
  * **Expiry** target: the maintenance function, invoked with `{ "expireRunId": "…" }`
  * (see `timer-actions.ts`), which applies the same conditional `expire` transition as
- * the sweep and the worker. Why not something without code:
+ * the worker. Why not something without code:
  * - a universal DynamoDB target cannot do it: `transactWriteItems` is one of the actions
  *   Scheduler refuses ("transact" prefix), and a single `updateItem` could flip the
  *   status but not append the status event with the next sequence number in the same
@@ -40,7 +40,7 @@
  *   behind runs.
  * Without an expiry target ({@link SchedulerTimerOptions.expiryTargetArn} unset) the
  * timer schedules no expiry (`expiresRuns` is false) and deadlines are enforced by the
- * worker at claim time and by the one-minute maintenance sweep.
+ * worker at claim time.
  *
  * **Threshold.** Runs due more than {@link SchedulerTimerOptions.releaseThresholdMs}
  * (15 minutes) ahead get a schedule; closer ones are sent at once and held by

@@ -13,7 +13,7 @@ export interface ExpiryEvent {
   readonly expireRunId: string;
 }
 
-/** Whether a maintenance invocation is an expiry (anything else is the per-minute sweep). */
+/** Whether a maintenance invocation is an expiry (anything else is the per-minute maintenance pass). */
 export function isExpiryEvent(event: unknown): event is ExpiryEvent {
   return (
     typeof event === "object" &&

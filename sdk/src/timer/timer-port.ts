@@ -41,8 +41,9 @@
  * - Reading or listing timers: the run item records which timers it may have
  *   (`timerRelease`, `timerExpiry`), so nobody needs to ask the timer.
  * - Durability beyond the implementation's own: the store stays the source of truth and
- *   the maintenance sweep re-sends a due run whose message never came and expires a
- *   Pending run past its deadline, so a lost timer delays a run but never loses it.
+ *   the table stream's consumer makes every release and expiry the trigger made again
+ *   (so one that failed is retried), and the worker expires a run it finds past its
+ *   deadline, so a lost timer delays a run but never loses it.
  * - Precision finer than the implementation's: EventBridge Scheduler fires within the
  *   minute after its time; the run's own start time is made precise by the worker.
  * - Any other transition: a timer only sends wake-up messages and expires.
@@ -76,7 +77,7 @@ export interface RunTimer {
   readonly releaseLeadMs: number;
   /**
    * Whether {@link RunTimer.scheduleExpiry} does anything. When false, a deadline is
-   * enforced by the worker at claim time and by the maintenance sweep only.
+   * enforced by the worker at claim time only.
    */
   readonly expiresRuns: boolean;
   /**
@@ -109,7 +110,7 @@ export function timerPurposesOf(run: TimerFields): TimerPurpose[] {
  * How a run due at `dueMs` reaches its lane:
  * - `lane`: send now; the worker holds the message by visibility until due;
  * - `timer`: the timer sends it (due further ahead than its threshold);
- * - `later`: no timer and due beyond the visibility hold: the maintenance sweep sends it
+ * - `later`: no timer and due beyond the visibility hold: the maintenance pass sends it
  *   once it is due (a retry sends now instead and is held again as often as needed).
  */
 export function releasePath(

@@ -37,11 +37,13 @@ export async function retryPolicyOf(
 
 /**
  * Whether the worker holding `run` may still be executing it: a Lambda holder until its
- * invocation's deadline (`holdUntilMs`), a container holder while its heartbeat is
+ * invocation's deadline (`holdUntilMs`); a container holder for `leaseMs` after its claim
+ * (its first heartbeat may be up to `leaseMs / 3` away) and while its heartbeat is
  * younger than `leaseMs`.
  */
 export async function holderAlive(store: RunStore, run: RunItem, leaseMs: number, nowMs: number): Promise<boolean> {
   if (run.holdUntilMs !== undefined) return nowMs <= run.holdUntilMs;
+  if (run.startedMs !== undefined && nowMs - run.startedMs < leaseMs) return true;
   if (run.workerId === undefined) return false;
   const beat = await store.getHeartbeat(run.workerId);
   return beat !== undefined && nowMs - beat.beatMs < leaseMs;
