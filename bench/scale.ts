@@ -27,12 +27,21 @@ async function measure(label: string) {
     const done = await client.wait(run.runId);
     toStart.push(Date.parse(done.startedAt ?? "") - t0);
   }
-  system.requests.reset();
-  const p0 = performance.now();
-  await runMaintenance({ store, dispatcher, app });
-  const passMs = performance.now() - p0;
-  const passRequests = [...system.requests.counts.values()].reduce((a, b) => a + b, 0);
-  return { label, toStartP50: percentile(toStart, 0.5), passMs: Math.round(passMs * 10) / 10, passRequests };
+  // One maintenance pass, five times (the median): the client component's clients make it.
+  const passes: { ms: number; requests: number }[] = [];
+  for (let i = 0; i < 5; i++) {
+    system.requests.reset();
+    const p0 = performance.now();
+    await runMaintenance({ store, dispatcher, app });
+    const ms = performance.now() - p0;
+    const requests = [...system.requests.counts]
+      .filter(([key]) => key.startsWith("client."))
+      .reduce((sum, [, n]) => sum + n, 0);
+    passes.push({ ms, requests });
+  }
+  const passMs = Math.round(percentile(passes.map((p) => p.ms), 0.5) * 10) / 10;
+  const passRequests = percentile(passes.map((p) => p.requests), 0.5);
+  return { label, toStartP50: percentile(toStart, 0.5), passMs, passRequests };
 }
 
 await measure("warm-up");

@@ -20,7 +20,10 @@ afterEach(async () => {
 async function partitionCounts(s: TestSystem): Promise<{ total: number; largest: [string, number] }> {
   const counts = new Map<string, number>();
   let total = 0;
-  const targets = [{ key: "pk" }, ...tableDefinition.indexes.map((i) => ({ key: i.partitionKey, index: i.indexName }))];
+  const targets: { key: string; index?: string }[] = [
+    { key: "pk" },
+    ...tableDefinition.indexes.map((i) => ({ key: i.partitionKey, index: i.indexName })),
+  ];
   for (const target of targets) {
     let startKey: Record<string, unknown> | undefined;
     do {
