@@ -24,17 +24,22 @@ import { createTestResources } from "../support/local-resources.js";
 const lambdaContext = { getRemainingTimeInMillis: () => 60_000 };
 
 /** A store whose `get` fails for one run id, as if DynamoDB were unreachable for it. */
+/** A store whose every request on one run's item fails (the claim is the first of them). */
 class StoreFailingFor extends RunStore {
-  readonly failure = new Error("injected: DynamoDB read failed");
-  constructor(
-    base: RunStore,
-    readonly failingRunId: string,
-  ) {
-    super({ doc: base.doc, tableName: base.tableName });
-  }
-  override async get(runId: string): Promise<RunItem | undefined> {
-    if (runId === this.failingRunId) throw this.failure;
-    return super.get(runId);
+  readonly failure = new Error("injected: DynamoDB request failed");
+  constructor(base: RunStore, failingRunId: string) {
+    const failure = new Error("injected: DynamoDB request failed");
+    const doc = new Proxy(base.doc, {
+      get(target, property, receiver) {
+        if (property !== "send") return Reflect.get(target, property, receiver);
+        return (command: { input?: { Key?: { pk?: string } } }, ...rest: unknown[]) =>
+          command.input?.Key?.pk === `RUN#${failingRunId}`
+            ? Promise.reject(failure)
+            : (target.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+      },
+    });
+    super({ doc, tableName: base.tableName });
+    this.failure = failure;
   }
 }
 
@@ -143,7 +148,7 @@ describe("createSqsWorkerHandler", () => {
     expect(errors).toEqual([[store.failure, records.get(broken)]]);
     expect(await system.store.get(ok1)).toMatchObject({ status: "Succeeded", attempt: 1, resultJson: "2" });
     expect(await system.store.get(ok2)).toMatchObject({ status: "Succeeded", attempt: 1, resultJson: "6" });
-    expect(await system.store.get(broken)).toMatchObject({ status: "Pending", attempt: 0, eventSeq: 1 });
+    expect(await system.store.get(broken)).toMatchObject({ status: "Pending", attempt: 0, seq: 1 });
   });
 
   it("reports a run that is not due yet and hides its message until it is", async () => {

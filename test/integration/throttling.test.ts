@@ -54,12 +54,12 @@ function throughputExceeded(): Error {
   );
 }
 
-async function systemWith(dynamodb: DynamoDBClient) {
+async function systemWith(dynamodb: DynamoDBClient, options: { deduplicationId?: string } = {}) {
   const resources = await createTestResources();
   const app = new JobApp();
   const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
   const system = connect({ ...resources, dynamodb, app });
-  const run = await system.client.trigger(add, { a: 1, b: 2 });
+  const run = await system.client.trigger(add, { a: 1, b: 2 }, options);
   return { system, run };
 }
 
@@ -90,7 +90,7 @@ describe("DynamoDB throttling", () => {
 
   it("a transaction canceled for throttling is retried by transactWrite, not by the SDK, and commits", async () => {
     // Arrange: maxAttempts 1, so the SDK retries nothing and any retry is transactWrite's own.
-    // The two items of a cancel without a deduplication id are the run and its event.
+    // Canceling a deduplicated run is a transaction: the run and its lock.
     const dynamo = faultyDynamo(
       1,
       "TransactWriteItemsCommand",
@@ -102,7 +102,7 @@ describe("DynamoDB throttling", () => {
           CancellationReasons: [{ Code: "ThrottlingError" }, { Code: "None" }],
         }),
     );
-    const { system, run } = await systemWith(dynamo.client);
+    const { system, run } = await systemWith(dynamo.client, { deduplicationId: "once" });
     dynamo.arm(2);
     // Act
     const outcome = await system.client.cancel(run.runId, { reason: "test" });
@@ -112,7 +112,7 @@ describe("DynamoDB throttling", () => {
     expect(await system.store.get(run.runId)).toMatchObject({
       status: "Canceled",
       cancelReason: "test",
-      eventSeq: 2, // Pending, then one Canceled event: the retried transaction committed once
+      seq: 2, // Pending, then one Canceled event: the retried transaction committed once
     });
   });
 });
