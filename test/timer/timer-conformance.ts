@@ -252,12 +252,7 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       ]);
     });
 
-    // KNOWN SDK BUG (see the report of the v2 test port): the claim removes `timerExpiry`
-    // and returns the claimed item (ALL_NEW), so the worker's `claimed.timerExpiry` check
-    // (sdk/src/worker/worker-core.ts, #execute) is never true and the expiry timer is never
-    // deleted. `it.fails` keeps the expected behaviour on record: when the SDK is fixed this
-    // case fails, and `.fails` must go.
-    it.fails("deletes the expiry timer when the run is claimed first", async () => {
+    it("deletes the expiry timer when the run is claimed first", async () => {
       const clock = new ManualClock();
       const app = new JobApp();
       const job = app.addJob("Quick", () => "ran");
