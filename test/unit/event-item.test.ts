@@ -61,22 +61,27 @@ describe("toEventItem", () => {
     expect(item.dataZ).toBeUndefined();
   });
 
-  it("keeps long data as JSON when compression would not make it smaller", () => {
-    // Arrange: pseudo-random CJK characters (three UTF-8 bytes each, hardly compressible)
+  it("stores data compressed only when that is fewer UTF-8 bytes (what DynamoDB bills), and round-trips it", () => {
+    // Arrange: pseudo-random CJK characters (three UTF-8 bytes each), random-looking ASCII, and repetitive text
     let seed = 42;
     const next = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
       return seed;
     };
-    const text = Array.from({ length: 300 }, () => String.fromCharCode(0x4e00 + (next() % 20_000))).join("");
-    const items = [text];
-    // Act
-    const item = toEventItem("R1", 3, 1, { type: "output", items }, atMs);
-    // Assert
-    expect(JSON.stringify(items).length).toBeGreaterThan(compressAboveBytes);
-    expect(item.dataZ).toBeUndefined();
-    expect(item.data).toBe(JSON.stringify(items));
-    expect(toRunEvent(item)).toMatchObject({ type: "output", items });
+    const cjk = Array.from({ length: 300 }, () => String.fromCharCode(0x4e00 + (next() % 20_000))).join("");
+    const ascii = Array.from({ length: 300 }, () => String.fromCharCode(33 + (next() % 94))).join("");
+    const repetitive = "processed order 42 ".repeat(30);
+    for (const text of [cjk, ascii, repetitive]) {
+      // Act
+      const item = toEventItem("R1", 3, 1, { type: "output", items: [text] }, atMs);
+      // Assert
+      const jsonBytes = Buffer.byteLength(JSON.stringify([text]), "utf8");
+      if (item.dataZ) expect(item.dataZ.length).toBeLessThan(jsonBytes);
+      else expect(item.data).toBe(JSON.stringify([text]));
+      expect(toRunEvent(item)).toMatchObject({ type: "output", items: [text] });
+    }
+    // CJK text is 3 bytes a character: it compresses in bytes although not in characters.
+    expect(toEventItem("R1", 3, 1, { type: "output", items: [cjk] }, atMs).dataZ).toBeDefined();
   });
 });
 
