@@ -239,8 +239,7 @@ describe("RunStore.transition, transactions", () => {
     // Act
     const outcome = await store.transition(run, must(cancel(run, "stop", now)));
     // Assert
-    expect(outcome).toMatchObject({ stored: { status: "Canceled", seq: 6 } });
-    expect(outcome).not.toHaveProperty("stored.startSeq");
+    expect(outcome).toMatchObject({ stored: { status: "Canceled", seq: 6, startSeq: 2 } });
     expect(outcome).not.toHaveProperty("stored.statusInline");
     const [update, runningEvent, canceledEvent, unlock, ...rest] = sentTransactions()[0] ?? [];
     expect(rest).toEqual([]);
