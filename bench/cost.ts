@@ -151,7 +151,12 @@ function usdPerMillion(writeUnits: number, readUnits: number, result: CaseResult
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-const system = await startBenchSystem({ app, workers: 1, concurrency: 8, projectionsIntervalMs: projectionsWindowMs });
+const system = await startBenchSystem({
+  app,
+  workers: 1,
+  concurrency: 8,
+  projectionsIntervalMs: projectionsWindowMs,
+});
 await client(system).run(add, { a: 0, b: 0 }); // warm up
 await sleep(projectionsWindowMs + 1000);
 const table: Record<string, Record<string, number | string>> = {};
@@ -171,10 +176,9 @@ for (const c of cases) {
   const unitsPerWindow = windows > 0 ? (byComponent.stream?.writeUnits ?? 0) / windows : 0;
   const countsShare = unitsPerWindow / (10 * 60);
   const writesNoMaintenance = runWrites + countsShare;
-  const measuredSqs =
-    Object.entries(system.requests.table(result.runs))
-      .filter(([key]) => key.includes(".SQS."))
-      .reduce((sum, [, n]) => sum + n, 0);
+  const measuredSqs = Object.entries(system.requests.table(result.runs))
+    .filter(([key]) => key.includes(".SQS."))
+    .reduce((sum, [, n]) => sum + n, 0);
   const at1 = usdPerMillion(writesNoMaintenance, readUnits, result, 1);
   const at10 = usdPerMillion(writesNoMaintenance, readUnits, result, 10);
   table[c.name] = {
@@ -218,4 +222,10 @@ const monthly = (pass.readUnits * prices.dynamoDbReadUnit + passSqs * prices.sqs
 console.log(
   `maintenance pass (every minute, fixed): ${round(pass.writeUnits)} WU, ${round(pass.readUnits)} RU, ${passSqs} SQS requests: $${round(monthly, 3)} a month plus its invocations`,
 );
-console.log(JSON.stringify({ bench: "cost", perRun, maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs } }));
+console.log(
+  JSON.stringify({
+    bench: "cost",
+    perRun,
+    maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs },
+  }),
+);

@@ -58,7 +58,9 @@ const row = (xs: number[]) => ({
   "p50 ÷ raw UpdateItem": Math.round((percentile(xs, 0.5) / rawP50) * 10) / 10,
 });
 console.log(`${runs} sequential run("Add") from a client in another process, 1 worker, default settings`);
-console.log(`raw conditional UpdateItem p50: ${rawP50.toFixed(2)} ms (before ${rawBefore.toFixed(2)}, after ${rawAfter.toFixed(2)})`);
+console.log(
+  `raw conditional UpdateItem p50: ${rawP50.toFixed(2)} ms (before ${rawBefore.toFixed(2)}, after ${rawAfter.toFixed(2)})`,
+);
 console.table({
   "trigger→start (ms)": row(toStart),
   "trigger→completed (ms)": row(toComplete),

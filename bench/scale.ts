@@ -39,8 +39,17 @@ async function measure(label: string) {
       .reduce((sum, [, n]) => sum + n, 0);
     passes.push({ ms, requests });
   }
-  const passMs = Math.round(percentile(passes.map((p) => p.ms), 0.5) * 10) / 10;
-  const passRequests = percentile(passes.map((p) => p.requests), 0.5);
+  const passMs =
+    Math.round(
+      percentile(
+        passes.map((p) => p.ms),
+        0.5,
+      ) * 10,
+    ) / 10;
+  const passRequests = percentile(
+    passes.map((p) => p.requests),
+    0.5,
+  );
   return { label, toStartP50: percentile(toStart, 0.5), passMs, passRequests };
 }
 
@@ -71,7 +80,9 @@ for (let i = 0; i < waiting; i += 25 * 16) {
         );
       let requests = items.map((Item) => ({ PutRequest: { Item } }));
       while (requests.length > 0) {
-        const out = await store.doc.send(new BatchWriteCommand({ RequestItems: { [store.tableName]: requests } }));
+        const out = await store.doc.send(
+          new BatchWriteCommand({ RequestItems: { [store.tableName]: requests } }),
+        );
         requests = (out.UnprocessedItems?.[store.tableName] ?? []) as typeof requests;
       }
     }),
@@ -88,8 +99,16 @@ console.log(
   JSON.stringify({
     bench: "scale",
     waiting,
-    toStartP50Ms: { empty: empty.toStartP50, loaded: loaded.toStartP50, changePercent: change(empty.toStartP50, loaded.toStartP50) },
-    maintenancePassMs: { empty: empty.passMs, loaded: loaded.passMs, changePercent: change(empty.passMs, loaded.passMs) },
+    toStartP50Ms: {
+      empty: empty.toStartP50,
+      loaded: loaded.toStartP50,
+      changePercent: change(empty.toStartP50, loaded.toStartP50),
+    },
+    maintenancePassMs: {
+      empty: empty.passMs,
+      loaded: loaded.passMs,
+      changePercent: change(empty.passMs, loaded.passMs),
+    },
     maintenancePassRequests: { empty: empty.passRequests, loaded: loaded.passRequests },
   }),
 );

@@ -53,10 +53,12 @@ await system.stop();
 const ceiling = (ceilingBefore + ceilingAfter) / 2;
 const round = (x: number) => Math.round(x * 10) / 10;
 console.table({
-  "job system, run(\"Add\")": { "runs/s": round(runsPerSecond), loops, workers: `${workers} × ${concurrency}` },
+  'job system, run("Add")': { "runs/s": round(runsPerSecond), loops, workers: `${workers} × ${concurrency}` },
   "ceiling mix (mean of before and after)": { "runs/s": round(ceiling), loops, workers: "-" },
 });
-console.log(`ratio: ${round((runsPerSecond / ceiling) * 100)} % of the ceiling (before ${round(ceilingBefore)}, after ${round(ceilingAfter)})`);
+console.log(
+  `ratio: ${round((runsPerSecond / ceiling) * 100)} % of the ceiling (before ${round(ceilingBefore)}, after ${round(ceilingAfter)})`,
+);
 console.log(
   JSON.stringify({
     bench: "throughput",

@@ -37,7 +37,10 @@ export async function startLocalRealtime(options: LocalRealtimeOptions): Promise
     poster: { post: (id, frame) => poster.post(id, frame) },
     authorize: sharedTokenAuthorizer(token),
   });
-  const server = await startLocalWebSocketServer(handlers, options.port !== undefined ? { port: options.port } : {});
+  const server = await startLocalWebSocketServer(
+    handlers,
+    options.port !== undefined ? { port: options.port } : {},
+  );
   const management = new ApiGatewayManagementApiClient(localClientConfig(server.managementEndpoint));
   poster = managementApiPoster(server.managementEndpoint, management);
   return {

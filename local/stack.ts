@@ -10,8 +10,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
-import { resendPending } from "../sdk/src/maintenance/resend-pending.js";
 import type { JobApp } from "../sdk/src/jobs/job-app.js";
+import { resendPending } from "../sdk/src/maintenance/resend-pending.js";
 import { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
 import { localClientConfig } from "./aws-clients.js";
@@ -133,7 +133,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...(runTimer ? { timer: runTimer } : {}),
     fanout: realtime.fanout,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    ...(options.projectionsIntervalMs !== undefined ? { projectionsIntervalMs: options.projectionsIntervalMs } : {}),
+    ...(options.projectionsIntervalMs !== undefined
+      ? { projectionsIntervalMs: options.projectionsIntervalMs }
+      : {}),
   });
 
   let stopping: Promise<void> | undefined;

@@ -14,11 +14,11 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { dirname } from "node:path";
 import { DescribeTableCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
+  type _Record,
   DescribeStreamCommand,
   type DynamoDBStreamsClient,
   GetRecordsCommand,
   GetShardIteratorCommand,
-  type _Record,
 } from "@aws-sdk/client-dynamodb-streams";
 import type { StreamRecords } from "../sdk/src/dispatch/wake-ups.js";
 
@@ -89,7 +89,11 @@ export async function startStreamsPoller(
       }
     }
     const it = await streams.send(
-      new GetShardIteratorCommand({ StreamArn: streamArn, ShardId: shardId, ShardIteratorType: "TRIM_HORIZON" }),
+      new GetShardIteratorCommand({
+        StreamArn: streamArn,
+        ShardId: shardId,
+        ShardIteratorType: "TRIM_HORIZON",
+      }),
     );
     return it.ShardIterator;
   };
@@ -137,7 +141,6 @@ export async function startStreamsPoller(
           }
           iterators.set(shardId, out.NextShardIterator);
           if (!out.NextShardIterator) round = 0; // the shard closed: its successor is new
-
         }
       } catch (error) {
         if (!stopped) report(error);

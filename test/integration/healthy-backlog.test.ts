@@ -63,12 +63,19 @@ function countRequests(system: JobSystem): RequestCounter {
 /** The requests one maintenance pass makes, by service and operation. */
 async function passRequests(system: JobSystem, counter: RequestCounter, app: JobApp) {
   counter.reset();
-  const report = await runMaintenance({ store: system.store, dispatcher: system.dispatcher, app, leaseMs: 3_000 });
+  const report = await runMaintenance({
+    store: system.store,
+    dispatcher: system.dispatcher,
+    app,
+    leaseMs: 3_000,
+  });
   return { report, requests: counter.table() };
 }
 
 describe("maintenance on a healthy backlog", () => {
-  it("sends nothing and makes the same requests at 20,000 waiting runs as at none", { timeout: 240_000 }, async () => {
+  it("sends nothing and makes the same requests at 20,000 waiting runs as at none", {
+    timeout: 240_000,
+  }, async () => {
     // Arrange: an empty system, measured first
     const app = new JobApp();
     app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
@@ -82,7 +89,15 @@ describe("maintenance on a healthy backlog", () => {
     await writeAll(system, [...due, ...later]);
     await system.dispatcher.sendBatch([...due, ...later]);
     // A run held by a worker that died: no heartbeat, and its lease message dead-lettered.
-    const held: RunItem = { ...pendingRun(2 * backlog, now), status: "Running", attempt: 1, startSeq: 2, seq: 2, startedMs: now - 60_000, workerId: "worker-dead" };
+    const held: RunItem = {
+      ...pendingRun(2 * backlog, now),
+      status: "Running",
+      attempt: 1,
+      startSeq: 2,
+      seq: 2,
+      startedMs: now - 60_000,
+      workerId: "worker-dead",
+    };
     await system.store.doc.send(new PutCommand({ TableName: system.store.tableName, Item: held }));
     await resources.sqs.send(
       new SendMessageCommand({
@@ -99,10 +114,17 @@ describe("maintenance on a healthy backlog", () => {
     const second = await passRequests(system, counter, app);
 
     // Assert: nothing sent for the backlog; the dead worker's run recovered (retry policy: none, so Failed)
-    expect(first.report).toMatchObject({ released: 0, errors: 0, deadLetters: { recovered: 1, failed: 0, resent: 0 } });
+    expect(first.report).toMatchObject({
+      released: 0,
+      errors: 0,
+      deadLetters: { recovered: 1, failed: 0, resent: 0 },
+    });
     expect(first.requests["SQS.SendMessage"] ?? 0).toBe(0);
     expect(first.requests["SQS.SendMessageBatch"] ?? 0).toBe(0);
-    expect(await system.client.getRun(held.runId)).toMatchObject({ status: "Failed", error: { type: "LeaseExpiredError" } });
+    expect(await system.client.getRun(held.runId)).toMatchObject({
+      status: "Failed",
+      error: { type: "LeaseExpiredError" },
+    });
     // The second pass has nothing to do, and its requests are exactly the empty system's.
     expect(second.report).toMatchObject({ released: 0, errors: 0, deadLetters: { recovered: 0 } });
     expect(second.requests).toEqual(baseline.requests);

@@ -54,11 +54,15 @@ async function expectNoHotKey(s: TestSystem): Promise<void> {
 }
 
 describe("hot keys", () => {
-  it("spreads 200 runs of one job and 200 children of one parent over partitions", { timeout: 180_000 }, async () => {
+  it("spreads 200 runs of one job and 200 children of one parent over partitions", {
+    timeout: 180_000,
+  }, async () => {
     const app = new JobApp();
     const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
     const fanOut = app.addJob("FanOut", async ({ n }: { n: number }, ctx) => {
-      const runs = await Promise.all(Array.from({ length: n }, (_, i) => ctx.client.trigger(add, { a: i, b: 1 })));
+      const runs = await Promise.all(
+        Array.from({ length: n }, (_, i) => ctx.client.trigger(add, { a: i, b: 1 })),
+      );
       for (const run of runs) await ctx.client.wait(run.runId);
       return runs.length;
     });
@@ -70,7 +74,9 @@ describe("hot keys", () => {
     for (let i = 0; i < 200; i += 20) {
       runs.push(
         ...(await Promise.all(
-          Array.from({ length: 20 }, (_, j) => system?.client.trigger(add, { a: i + j, b: 1 }, { notBefore: later })),
+          Array.from({ length: 20 }, (_, j) =>
+            system?.client.trigger(add, { a: i + j, b: 1 }, { notBefore: later }),
+          ),
         )),
       );
     }

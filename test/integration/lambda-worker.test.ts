@@ -16,7 +16,6 @@ import { describe, expect, it } from "vitest";
 import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { createSqsWorkerHandler } from "../../sdk/src/lambda/sqs-worker-handler.js";
-import type { RunItem } from "../../sdk/src/store/run-item.js";
 import { RunStore } from "../../sdk/src/store/run-store.js";
 import { WorkerCore } from "../../sdk/src/worker/worker-core.js";
 import { createTestResources } from "../support/local-resources.js";

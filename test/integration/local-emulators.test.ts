@@ -176,7 +176,9 @@ describe("fauxqs lanes", () => {
       const { Attributes: dlq } = await sqs.send(
         new GetQueueAttributesCommand({ QueueUrl: deadLetterUrls[lane.name], AttributeNames: ["QueueArn"] }),
       );
-      expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toMatchObject({ deadLetterTargetArn: dlq?.QueueArn });
+      expect(JSON.parse(Attributes?.RedrivePolicy ?? "{}")).toMatchObject({
+        deadLetterTargetArn: dlq?.QueueArn,
+      });
     }
     expect(await createLanes(sqs, prefix)).toEqual({ laneUrls, deadLetterUrls });
     sqs.destroy();

@@ -26,7 +26,10 @@ afterEach(async () => {
 });
 
 /** Makes the sends `fails` picks fail with `error`; everything else goes through. Returns the count of failed sends. */
-function failSends(sqs: SQSClient, fails: (command: unknown, failedSoFar: number) => boolean): { failed: number } {
+function failSends(
+  sqs: SQSClient,
+  fails: (command: unknown, failedSoFar: number) => boolean,
+): { failed: number } {
   const state = { failed: 0 };
   const realSend = sqs.send.bind(sqs) as (command: unknown, ...rest: unknown[]) => Promise<unknown>;
   sqs.send = ((command: unknown, ...rest: unknown[]) => {
@@ -98,7 +101,9 @@ describe("lost send", () => {
     system = await startTestSystem({ app, resources, workers: 0, timer: false, streams: false });
     const run = await system.client.trigger(add, { a: 1, b: 1 });
     const laneUrl = resources.laneUrls.normal as string;
-    const out = await resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: laneUrl, WaitTimeSeconds: 1 }));
+    const out = await resources.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: laneUrl, WaitTimeSeconds: 1 }),
+    );
     const message = out.Messages?.[0];
     expect(JSON.parse(message?.Body ?? "{}")).toEqual({ runId: run.runId, attempt: 0 });
     await resources.sqs.send(
@@ -109,7 +114,9 @@ describe("lost send", () => {
         MessageDeduplicationId: "dead",
       }),
     );
-    await resources.sqs.send(new DeleteMessageCommand({ QueueUrl: laneUrl, ReceiptHandle: message?.ReceiptHandle }));
+    await resources.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: laneUrl, ReceiptHandle: message?.ReceiptHandle }),
+    );
     // Act
     const report = await runMaintenance({ store: system.store, dispatcher: system.dispatcher, app });
     // Assert

@@ -3,8 +3,9 @@
  * and results over 512 bytes live in their own items, written once and read once; an
  * error's message and stack are capped on the run; recent logs come from log events.
  */
-import { marshall } from "@aws-sdk/util-dynamodb";
+
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
 import { itemSizeBytes } from "../../sdk/src/metrics/item-size.js";

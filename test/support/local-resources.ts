@@ -32,5 +32,13 @@ export async function createTestResources(): Promise<TestResources> {
     createLanes(sqs, prefix),
     createTable(dynamodb, tableName),
   ]);
-  return { prefix, tableName, laneUrls, deadLetterUrls, dynamodb, sqs, dynamoDbEndpoint: inject("dynamoEndpoint") };
+  return {
+    prefix,
+    tableName,
+    laneUrls,
+    deadLetterUrls,
+    dynamodb,
+    sqs,
+    dynamoDbEndpoint: inject("dynamoEndpoint"),
+  };
 }

@@ -4,13 +4,13 @@
  * consumers (wake-ups, run counts). Stop it in `afterEach`/`finally`.
  */
 import { type LocalTimer, startLocalTimer } from "../../local/local-timer.js";
+import { type LocalRealtime, startLocalRealtime } from "../../local/realtime.js";
+import { type StreamConsumers, startStreamConsumers } from "../../local/stream-consumers.js";
 import { connect, type JobSystem, registerJobs, type TimerParts } from "../../sdk/src/connect.js";
 import type { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
 import type { RunTimer } from "../../sdk/src/timer/timer-port.js";
 import { PollingWorker, type PollingWorkerOptions } from "../../sdk/src/worker/polling-worker.js";
-import { type LocalRealtime, startLocalRealtime } from "../../local/realtime.js";
-import { type StreamConsumers, startStreamConsumers } from "../../local/stream-consumers.js";
 import { createTestResources, type TestResources } from "./local-resources.js";
 
 export interface TestSystemOptions {

@@ -215,7 +215,12 @@ describe("another writer (a cancel, a recovery)", () => {
     // Assert
     expect(commands).toEqual(["QueryCommand", "TransactWriteCommand"]);
     const stored = "stored" in outcome ? outcome.stored : undefined;
-    expect(stored).toMatchObject({ status: "Canceled", seq: 6, startSeq: 2, cancelReason: "canceled by request" });
+    expect(stored).toMatchObject({
+      status: "Canceled",
+      seq: 6,
+      startSeq: 2,
+      cancelReason: "canceled by request",
+    });
     expect(stored).not.toHaveProperty("statusInline");
     expect(await eventItems(run.runId)).toEqual(["2:Running", "3:log", "4:log", "5:output", "6:Canceled"]);
     const log6 = await events(run.runId);

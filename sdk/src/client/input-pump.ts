@@ -4,8 +4,9 @@
  * `streams/input-log.ts`), the last one marked complete. Stops, closing the source, when
  * the run is terminal.
  */
-import { isTerminal } from "../domain/run.js";
+
 import { toJson } from "../domain/json.js";
+import { isTerminal } from "../domain/run.js";
 import type { RunStore } from "../store/run-store.js";
 import { putInputChunk } from "../streams/input-log.js";
 import { toRunError } from "../worker/errors-to-record.js";

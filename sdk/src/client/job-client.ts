@@ -27,6 +27,7 @@ import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
 import { assertName } from "../jobs/names.js";
+import { type RunCounts, readRunCounts } from "../projections/run-counts.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
 import { type CancelOutcome, cancelRunTree } from "../runs/lifecycle.js";
@@ -37,7 +38,6 @@ import type { JobRecord, RunStore } from "../store/run-store.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { copyInput } from "../streams/input-log.js";
 import { extractStreams, streamNames } from "../streams/stream-args.js";
-import { type RunCounts, readRunCounts } from "../projections/run-counts.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { abortableSleep, waitDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
@@ -366,7 +366,8 @@ export class JobClient {
           ? payloads.argsJson
           : await store.argsJson(item);
     const resultJson =
-      payloads?.resultJson ?? (item.resultRef ? (await store.getWithPayloads(item.runId))?.resultJson : undefined);
+      payloads?.resultJson ??
+      (item.resultRef ? (await store.getWithPayloads(item.runId))?.resultJson : undefined);
     const tail = await store.tail(item);
     let result: unknown = resultJson === undefined ? undefined : JSON.parse(resultJson);
     if (item.resultInEvents) {
@@ -473,7 +474,8 @@ export class JobClient {
         rerunOfRunId: runId,
       },
     );
-    for (const name of streamNames(argsJson)) await copyInput(this.#options.store, runId, created.runId, name);
+    for (const name of streamNames(argsJson))
+      await copyInput(this.#options.store, runId, created.runId, name);
     return this.#snapshot(created, { ...(argsJson !== undefined ? { argsJson } : {}) });
   }
 
@@ -616,5 +618,8 @@ async function checkSchema(schema: NonNullable<JobDefinition["argsSchema"]>, arg
 }
 
 function defaultEnqueueError(error: unknown, runId: string): void {
-  console.warn(`run ${runId} is stored but its wake-up was not sent; the table stream's consumer sends it:`, error);
+  console.warn(
+    `run ${runId} is stored but its wake-up was not sent; the table stream's consumer sends it:`,
+    error,
+  );
 }

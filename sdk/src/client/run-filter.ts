@@ -88,7 +88,10 @@ export function planListing(filter: RunFilter = {}): ListingPlan {
 
 function rangeOf(after: string | undefined, before: string | undefined): ShardedListing["range"] {
   if (after !== undefined && before !== undefined) {
-    return { expression: "createdSk BETWEEN :after AND :before", values: { ":after": after, ":before": before } };
+    return {
+      expression: "createdSk BETWEEN :after AND :before",
+      values: { ":after": after, ":before": before },
+    };
   }
   if (after !== undefined) return { expression: "createdSk >= :after", values: { ":after": after } };
   if (before !== undefined) return { expression: "createdSk < :before", values: { ":before": before } };

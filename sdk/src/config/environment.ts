@@ -93,7 +93,9 @@ export function readEnvironment(
   return {
     tableName,
     laneUrls,
-    ...(rawDeadLetters ? { deadLetterUrls: urlMap(environmentVariables.deadLetterUrls, rawDeadLetters) } : {}),
+    ...(rawDeadLetters
+      ? { deadLetterUrls: urlMap(environmentVariables.deadLetterUrls, rawDeadLetters) }
+      : {}),
   };
 }
 
@@ -105,7 +107,11 @@ function urlMap(variable: string, raw: string): Record<string, string> {
   } catch (error) {
     throw new ValidationError(variable, "is not JSON", { cause: error });
   }
-  if (typeof parsed !== "object" || parsed === null || Object.values(parsed).some((url) => typeof url !== "string")) {
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Object.values(parsed).some((url) => typeof url !== "string")
+  ) {
     throw new ValidationError(variable, "must be a JSON object of lane name → queue URL");
   }
   return parsed as Record<string, string>;

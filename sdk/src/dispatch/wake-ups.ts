@@ -41,8 +41,8 @@ export function runImages(record: StreamRecords["Records"][number]): { old?: Run
 
 /** Whether a write from `old` to `next` asks for a wake-up. */
 export function needsWakeUp(old: RunItem | undefined, next: RunItem | undefined): next is RunItem {
-  if (!next || next.status !== "Pending") return false;
-  return !old || old.status !== "Pending" || old.attempt !== next.attempt || old.enqueueCount !== next.enqueueCount;
+  if (next?.status !== "Pending") return false;
+  return old?.status !== "Pending" || old.attempt !== next.attempt || old.enqueueCount !== next.enqueueCount;
 }
 
 export interface WakeUpOptions {
@@ -67,14 +67,21 @@ export function createWakeUpHandler(options: WakeUpOptions) {
     for (const record of event.Records) {
       const images = runImages(record);
       const run = images.new;
-      if (record.eventName === "INSERT" && run?.timerExpiry && run.notAfterMs !== undefined && options.timer) {
-        if (run.notAfterMs - now() <= maxScheduleAheadMs) schedules.push(options.timer.scheduleExpiry(run, run.notAfterMs));
+      if (
+        record.eventName === "INSERT" &&
+        run?.timerExpiry &&
+        run.notAfterMs !== undefined &&
+        options.timer
+      ) {
+        if (run.notAfterMs - now() <= maxScheduleAheadMs)
+          schedules.push(options.timer.scheduleExpiry(run, run.notAfterMs));
       }
       if (!needsWakeUp(images.old, run)) continue;
       if (run.enqueueCount === 0) continue; // due beyond the hold with no timer: the byLater pass sends it
       const path = releasePath(options.timer, dueMs(run), now());
       if (path === "lane") sends.push(run);
-      else if (path === "timer" && options.timer) schedules.push(options.timer.scheduleRelease(run, dueMs(run)));
+      else if (path === "timer" && options.timer)
+        schedules.push(options.timer.scheduleRelease(run, dueMs(run)));
     }
     await Promise.all([sends.length > 0 ? options.dispatcher.sendBatch(sends) : undefined, ...schedules]);
     return { sent: sends.length, scheduled: schedules.length };

@@ -83,9 +83,21 @@ export function failAttempt(
 }
 
 /** `Pending → Failed` without an attempt (its wake-up could not be delivered), recording `error` and `reason`. */
-export function failPending(run: RunItem, attempt: number, error: RunError, reason: string, nowMs: number): Transition | undefined {
+export function failPending(
+  run: RunItem,
+  attempt: number,
+  error: RunError,
+  reason: string,
+  nowMs: number,
+): Transition | undefined {
   if (run.status !== "Pending" || run.attempt !== attempt) return undefined;
-  const next: RunItem = { ...without(run, ...holderFields), status: "Failed", error, statusReason: reason, completedMs: nowMs };
+  const next: RunItem = {
+    ...without(run, ...holderFields),
+    status: "Failed",
+    error,
+    statusReason: reason,
+    completedMs: nowMs,
+  };
   return { next, event: { type: "status", status: "Failed", error, reason } };
 }
 

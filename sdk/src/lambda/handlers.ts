@@ -59,7 +59,9 @@ export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = 
 }
 
 /** What one maintenance invocation did: a pass's report, or an expiry's outcome. */
-export type MaintenanceResult = MaintenanceReport | { readonly expireRunId: string; readonly expired: boolean };
+export type MaintenanceResult =
+  | MaintenanceReport
+  | { readonly expireRunId: string; readonly expired: boolean };
 
 /** Time kept back from the function's limit when a maintenance pass plans its work, in ms. */
 const maintenanceMarginMs = 10_000;

@@ -13,8 +13,7 @@
  * A failing batch throws: the mappings retry it until it succeeds (never skipped), and
  * everything both handlers do is safe to repeat.
  */
-import { connectFromEnvironment } from "../config/environment.js";
-import { environmentVariables } from "../config/environment.js";
+import { connectFromEnvironment, environmentVariables } from "../config/environment.js";
 import { createWakeUpHandler, type StreamRecords } from "../dispatch/wake-ups.js";
 import { createRunCountsHandler } from "../projections/run-counts.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";

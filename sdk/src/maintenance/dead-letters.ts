@@ -38,7 +38,7 @@ export interface DeadLetterPassOptions extends RecoveryDeps {
 
 export async function drainDeadLetters(options: DeadLetterPassOptions): Promise<DeadLetterReport> {
   const report: DeadLetterReport = { failed: 0, recovered: 0, resent: 0, errors: 0 };
-  const { dispatcher, store, now } = options;
+  const { dispatcher, now } = options;
   for (const lane of dispatcher.lanes) {
     if (!lane.deadLetterQueueUrl) continue;
     for (let i = 0; i < (options.maxReceives ?? 10); i++) {
@@ -54,9 +54,18 @@ export async function drainDeadLetters(options: DeadLetterPassOptions): Promise<
       const messages = out.Messages ?? [];
       for (const message of messages) {
         try {
-          await handle(options, lane, message.Body, Number(message.Attributes?.ApproximateReceiveCount), report);
+          await handle(
+            options,
+            lane,
+            message.Body,
+            Number(message.Attributes?.ApproximateReceiveCount),
+            report,
+          );
           await dispatcher.sqs.send(
-            new DeleteMessageCommand({ QueueUrl: lane.deadLetterQueueUrl, ReceiptHandle: message.ReceiptHandle }),
+            new DeleteMessageCommand({
+              QueueUrl: lane.deadLetterQueueUrl,
+              ReceiptHandle: message.ReceiptHandle,
+            }),
           );
         } catch (error) {
           report.errors++;
@@ -82,7 +91,9 @@ async function handle(
   const run = await store.get(message.runId);
   if (!run) return;
   if (run.status === "Pending" && run.attempt === message.attempt) {
-    const error = toRunError(new DeadLetterError(run.runId, Number.isFinite(receives) ? receives : undefined));
+    const error = toRunError(
+      new DeadLetterError(run.runId, Number.isFinite(receives) ? receives : undefined),
+    );
     const stored = await applyTransition(store, run, (r) =>
       failPending(r, message.attempt, error, "wake-up dead-lettered", now()),
     );

@@ -26,7 +26,9 @@ export interface LaterPassOptions {
 }
 
 /** Releases the runs of `byLater` that are due within the hold; returns how many it sent. */
-export async function releaseLaterRuns(options: LaterPassOptions): Promise<{ released: number; errors: number }> {
+export async function releaseLaterRuns(
+  options: LaterPassOptions,
+): Promise<{ released: number; errors: number }> {
   const { store, now } = options;
   const limit = options.limit ?? 1000;
   let released = 0;
@@ -72,14 +74,16 @@ async function release(store: RunStore, runId: string): Promise<RunItem | undefi
     return out.Attributes as RunItem;
   } catch (error) {
     if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: runKey(runId),
-        UpdateExpression: "REMOVE laterPk, dueSk",
-        ConditionExpression: "attribute_exists(pk)",
-      }),
-    ).catch(() => undefined);
+    await store.doc
+      .send(
+        new UpdateCommand({
+          TableName: store.tableName,
+          Key: runKey(runId),
+          UpdateExpression: "REMOVE laterPk, dueSk",
+          ConditionExpression: "attribute_exists(pk)",
+        }),
+      )
+      .catch(() => undefined);
     return undefined;
   }
 }

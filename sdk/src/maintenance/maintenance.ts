@@ -58,6 +58,11 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  const later = await releaseLaterRuns({ store, dispatcher, now, ...(options.onError ? { onError: options.onError } : {}) });
+  const later = await releaseLaterRuns({
+    store,
+    dispatcher,
+    now,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
   return { deadLetters, released: later.released, errors: deadLetters.errors + later.errors };
 }

@@ -12,8 +12,8 @@
  * leaves its terminal count (`REMOVE` records count down).
  */
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
-import { type RunStatus, runStatuses } from "../domain/run.js";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
+import { type RunStatus, runStatuses } from "../domain/run.js";
 import { appliedBatchKey, countsKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { type TransactItem, transactWrite } from "../store/transact.js";
@@ -27,7 +27,9 @@ const markerTtlSeconds = 2 * 24 * 3600;
 const itemsPerTransaction = 99;
 
 /** The count changes a batch of records makes, by counts item (`job` and `queue` scopes). */
-export function countDeltas(event: StreamRecords): Map<string, { scope: "job" | "queue"; name: string; delta: Partial<RunCounts> }> {
+export function countDeltas(
+  event: StreamRecords,
+): Map<string, { scope: "job" | "queue"; name: string; delta: Partial<RunCounts> }> {
   const deltas = new Map<string, { scope: "job" | "queue"; name: string; delta: Partial<RunCounts> }>();
   const add = (scope: "job" | "queue", name: string, status: RunStatus, by: number) => {
     const key = `${scope}#${name}`;
@@ -53,7 +55,9 @@ export function countDeltas(event: StreamRecords): Map<string, { scope: "job" | 
 /** Builds the projections handler: applies each batch's count changes once. */
 export function createRunCountsHandler(store: RunStore, now: () => number = Date.now) {
   return async (event: StreamRecords): Promise<{ applied: boolean; items: number }> => {
-    const deltas = [...countDeltas(event).values()].filter((d) => Object.values(d.delta).some((n) => n !== 0));
+    const deltas = [...countDeltas(event).values()].filter((d) =>
+      Object.values(d.delta).some((n) => n !== 0),
+    );
     const first = event.Records[0]?.dynamodb?.SequenceNumber;
     const last = event.Records.at(-1)?.dynamodb?.SequenceNumber;
     if (deltas.length === 0 || !first || !last) return { applied: false, items: 0 };
@@ -88,7 +92,8 @@ export function createRunCountsHandler(store: RunStore, now: () => number = Date
         }),
       ];
       const outcome = await transactWrite(store.doc, items);
-      if (!outcome.ok && !outcome.failedConditions.includes(0)) throw new Error("run counts: unexpected condition failure");
+      if (!outcome.ok && !outcome.failedConditions.includes(0))
+        throw new Error("run counts: unexpected condition failure");
       // A failed marker condition: this part was applied before (a retried batch).
     }
     return { applied: true, items: deltas.length };
@@ -96,8 +101,14 @@ export function createRunCountsHandler(store: RunStore, now: () => number = Date
 }
 
 /** Reads the run counts of a job or a queue (eventually consistent: half a read unit). */
-export async function readRunCounts(store: RunStore, scope: "job" | "queue", name: string): Promise<RunCounts> {
-  const out = await store.doc.send(new GetCommand({ TableName: store.tableName, Key: countsKey(scope, name) }));
+export async function readRunCounts(
+  store: RunStore,
+  scope: "job" | "queue",
+  name: string,
+): Promise<RunCounts> {
+  const out = await store.doc.send(
+    new GetCommand({ TableName: store.tableName, Key: countsKey(scope, name) }),
+  );
   const item = out.Item ?? {};
   return Object.fromEntries(runStatuses.map((s) => [s, Number(item[s] ?? 0)])) as RunCounts;
 }

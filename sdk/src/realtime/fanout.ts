@@ -13,8 +13,8 @@
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
-import type { RunEvent } from "../domain/run-event.js";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
+import type { RunEvent } from "../domain/run-event.js";
 import { type EventItem, toRunEvent } from "../store/event-item.js";
 import { inlineEvents } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";

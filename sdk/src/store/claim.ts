@@ -94,13 +94,20 @@ export async function claimRun(store: RunStore, request: ClaimRequest): Promise<
       { Update: { ...update, ReturnValuesOnConditionCheckFailure: "ALL_OLD" } },
       ...request.also,
     ]);
-    if (!outcome.ok) return { current: (outcome.currentItems.get(0) as RunItem | undefined) ?? (await store.get(request.runId)) };
+    if (!outcome.ok)
+      return {
+        current: (outcome.currentItems.get(0) as RunItem | undefined) ?? (await store.get(request.runId)),
+      };
     const claimed = await store.get(request.runId);
     return claimed ? { claimed } : { current: undefined };
   }
   try {
     const out = await store.doc.send(
-      new UpdateCommand({ ...update, ReturnValues: "ALL_NEW", ReturnValuesOnConditionCheckFailure: "ALL_OLD" }),
+      new UpdateCommand({
+        ...update,
+        ReturnValues: "ALL_NEW",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      }),
     );
     return { claimed: out.Attributes as RunItem };
   } catch (error) {

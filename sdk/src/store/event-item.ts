@@ -46,11 +46,15 @@ export function toEventItem(
   const base = { ...eventKey(runId, eventId), kind: "event" as const, runId, eventId, attempt, atMs };
   if (body.type !== "output" && body.type !== "input" && body.type !== "log") return { ...base, body };
   const json = JSON.stringify(body.type === "log" ? body.lines : body.items);
-  const stored: StoredEventBody = body.type === "input" ? { type: "input", name: body.name } : { type: body.type };
+  const stored: StoredEventBody =
+    body.type === "input" ? { type: "input", name: body.name } : { type: body.type };
   const bytes = Buffer.byteLength(json, "utf8");
   if (bytes >= compressAboveBytes) {
     const packed = brotliCompressSync(json, {
-      params: { [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_QUALITY]: 9 },
+      params: {
+        [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+        [constants.BROTLI_PARAM_QUALITY]: 9,
+      },
     });
     if (packed.length < bytes) return { ...base, body: stored, dataZ: new Uint8Array(packed) };
   }
@@ -59,7 +63,12 @@ export function toEventItem(
 
 /** Converts a stored event item to the public event. */
 export function toRunEvent(item: EventItem): RunEvent {
-  const identity = { runId: item.runId, eventId: item.eventId, attempt: item.attempt, at: new Date(item.atMs).toISOString() };
+  const identity = {
+    runId: item.runId,
+    eventId: item.eventId,
+    attempt: item.attempt,
+    at: new Date(item.atMs).toISOString(),
+  };
   const { body } = item;
   if (body.type !== "output" && body.type !== "input" && body.type !== "log") return { ...body, ...identity };
   const json = item.dataZ ? brotliDecompressSync(item.dataZ).toString("utf8") : (item.data ?? "[]");

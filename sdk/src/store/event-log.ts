@@ -24,13 +24,21 @@ import { inlineEvents, type RunItem } from "./run-item.js";
 import type { RunStore } from "./run-store.js";
 
 /** Events of `runId` after `sinceEventId` that are committed now, in order. */
-export async function* readEvents(store: RunStore, runId: string, sinceEventId: number): AsyncIterable<RunEvent> {
+export async function* readEvents(
+  store: RunStore,
+  runId: string,
+  sinceEventId: number,
+): AsyncIterable<RunEvent> {
   const run = await store.get(runId);
   if (!run) return;
   const byId = new Map<number, RunEvent>();
   for await (const item of store.query<EventItem>({
     KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-    ExpressionAttributeValues: { ":pk": runPk(runId), ":from": eventSk(sinceEventId + 1), ":to": lastEventSk },
+    ExpressionAttributeValues: {
+      ":pk": runPk(runId),
+      ":from": eventSk(sinceEventId + 1),
+      ":to": lastEventSk,
+    },
     ConsistentRead: true,
   })) {
     byId.set(item.eventId, toRunEvent(item));
@@ -56,7 +64,10 @@ function* ordered(run: RunItem, byId: Map<number, RunEvent>, sinceEventId: numbe
 /** A data event of an earlier attempt, written after the current attempt's `Running` event. */
 function isStale(run: RunItem, event: RunEvent): boolean {
   return (
-    isDataEvent(event) && run.startSeq !== undefined && event.eventId > run.startSeq && event.attempt !== run.attempt
+    isDataEvent(event) &&
+    run.startSeq !== undefined &&
+    event.eventId > run.startSeq &&
+    event.attempt !== run.attempt
   );
 }
 

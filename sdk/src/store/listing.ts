@@ -58,7 +58,10 @@ const batchGetLimit = 100;
 export async function* readRuns(store: RunStore, keys: AsyncIterable<ListedKey>): AsyncIterable<RunItem> {
   let batch: ListedKey[] = [];
   const flush = async function* () {
-    const found = await batchGet(store, batch.map((k) => k.runId));
+    const found = await batchGet(
+      store,
+      batch.map((k) => k.runId),
+    );
     for (const key of batch) {
       const run = found.get(key.runId);
       if (run) yield run;
@@ -79,9 +82,11 @@ async function batchGet(store: RunStore, runIds: string[]): Promise<Map<string, 
     const out = await store.doc.send(
       new BatchGetCommand({ RequestItems: { [store.tableName]: { Keys: keys } } }),
     );
-    for (const item of out.Responses?.[store.tableName] ?? []) found.set((item as RunItem).runId, item as RunItem);
+    for (const item of out.Responses?.[store.tableName] ?? [])
+      found.set((item as RunItem).runId, item as RunItem);
     keys = (out.UnprocessedKeys?.[store.tableName]?.Keys ?? []) as Record<string, unknown>[];
-    if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 50 * 2 ** round)));
+    if (keys.length > 0)
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 50 * 2 ** round)));
   }
   return found;
 }

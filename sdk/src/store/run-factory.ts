@@ -9,7 +9,17 @@ import type { RunItem } from "./run-item.js";
 /** The fields of a run at creation, without keys, index attributes and event bookkeeping. */
 export type NewRunFields = Omit<
   RunItem,
-  "pk" | "sk" | "kind" | "status" | "attempt" | "seq" | "jobPk" | "createdSk" | "parentPk" | "laterPk" | "dueSk"
+  | "pk"
+  | "sk"
+  | "kind"
+  | "status"
+  | "attempt"
+  | "seq"
+  | "jobPk"
+  | "createdSk"
+  | "parentPk"
+  | "laterPk"
+  | "dueSk"
 >;
 
 /**

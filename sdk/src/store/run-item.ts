@@ -109,7 +109,9 @@ export function toJobRun<T = unknown>(item: RunItem, extras: RunExtras = {}): Jo
   const hasResult = item.resultJson !== undefined || item.resultRef === true || item.resultInEvents === true;
   const result = item.resultJson !== undefined ? JSON.parse(item.resultJson) : extras.result;
   const progress =
-    item.status === "Succeeded" ? 1 : (item.progress ?? (item.status === "Running" ? extras.progress : 0) ?? 0);
+    item.status === "Succeeded"
+      ? 1
+      : (item.progress ?? (item.status === "Running" ? extras.progress : 0) ?? 0);
   return {
     runId: item.runId,
     jobName: item.jobName,

@@ -29,8 +29,18 @@ import type { Transition } from "../domain/transitions.js";
 import { RunConflictError } from "../errors.js";
 import { conditions, updateOf } from "./conditions.js";
 import { type EventItem, toEventItem } from "./event-item.js";
-import { readEvents, readTail, type RunTail } from "./event-log.js";
-import { dedupKey, eventSk, jobKey, jobsPk, lastEventSk, payloadKey, runKey, runPk, workerKey } from "./keys.js";
+import { type RunTail, readEvents, readTail } from "./event-log.js";
+import {
+  dedupKey,
+  eventSk,
+  jobKey,
+  jobsPk,
+  lastEventSk,
+  payloadKey,
+  runKey,
+  runPk,
+  workerKey,
+} from "./keys.js";
 import type { RunItem } from "./run-item.js";
 import { type TransactItem, transactWrite } from "./transact.js";
 
@@ -159,7 +169,11 @@ export class RunStore {
       if (outcome.ok) return item;
       if (!outcome.failedConditions.includes(1)) throw new Error(`run ${run.runId} already exists`);
       const lock = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: dedupKey(run.jobName, dedup), ConsistentRead: true }),
+        new GetCommand({
+          TableName: this.tableName,
+          Key: dedupKey(run.jobName, dedup),
+          ConsistentRead: true,
+        }),
       );
       // The holder may have finished between our write and this read: try again.
       if (lock.Item) throw new RunConflictError(run.jobName, dedup, String(lock.Item.runId));
@@ -257,7 +271,12 @@ export class RunStore {
    * `PutItem` each, in order. Returns how many were written: fewer than given when an id
    * was taken by another writer (the caller re-reads the log's end and the run).
    */
-  async putEvents(runId: string, attempt: number, firstId: number, bodies: readonly RunEventBody[]): Promise<number> {
+  async putEvents(
+    runId: string,
+    attempt: number,
+    firstId: number,
+    bodies: readonly RunEventBody[],
+  ): Promise<number> {
     for (let i = 0; i < bodies.length; i++) {
       try {
         await this.doc.send(

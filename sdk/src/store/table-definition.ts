@@ -49,7 +49,12 @@ export const tableDefinition: TableDefinition = {
   timeToLiveAttribute: "expiresAt",
   indexes: [
     { indexName: IndexName.byJob, partitionKey: "jobPk", sortKey: "createdSk", projection: "KEYS_ONLY" },
-    { indexName: IndexName.byParent, partitionKey: "parentPk", sortKey: "createdSk", projection: "KEYS_ONLY" },
+    {
+      indexName: IndexName.byParent,
+      partitionKey: "parentPk",
+      sortKey: "createdSk",
+      projection: "KEYS_ONLY",
+    },
     { indexName: IndexName.byLater, partitionKey: "laterPk", sortKey: "dueSk", projection: "KEYS_ONLY" },
   ],
 };

@@ -24,7 +24,12 @@ export interface InputChunk {
 }
 
 /** Writes chunk `chunk.seq` of input `name` of run `runId`. Returns false if that chunk exists already. */
-export async function putInputChunk(store: RunStore, runId: string, name: string, chunk: InputChunk): Promise<boolean> {
+export async function putInputChunk(
+  store: RunStore,
+  runId: string,
+  name: string,
+  chunk: InputChunk,
+): Promise<boolean> {
   try {
     await store.doc.send(
       new PutCommand({
@@ -56,7 +61,12 @@ export async function* readInputChunks(
   afterSeq = 0,
 ): AsyncIterable<InputChunk> {
   const prefix = inputPrefix(name);
-  for await (const item of store.query<{ seq: number; itemsJson: string; complete?: boolean; error?: RunError }>({
+  for await (const item of store.query<{
+    seq: number;
+    itemsJson: string;
+    complete?: boolean;
+    error?: RunError;
+  }>({
     KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
     ExpressionAttributeValues: {
       ":pk": runPk(runId),
@@ -75,7 +85,12 @@ export async function* readInputChunks(
 }
 
 /** Copies every chunk of input `name` from one run to another (a rerun of a pipeline consumer). */
-export async function copyInput(store: RunStore, fromRunId: string, toRunId: string, name: string): Promise<void> {
+export async function copyInput(
+  store: RunStore,
+  fromRunId: string,
+  toRunId: string,
+  name: string,
+): Promise<void> {
   for await (const chunk of readInputChunks(store, fromRunId, name)) {
     await putInputChunk(store, toRunId, name, chunk);
   }

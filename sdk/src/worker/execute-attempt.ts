@@ -94,7 +94,10 @@ export async function executeAttempt(
     abort(
       lost.status === "Canceled"
         ? new RunCanceledError(run.runId, lost.cancelReason)
-        : new LeaseLostError(run.runId, `the run is ${lost.status} now (recovered after its holder was lost)`),
+        : new LeaseLostError(
+            run.runId,
+            `the run is ${lost.status} now (recovered after its holder was lost)`,
+          ),
     );
   };
   const check = setInterval(() => {

@@ -99,7 +99,9 @@ export class PollingWorker {
     this.#idle.abort();
     this.#wakeSlot();
     await Promise.all(this.#loops);
-    const grace = new Promise((resolve) => setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref());
+    const grace = new Promise((resolve) =>
+      setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref(),
+    );
     await Promise.race([Promise.allSettled(this.#active), grace]);
     this.#stopController.abort();
     await Promise.allSettled(this.#active);
@@ -134,7 +136,10 @@ export class PollingWorker {
           if (!longPolls.has(lane)) {
             longPolls.set(
               lane,
-              this.#receive(lane, this.#options.waitTimeSeconds ?? 20).then((messages) => ({ lane, messages })),
+              this.#receive(lane, this.#options.waitTimeSeconds ?? 20).then((messages) => ({
+                lane,
+                messages,
+              })),
             );
           }
         }
@@ -264,7 +269,8 @@ export class PollingWorker {
 
   async #extendVisibility(seconds: number): Promise<void> {
     const byLane = new Map<Lane, string[]>();
-    for (const held of this.#held.values()) byLane.set(held.lane, [...(byLane.get(held.lane) ?? []), held.receiptHandle]);
+    for (const held of this.#held.values())
+      byLane.set(held.lane, [...(byLane.get(held.lane) ?? []), held.receiptHandle]);
     await Promise.all(
       [...byLane].map(async ([lane, handles]) => {
         for (let i = 0; i < handles.length; i += 10) {

@@ -7,7 +7,12 @@
  * Used by the worker that receives the returned message of a running attempt, and by
  * the maintenance pass over dead-lettered messages.
  */
-import { backoffMillis, hasRetriesLeft, noRetries, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
+import {
+  backoffMillis,
+  hasRetriesLeft,
+  noRetries,
+  type ResolvedRetryPolicy,
+} from "../domain/retry-policy.js";
 import { failAttempt } from "../domain/transitions.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
@@ -41,7 +46,12 @@ export async function retryPolicyOf(
  * (its first heartbeat may be up to `leaseMs / 3` away) and while its heartbeat is
  * younger than `leaseMs`.
  */
-export async function holderAlive(store: RunStore, run: RunItem, leaseMs: number, nowMs: number): Promise<boolean> {
+export async function holderAlive(
+  store: RunStore,
+  run: RunItem,
+  leaseMs: number,
+  nowMs: number,
+): Promise<boolean> {
   if (run.holdUntilMs !== undefined) return nowMs <= run.holdUntilMs;
   if (run.startedMs !== undefined && nowMs - run.startedMs < leaseMs) return true;
   if (run.workerId === undefined) return false;
@@ -69,6 +79,13 @@ export async function recoverRun(deps: RecoveryDeps, run: RunItem): Promise<RunI
   if (stored.status === "Pending" && viaTimer && retryAtMs !== undefined)
     await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
   else if (stored.status === "Pending") await dispatcher.send(stored).catch(() => undefined);
-  else await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, now, timer);
+  else
+    await cancelDescendants(
+      store,
+      stored.runId,
+      `parent run ${stored.runId} ended ${stored.status}`,
+      now,
+      timer,
+    );
   return stored;
 }

@@ -165,7 +165,10 @@ export class RunWriter {
   #takeEvents(): RunEventBody[] {
     const events: RunEventBody[] = [
       ...chunksOf(this.#entries, "output").map(
-        (chunk): RunEventBody => ({ type: "output", items: chunk.map((e) => JSON.parse((e as { json: string }).json)) }),
+        (chunk): RunEventBody => ({
+          type: "output",
+          items: chunk.map((e) => JSON.parse((e as { json: string }).json)),
+        }),
       ),
       ...this.#inputs,
       ...chunksOf(this.#entries, "log").map(
@@ -216,7 +219,7 @@ export class RunWriter {
 
   /** Takes `run` as the current state; returns false (and records why) when this attempt no longer holds it. */
   #adopt(run: RunItem | undefined): boolean {
-    if (!run || run.status !== "Running" || run.attempt !== this.#attempt) {
+    if (run?.status !== "Running" || run.attempt !== this.#attempt) {
       this.#lost = {
         status: run?.status ?? "Canceled",
         ...(run?.cancelReason ? { cancelReason: run.cancelReason } : {}),

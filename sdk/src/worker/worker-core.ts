@@ -133,7 +133,8 @@ export class WorkerCore {
       }
       if (run.notBeforeMs !== undefined && run.notBeforeMs > now) {
         // Visibility holds are whole seconds: wait out a sub-second remainder here instead.
-        if (run.notBeforeMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
+        if (run.notBeforeMs - now > shortWaitMs)
+          return { action: "hold", delaySeconds: holdSeconds(run.notBeforeMs, now) };
         await new Promise((resolve) => setTimeout(resolve, (run.notBeforeMs ?? now) - now));
       }
       // Due now, or the run changed between the claim and its image: claim again (bounded).
@@ -148,7 +149,13 @@ export class WorkerCore {
     if (await holderAlive(this.#options.store, run, this.leaseMs, this.#now())) return hold;
     const { store, dispatcher, timer } = this.#options;
     const stored = await recoverRun(
-      { store, dispatcher, ...(timer ? { timer } : {}), now: this.#now, retryPolicy: (job) => this.#retryPolicy(job) },
+      {
+        store,
+        dispatcher,
+        ...(timer ? { timer } : {}),
+        now: this.#now,
+        retryPolicy: (job) => this.#retryPolicy(job),
+      },
       run,
     );
     return stored === undefined ? hold : { action: "delete" };
@@ -249,6 +256,12 @@ export class WorkerCore {
       }
     }
     if (stored)
-      await cancelDescendants(store, stored.runId, `parent run ${stored.runId} ended ${stored.status}`, this.#now, timer);
+      await cancelDescendants(
+        store,
+        stored.runId,
+        `parent run ${stored.runId} ended ${stored.status}`,
+        this.#now,
+        timer,
+      );
   }
 }
