@@ -153,6 +153,33 @@ describe("store.events", () => {
     ]);
   });
 
+  it("keeps dropping a stale attempt's event after another writer ends the current attempt", async () => {
+    // Arrange: attempt 2 started at 5; attempt 1's stale log at 6; a cancel at 8 materialized 5 and 8
+    const canceled: RunEventBody = { type: "status", status: "Canceled", reason: "by request" };
+    const runId = await write(
+      { ...held(2, 5), status: "Canceled", seq: 8, statusInline: undefined, cancelReason: "by request" },
+      [
+        [2, 1, running],
+        [3, 1, log("a")],
+        [4, 1, { type: "status", status: "Pending", reason: "retry" }],
+        [5, 2, running],
+        [6, 1, log("stale")],
+        [7, 2, log("b")],
+        [8, 2, canceled],
+      ],
+    );
+    // Act, assert
+    expect(await read(runId)).toEqual([
+      "1:Pending@0",
+      "2:Running@1",
+      "3:log@1",
+      "4:Pending@1",
+      "5:Running@2",
+      "7:log@2",
+      "8:Canceled@2",
+    ]);
+  });
+
   it("yields only the events after sinceEventId", async () => {
     const runId = await write(
       { ...held(1, 2), status: "Succeeded", seq: 5, completedMs: createdMs + 2_000 },
