@@ -22,7 +22,8 @@ export interface JobSystemParts {
 }
 
 /**
- * DynamoDB actions on items that the SDK client uses: reads (`GetItem`, `Query`) and
+ * DynamoDB actions on items that the SDK client uses: reads (`GetItem`, `Query`, and
+ * `BatchGetItem` for the run items a `getRuns` listing names) and
  * the writes inside `TransactWriteItems` (which IAM checks per item as `PutItem`,
  * `UpdateItem`, `DeleteItem`, `ConditionCheckItem`; there is no `TransactWriteItems`
  * action). No table administration, no `Scan`.
@@ -30,6 +31,7 @@ export interface JobSystemParts {
 export const tableItemActions = [
   "dynamodb:GetItem",
   "dynamodb:Query",
+  "dynamodb:BatchGetItem",
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
   "dynamodb:DeleteItem",

@@ -11,7 +11,7 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { connectionSubscriptionKey, subscriptionKey } from "../sdk/src/store/keys.js";
+import { connectionSubscriptionKey, runPk, subscriptionKey } from "../sdk/src/store/keys.js";
 import { grantKey } from "./encryption.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
 import type { JobsTable } from "./jobs-table.js";
@@ -108,7 +108,11 @@ export class RealtimeApi extends Construct {
     const integration = new WebSocketLambdaIntegration("Integration", fn);
     for (const routeKey of webSocketRouteKeys) this.api.addRoute(routeKey, { integration });
     fn.addEnvironment(jobSystemEnvironmentVariables.webSocketTokenSecretArn, this.tokenSecret.secretArn);
-    return this.connectFunction(fn).combine(this.grantReadToken(fn));
+    // `subscribe` marks the run watched (so the fanout looks up its subscribers): run items only.
+    const watchedMarks = this.#table.grantItems(fn, ["dynamodb:UpdateItem"], {
+      partitionKeyPrefixes: [runPk("")],
+    });
+    return this.connectFunction(fn).combine(this.grantReadToken(fn)).combine(watchedMarks);
   }
 
   /**

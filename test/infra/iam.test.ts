@@ -107,7 +107,7 @@ const clientGrant = [
   {
     actions: tableItemActions,
     reason:
-      "The client grant: item reads and the writes of transitions (IAM checks each item of a TransactWriteItems as Put/Update/Delete/ConditionCheck), on the table and its indexes.",
+      "The client grant: item reads (BatchGetItem: the run items a getRuns listing names) and the writes of transitions (IAM checks each item of a TransactWriteItems as Put/Update/Delete/ConditionCheck), on the table and its indexes.",
   },
   { actions: ["sqs:SendMessage"], reason: "Sends wake-ups (new runs, children, retries) to the lanes." },
   {
@@ -181,6 +181,11 @@ const functionActionAllowList: Readonly<
   ],
   WebSocket: [
     ...realtimeGrant,
+    {
+      actions: ["dynamodb:UpdateItem"],
+      reason:
+        "subscribe marks the run watched, so the fanout looks up its subscribers (RUN# items only: a LeadingKeys condition).",
+    },
     {
       actions: ["secretsmanager:GetSecretValue"],
       reason: "Reads the token $connect accepts (that secret only).",
@@ -333,6 +338,7 @@ describe("IAM least privilege (F2)", () => {
       [
         "dynamodb:ConditionCheckItem",
         "dynamodb:DeleteItem",
+        "dynamodb:BatchGetItem",
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:Query",

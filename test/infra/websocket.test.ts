@@ -141,7 +141,7 @@ describe("the WebSocket API (default props)", () => {
     }
   });
 
-  it("lets both functions read the table and batch-write subscription items (SUB#, CONN#) only", () => {
+  it("lets both functions read the table and batch-write subscription items (SUB#, CONN#) only; the WebSocket function marks runs watched", () => {
     const table = only(template, "AWS::DynamoDB::Table").logicalId;
     for (const role of ["JobsWebSocketRole", "JobsStreamDispatchRole"]) {
       const dynamo = statementsOfRole(template, role).filter((s) =>
@@ -149,19 +149,32 @@ describe("the WebSocket API (default props)", () => {
           /^dynamodb:(GetItem|Query|BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/.test(String(a)),
         ),
       );
-      expect(dynamo).toEqual([
-        {
-          Effect: "Allow",
-          Action: ["dynamodb:GetItem", "dynamodb:Query"],
-          Resource: { "Fn::GetAtt": [table, "Arn"] },
-        },
-        {
-          Effect: "Allow",
-          Action: "dynamodb:BatchWriteItem",
-          Resource: { "Fn::GetAtt": [table, "Arn"] },
-          Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["SUB#*", "CONN#*"] } },
-        },
-      ]);
+      expect(dynamo).toHaveLength(role === "JobsWebSocketRole" ? 3 : 2);
+      expect(dynamo).toEqual(
+        expect.arrayContaining([
+          {
+            Effect: "Allow",
+            Action: ["dynamodb:GetItem", "dynamodb:Query"],
+            Resource: { "Fn::GetAtt": [table, "Arn"] },
+          },
+          {
+            Effect: "Allow",
+            Action: "dynamodb:BatchWriteItem",
+            Resource: { "Fn::GetAtt": [table, "Arn"] },
+            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["SUB#*", "CONN#*"] } },
+          },
+          ...(role === "JobsWebSocketRole"
+            ? [
+                {
+                  Effect: "Allow",
+                  Action: "dynamodb:UpdateItem",
+                  Resource: { "Fn::GetAtt": [table, "Arn"] },
+                  Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["RUN#*"] } },
+                },
+              ]
+            : []),
+        ]),
+      );
     }
   });
 
