@@ -1,4 +1,4 @@
-/** Maintenance Lambda (every minute): expiries, lost messages, expired leases. */
+/** Maintenance Lambda (every minute): the lanes' dead letters, runs due later with no timer; also runs' expiry schedules' target. */
 import { app } from "../examples/jobs.js";
 import { createMaintenanceLambdaHandler } from "../sdk/src/lambda/handlers.js";
 

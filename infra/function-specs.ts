@@ -26,7 +26,7 @@ import type { RealtimeApi } from "./realtime-api.js";
 /** Records per worker invocation: the most an SQS FIFO event source allows. */
 const workerBatchSize = 10;
 
-/** The one-minute maintenance sweep must finish before the next one starts. */
+/** The one-minute maintenance pass must finish before the next one starts. */
 const maintenanceTimeout = Duration.seconds(60);
 
 /**
@@ -135,7 +135,7 @@ export const functionSpecs: readonly FunctionSpec[] = [
       // in the default group, outside the group clients may create and delete in.
       new scheduler.Schedule(scope, "MaintenanceSchedule", {
         schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
-        description: "Runs the job system's maintenance sweep every minute",
+        description: "Runs the job system's maintenance pass every minute",
         // A missed minute is made up by the next: no retries, no stale events.
         target: new schedulerTargets.LambdaInvoke(fn, { retryAttempts: 0, maxEventAge: Duration.minutes(1) }),
       });

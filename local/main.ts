@@ -65,7 +65,8 @@ ${Object.entries(stack.laneUrls)
   .join("\n")}
   workers          ${stack.workers.length} polling (${stack.workers.map((w) => w.workerId).join(", ")})
   WebSocket API    ${stack.webSocket.url}/?token=${stack.webSocket.token}
-  timer            sweeping every 250 ms (notBefore, notAfter, lost messages, expired leases)
+  timer            every 250 ms: run timers (releases, expiries) and a maintenance pass (dead letters, runs due later)
+  stream consumers wake-ups and WebSocket fanout (every 100 ms), run counts (every 10 s)
   jobs             ${app
     .jobs()
     .map((j) => j.name)

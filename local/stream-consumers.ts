@@ -24,7 +24,7 @@ export interface StreamConsumersOptions {
   readonly timer?: RunTimer;
   /** Runs after the wake-ups of each batch (the WebSocket fanout). */
   readonly fanout?: (event: StreamRecords) => Promise<unknown>;
-  /** Keep each consumer's stream position in this folder, so a restart resumes where it stopped. @default none: start at the end */
+  /** Keep each consumer's stream position in this folder, so a restart resumes where it stopped. @default none: read every shard from its start */
   readonly dataDir?: string;
   /** How often the projections consumer reads the stream, in ms. @default 10000 */
   readonly projectionsIntervalMs?: number;

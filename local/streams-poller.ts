@@ -31,7 +31,7 @@ export interface StreamsPollerOptions {
   readonly intervalMs?: number;
   /** Pause before a failed batch is handed over again, in ms. @default 500 */
   readonly retryDelayMs?: number;
-  /** JSON file keeping the last sequence number handled per shard. @default none: start at the end */
+  /** JSON file keeping the last sequence number handled per shard. @default none: every shard is read from its start */
   readonly positionFile?: string;
   readonly onError?: (error: unknown) => void;
 }

@@ -55,12 +55,12 @@ export interface JobClientOptions {
   readonly app?: JobApp;
   /** Longest interval between polls while waiting, in ms. @default 1000 */
   readonly maxPollIntervalMs?: number;
-  /** Called when a run was stored but its message could not be sent (the sweep will send it). @default console.warn */
+  /** Called when a run was stored but its wake-up could not be sent now (the table stream's consumer sends it). @default console.warn */
   readonly onEnqueueError?: (error: unknown, runId: string) => void;
   /**
    * Releases runs due beyond its threshold and expires runs at `notAfter` (EventBridge
    * Scheduler on AWS, the local timer locally; see `timer/timer-port.ts`).
-   * @default none: runs due beyond the visibility hold are released by the maintenance sweep
+   * @default none: runs due beyond the visibility hold are released by the maintenance pass
    */
   readonly timer?: RunTimer;
   /**

@@ -58,7 +58,8 @@ export class PollingWorker {
   readonly #active = new Set<Promise<void>>();
   readonly #held = new Map<string, Held>();
   readonly #stopController = new AbortController();
-  readonly #fence = new AbortController();
+  /** Aborted when the worker can no longer prove it holds its runs; replaced once a heartbeat is written again. */
+  #fence = new AbortController();
   #stopping = false;
   #loops: Promise<void>[] = [];
   #heartbeat: NodeJS.Timeout | undefined;
@@ -123,15 +124,20 @@ export class PollingWorker {
     const stopped = new Promise<undefined>((resolve) =>
       this.#idle.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
     );
+    // Whether the lanes may hold more than the long polls bring: at start, and after a
+    // poll or a slot freed up. An idle worker only waits on its long polls (3 receives per
+    // `waitTimeSeconds`), with no rounds in between.
+    let backlog = true;
     while (!this.#stopping) {
       if (this.#free() <= 0) {
         await new Promise<void>((resolve) => {
           this.#wakeSlot = resolve;
         });
+        backlog = true;
         continue;
       }
       try {
-        if (await this.#receiveRound(lanes)) continue;
+        if (backlog && (await this.#receiveRound(lanes))) continue;
         for (const lane of lanes) {
           if (!longPolls.has(lane)) {
             longPolls.set(
@@ -146,6 +152,7 @@ export class PollingWorker {
         const answer = await Promise.race([...longPolls.values(), stopped]);
         if (!answer) return;
         longPolls.delete(answer.lane);
+        backlog = answer.messages.length > 0;
         await this.#take(answer.lane, answer.messages);
       } catch (error) {
         if (this.#stopping) return;
@@ -258,6 +265,8 @@ export class PollingWorker {
       const now = this.#now();
       await store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000));
       this.#lastBeatMs = now;
+      // Proven alive again: runs claimed from now on get a live fence (the fenced ones were aborted).
+      if (this.#fence.signal.aborted) this.#fence = new AbortController();
       await this.#extendVisibility(Math.ceil(leaseMs / 1000));
     } catch (error) {
       this.#reportError(error);
