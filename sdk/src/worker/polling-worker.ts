@@ -57,6 +57,8 @@ export class PollingWorker {
   readonly #options: PollingWorkerOptions;
   readonly #active = new Set<Promise<void>>();
   readonly #held = new Map<string, Held>();
+  /** Deletes of finished messages still in flight. */
+  readonly #deletes = new Set<Promise<void>>();
   readonly #stopController = new AbortController();
   /** Aborted when the worker can no longer prove it holds its runs; replaced once a heartbeat is written again. */
   #fence = new AbortController();
@@ -106,6 +108,7 @@ export class PollingWorker {
     await Promise.race([Promise.allSettled(this.#active), grace]);
     this.#stopController.abort();
     await Promise.allSettled(this.#active);
+    await Promise.allSettled(this.#deletes);
     clearInterval(this.#heartbeat);
   }
 
@@ -234,7 +237,15 @@ export class PollingWorker {
           })
         : ({ action: "delete" } as const);
       if (disposition.action === "delete") {
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: lane.queueUrl, ReceiptHandle: receiptHandle }));
+        // The run is settled: its slot frees now, the delete follows (stop() waits for it).
+        const deleting = sqs
+          .send(new DeleteMessageCommand({ QueueUrl: lane.queueUrl, ReceiptHandle: receiptHandle }))
+          .then(
+            () => undefined,
+            (error: unknown) => this.#reportError(error),
+          )
+          .finally(() => this.#deletes.delete(deleting));
+        this.#deletes.add(deleting);
         return;
       }
       await sqs.send(
