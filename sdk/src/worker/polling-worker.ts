@@ -49,6 +49,9 @@ interface Held {
   readonly receiptHandle: string;
 }
 
+/** How long a lane a receive round found empty is skipped by later rounds, in ms. */
+const emptyLaneSkipMs = 100;
+
 /** Time kept back from the lease before a worker that cannot renew its heartbeat stops its handlers, in ms. */
 const fenceMarginMs = 2000;
 
@@ -57,6 +60,8 @@ export class PollingWorker {
   readonly #options: PollingWorkerOptions;
   readonly #active = new Set<Promise<void>>();
   readonly #held = new Map<string, Held>();
+  /** Lanes a round found empty, until when they are skipped (epoch ms). */
+  readonly #emptyUntil = new Map<Lane, number>();
   /** Deletes of finished messages still in flight. */
   readonly #deletes = new Set<Promise<void>>();
   readonly #stopController = new AbortController();
@@ -166,11 +171,20 @@ export class PollingWorker {
     }
   }
 
-  /** Asks the lanes highest band first, without waiting; takes from the first that has messages. */
+  /**
+   * Asks the lanes highest band first, without waiting; takes from the first that has
+   * messages. A lane found empty is skipped for {@link emptyLaneSkipMs} (its long poll, or
+   * the next round, sees what arrives), so a backlog in one lane does not cost an empty
+   * receive of every higher lane per batch.
+   */
   async #receiveRound(lanes: readonly Lane[]): Promise<boolean> {
     for (const lane of lanes) {
+      if ((this.#emptyUntil.get(lane) ?? 0) > this.#now()) continue;
       const messages = await this.#receive(lane, 0);
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        this.#emptyUntil.set(lane, this.#now() + emptyLaneSkipMs);
+        continue;
+      }
       await this.#take(lane, messages);
       return true;
     }
