@@ -158,13 +158,19 @@ describe("run lifecycle", () => {
   it("frees a deduplication id when its holder finishes", async () => {
     const { app, add } = jobs();
     system = await startTestSystem({ app });
-    const first = await system.client.trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" });
+    // Due in an hour, so it cannot finish before the second trigger (Add ends in milliseconds).
+    const first = await system.client.trigger(
+      add,
+      { a: 1, b: 1 },
+      { deduplicationId: "d-1", notBefore: new Date(Date.now() + 3_600_000) },
+    );
     const conflict = await system.client
       .trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" })
       .catch((e) => e);
     expect(conflict).toBeInstanceOf(RunConflictError);
     expect(conflict.existingRunId).toBe(first.runId);
-    await system.client.wait(first.runId);
+    await system.client.cancel(first.runId);
+    expect((await system.client.wait(first.runId)).status).toBe("Canceled");
     const second = await system.client.trigger(add, { a: 1, b: 1 }, { deduplicationId: "d-1" });
     expect(second.runId).not.toBe(first.runId);
   });

@@ -60,6 +60,8 @@ export class PollingWorker {
   readonly #options: PollingWorkerOptions;
   readonly #active = new Set<Promise<void>>();
   readonly #held = new Map<string, Held>();
+  /** A receive round is running: a long poll answered meanwhile hands its messages back. */
+  #roundBusy = false;
   /** Lanes a round found empty, until when they are skipped (epoch ms). */
   readonly #emptyUntil = new Map<Lane, number>();
   /** Deletes of finished messages still in flight. */
@@ -145,15 +147,26 @@ export class PollingWorker {
         continue;
       }
       try {
-        if (backlog && (await this.#receiveRound(lanes))) continue;
+        if (backlog) {
+          this.#roundBusy = true;
+          const got = await this.#receiveRound(lanes).finally(() => {
+            this.#roundBusy = false;
+          });
+          if (got) continue;
+        }
         for (const lane of lanes) {
           if (!longPolls.has(lane)) {
             longPolls.set(
               lane,
-              this.#receive(lane, this.#options.waitTimeSeconds ?? 20).then((messages) => ({
-                lane,
-                messages,
-              })),
+              this.#receive(lane, this.#options.waitTimeSeconds ?? 20).then(async (messages) => {
+                // Answered while this worker is busy with other messages: hand these back at
+                // once (visibility 0) rather than keep them hidden until the loop looks.
+                if (messages.length > 0 && (this.#stopping || this.#free() <= 0 || this.#roundBusy)) {
+                  await Promise.all(messages.map((m) => this.#release(lane, m)));
+                  return { lane, messages: [] };
+                }
+                return { lane, messages };
+              }),
             );
           }
         }
@@ -241,15 +254,31 @@ export class PollingWorker {
     const stop = AbortSignal.any([this.#stopController.signal, this.#fence.signal]);
     let runId: string | undefined;
     try {
-      const disposition = runMessage
-        ? await this.core.process(runMessage, {
-            onClaimed: async (run) => {
-              runId = run.runId;
-              this.#held.set(run.runId, { lane, receiptHandle });
-            },
-            stopSignal: stop,
-          })
-        : ({ action: "delete" } as const);
+      let disposition: Awaited<ReturnType<WorkerCore["process"]>>;
+      try {
+        disposition = runMessage
+          ? await this.core.process(runMessage, {
+              onClaimed: async (run) => {
+                runId = run.runId;
+                this.#held.set(run.runId, { lane, receiptHandle });
+              },
+              stopSignal: stop,
+            })
+          : { action: "delete" };
+      } catch (error) {
+        // An infrastructure error (a throttled claim, say): the message comes back in a
+        // second, not after the lane's visibility timeout.
+        await sqs
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: lane.queueUrl,
+              ReceiptHandle: receiptHandle,
+              VisibilityTimeout: 1,
+            }),
+          )
+          .catch(() => undefined);
+        throw error;
+      }
       if (disposition.action === "delete") {
         // The run is settled: its slot frees now, the delete follows (stop() waits for it).
         const deleting = sqs

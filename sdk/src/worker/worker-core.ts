@@ -205,7 +205,29 @@ export class WorkerCore {
     }
   }
 
+  /**
+   * Records the attempt's outcome, trying again on an infrastructure error (throttling,
+   * say) with jittered backoff for up to a lease: the outcome of a finished handler is
+   * not thrown away because one write failed.
+   */
   async #complete(
+    claimed: RunItem,
+    writer: RunWriter,
+    outcome: AttemptOutcome,
+    retry: ResolvedRetryPolicy | undefined,
+  ): Promise<void> {
+    const giveUpAt = this.#now() + this.leaseMs;
+    for (let tries = 0; ; tries++) {
+      try {
+        return await this.#record(claimed, writer, outcome, retry);
+      } catch (error) {
+        if (this.#now() + 100 * 2 ** Math.min(tries, 6) > giveUpAt) throw error;
+        await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** Math.min(tries, 6)));
+      }
+    }
+  }
+
+  async #record(
     claimed: RunItem,
     writer: RunWriter,
     outcome: AttemptOutcome,
