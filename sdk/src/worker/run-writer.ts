@@ -161,16 +161,20 @@ export class RunWriter {
     return result;
   }
 
-  /** Takes the buffer as events: output chunks, input records, log chunks, then progress. */
+  /**
+   * Takes the buffer as events: input records first (the handler consumed them before it
+   * yielded what they led to, so no output precedes its input in the log, even when a
+   * cancel cuts a flush short), then output chunks, log chunks and progress.
+   */
   #takeEvents(): RunEventBody[] {
     const events: RunEventBody[] = [
+      ...this.#inputs,
       ...chunksOf(this.#entries, "output").map(
         (chunk): RunEventBody => ({
           type: "output",
           items: chunk.map((e) => JSON.parse((e as { json: string }).json)),
         }),
       ),
-      ...this.#inputs,
       ...chunksOf(this.#entries, "log").map(
         (chunk): RunEventBody => ({ type: "log", lines: chunk.map((e) => (e as { line: LogLine }).line) }),
       ),
