@@ -70,7 +70,7 @@ export class PollingWorker {
   /** Aborted when the worker can no longer prove it holds its runs; replaced once a heartbeat is written again. */
   #fence = new AbortController();
   #stopping = false;
-  #loops: Promise<void>[] = [];
+  #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #lastBeatMs: number;
   readonly #idle = new AbortController();
@@ -93,8 +93,8 @@ export class PollingWorker {
 
   /** Starts polling. */
   start(): this {
-    if (this.#loops.length > 0) return this;
-    this.#loops = [this.#run()];
+    if (this.#loop) return this;
+    this.#loop = this.#run();
     const every = Math.max(100, Math.floor(this.core.leaseMs / 3));
     this.#heartbeat = setInterval(() => void this.#beat(), every);
     return this;
@@ -108,7 +108,7 @@ export class PollingWorker {
     this.#stopping = true;
     this.#idle.abort();
     this.#wakeSlot();
-    await Promise.all(this.#loops);
+    await this.#loop;
     const grace = new Promise((resolve) =>
       setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref(),
     );
