@@ -27,6 +27,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { itemSizeBytes } from "../sdk/src/metrics/item-size.js";
 import { IndexName, tableDefinition } from "../sdk/src/store/table-definition.js";
+import { percentile } from "./support/stats.js";
 
 /** Where the mix runs: a table created by `createTable` and one lane's queue URL. */
 export interface CeilingTarget {
@@ -99,7 +100,7 @@ export async function measureCeiling(options: CeilingOptions): Promise<CeilingRe
     runs,
     elapsedMs,
     runsPerSecond: runs / (elapsedMs / 1000),
-    p50Ms: Object.fromEntries(mixRequests.map((r) => [r, median(latencies[r])])) as Record<
+    p50Ms: Object.fromEntries(mixRequests.map((r) => [r, percentile(latencies[r], 0.5)])) as Record<
       MixRequest,
       number
     >,
@@ -133,7 +134,7 @@ export async function measureRawUpdateP50(options: {
     await dynamodb.send(update);
     latencies.push(performance.now() - t0);
   }
-  return median(latencies);
+  return percentile(latencies, 0.5);
 }
 
 const mixRequests: readonly MixRequest[] = [
@@ -247,8 +248,3 @@ function runItem(runId: string): Record<string, AttributeValue> {
 }
 
 if (itemSizeBytes(runItem(randomUUID())) > 1024) throw new Error("the mix's run item must be at most 1 KB");
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-}

@@ -13,7 +13,7 @@ import { localClientConfig } from "../local/aws-clients.js";
 import { JobApp } from "../sdk/src/index.js";
 import { measureRawUpdateP50 } from "./ceiling-mix.js";
 import { startBenchSystem } from "./support/bench-system.js";
-import { percentile } from "./support/prices.js";
+import { percentile } from "./support/stats.js";
 
 const runs = Number(process.argv[2] ?? 100);
 const app = new JobApp();

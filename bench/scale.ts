@@ -11,7 +11,7 @@ import { JobApp } from "../sdk/src/index.js";
 import { runMaintenance } from "../sdk/src/maintenance/maintenance.js";
 import { newRunItem } from "../sdk/src/store/run-factory.js";
 import { startBenchSystem } from "./support/bench-system.js";
-import { percentile } from "./support/prices.js";
+import { percentile } from "./support/stats.js";
 
 const [waiting = 100_000, runs = 50] = process.argv.slice(2).map(Number);
 const app = new JobApp();

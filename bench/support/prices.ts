@@ -16,9 +16,3 @@ export const prices = {
 
 /** Memory of the construct's functions, in GB: the worker's default (1024 MB) and the stream consumers' (256 MB). */
 export const functionMemoryGb = { worker: 1, stream: 0.25 } as const;
-
-/** Percentile `p` (0..1) of `values`. */
-export function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-}

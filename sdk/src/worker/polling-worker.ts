@@ -21,11 +21,11 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { LeaseLostError } from "../errors.js";
+import { DeleteBatcher } from "../queue/delete-batcher.js";
 import { type Lane, parseRunMessage } from "../queue/dispatcher.js";
 import { WorkerCore, type WorkerCoreOptions } from "./worker-core.js";
 
@@ -64,8 +64,8 @@ export class PollingWorker {
   #roundBusy = false;
   /** Lanes a round found empty, until when they are skipped (epoch ms). */
   readonly #emptyUntil = new Map<Lane, number>();
-  /** Deletes of finished messages still in flight. */
-  readonly #deletes = new Set<Promise<void>>();
+  /** Deletes of finished messages, sent in batches. */
+  readonly #deletes: DeleteBatcher;
   readonly #stopController = new AbortController();
   /** Aborted when the worker can no longer prove it holds its runs; replaced once a heartbeat is written again. */
   #fence = new AbortController();
@@ -79,6 +79,7 @@ export class PollingWorker {
   constructor(options: PollingWorkerOptions) {
     this.#options = options;
     this.core = new WorkerCore(options);
+    this.#deletes = new DeleteBatcher(options.dispatcher.sqs, { onError: (error) => this.#reportError(error) });
     this.#lastBeatMs = this.#now();
   }
 
@@ -115,7 +116,7 @@ export class PollingWorker {
     await Promise.race([Promise.allSettled(this.#active), grace]);
     this.#stopController.abort();
     await Promise.allSettled(this.#active);
-    await Promise.allSettled(this.#deletes);
+    await this.#deletes.flush();
     clearInterval(this.#heartbeat);
   }
 
@@ -280,15 +281,8 @@ export class PollingWorker {
         throw error;
       }
       if (disposition.action === "delete") {
-        // The run is settled: its slot frees now, the delete follows (stop() waits for it).
-        const deleting = sqs
-          .send(new DeleteMessageCommand({ QueueUrl: lane.queueUrl, ReceiptHandle: receiptHandle }))
-          .then(
-            () => undefined,
-            (error: unknown) => this.#reportError(error),
-          )
-          .finally(() => this.#deletes.delete(deleting));
-        this.#deletes.add(deleting);
+        // The run is settled: its slot frees now, the delete follows (stop() flushes it).
+        this.#deletes.delete(lane.queueUrl, receiptHandle);
         return;
       }
       await sqs.send(
