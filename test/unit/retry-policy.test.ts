@@ -125,7 +125,7 @@ describe("backoffMillis", () => {
     const huge = policy({ backoff: "exponential", initialDelayMs: 1e300, maxDelayMs: 1e300, jitter: 0.2 });
     const delay = backoffMillis(huge, 10_000, highest);
     expect(Number.isFinite(delay)).toBe(true);
-    expect(delay).toBe(1.2e300);
+    expect(delay).toBe(1e300); // the cap, which jitter never passes
   });
 
   it("treats retry 0 as the first retry", () => {
@@ -142,10 +142,21 @@ describe("backoffMillis", () => {
     expect(backoffMillis(jittered, 1, highest)).toBe(6_000);
   });
 
-  it("applies jitter after the cap", () => {
-    const capped = policy({ backoff: "exponential", initialDelayMs: 1_000, maxDelayMs: 10_000, jitter: 0.5 });
-    expect(backoffMillis(capped, 20, lowest)).toBe(5_000);
-    expect(backoffMillis(capped, 20, highest)).toBe(15_000);
+  it("keeps a jittered delay at the cap within [cap × (1 − jitter), cap]", () => {
+    const capped = policy({ backoff: "exponential", initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.5 });
+    expect(backoffMillis(capped, 20, lowest)).toBe(15_000);
+    expect(backoffMillis(capped, 20, middle)).toBe(22_500);
+    expect(backoffMillis(capped, 20, highest)).toBe(30_000);
+  });
+
+  it("never passes maxDelay for any retry and any random draw", () => {
+    const capped = policy({ backoff: "exponential", initialDelayMs: 1_000, maxDelayMs: 30_000, jitter: 0.2 });
+    for (let retry = 1; retry <= 10; retry++)
+      for (const r of [0, 0.25, 0.5, 0.75, 0.999]) {
+        const delay = backoffMillis(capped, retry, () => r);
+        expect(delay).toBeGreaterThanOrEqual(0);
+        expect(delay).toBeLessThanOrEqual(30_000);
+      }
   });
 
   it("never goes below zero with full jitter", () => {

@@ -82,19 +82,24 @@ describe("planListing", () => {
     const after = "2030-01-01T00:00:00.000Z";
     const before = "2030-02-01T00:00:00.000Z";
 
-    it("bounds createdSk on both sides with BETWEEN", () => {
+    const afterPlus1ms = "2030-01-01T00:00:00.001Z";
+
+    it("bounds createdSk on both sides with BETWEEN, both bounds exclusive", () => {
+      // A key is `<created ISO>#<runId>`: one created at `before` sorts after `before` itself.
       const { range } = planListing({ jobName: "Add", createdAfter: after, createdBefore: before }).listing(
         [],
       );
       expect(range).toEqual({
         expression: "createdSk BETWEEN :after AND :before",
-        values: { ":after": after, ":before": before },
+        values: { ":after": afterPlus1ms, ":before": before },
       });
     });
 
-    it("bounds createdSk from below with >= for createdAfter only", () => {
+    it("excludes a run created exactly at createdAfter (the bound is exclusive)", () => {
       const { range } = planListing({ status: "Failed", createdAfter: new Date(after) }).listing(["Add"]);
-      expect(range).toEqual({ expression: "createdSk >= :after", values: { ":after": after } });
+      expect(range).toEqual({ expression: "createdSk >= :after", values: { ":after": afterPlus1ms } });
+      expect(`${after}#01ARZ3NDEKTSV4RRFFQ69G5FAV` >= afterPlus1ms).toBe(false);
+      expect(`${afterPlus1ms}#01ARZ3NDEKTSV4RRFFQ69G5FAV` >= afterPlus1ms).toBe(true);
     });
 
     it("bounds createdSk from above with < for createdBefore only", () => {
@@ -106,14 +111,16 @@ describe("planListing", () => {
       const { range } = planListing({ jobName: "Add", createdAfter: "2030-01-01T02:00:00+02:00" }).listing(
         [],
       );
-      expect(range?.values[":after"]).toBe(after);
+      expect(range?.values[":after"]).toBe(afterPlus1ms);
     });
 
-    it("accepts an empty range (createdAfter equal to createdBefore)", () => {
-      const { range } = planListing({ jobName: "Add", createdAfter: after, createdBefore: after }).listing(
-        [],
-      );
-      expect(range?.expression).toBe("createdSk BETWEEN :after AND :before");
+    it("lists nothing for equal bounds (both exclusive), without a reversed BETWEEN", () => {
+      const { partitionKeys } = planListing({
+        jobName: "Add",
+        createdAfter: after,
+        createdBefore: after,
+      }).listing([]);
+      expect(partitionKeys).toEqual([]);
     });
   });
 

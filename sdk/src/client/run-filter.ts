@@ -23,9 +23,9 @@ export interface RunFilter {
   readonly jobName?: string;
   readonly status?: RunStatus;
   readonly parentRunId?: string;
-  /** Only runs created at or after this time (a Date or ISO 8601 string). */
+  /** Only runs created after this time, exclusive (a Date or ISO 8601 string; millisecond precision). */
   readonly createdAfter?: Date | string;
-  /** Only runs created before this time. */
+  /** Only runs created before this time, exclusive (a Date or ISO 8601 string; millisecond precision). */
   readonly createdBefore?: Date | string;
   /** Items per DynamoDB page. @default 100 */
   readonly pageSize?: number;
@@ -56,19 +56,31 @@ export function planListing(filter: RunFilter = {}): ListingPlan {
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
     throw new ValidationError("filter.pageSize", `${pageSize} is not an integer in 1..1000`);
   }
-  const after = toIso(filter.createdAfter, "filter.createdAfter");
-  const before = toIso(filter.createdBefore, "filter.createdBefore");
-  if (after !== undefined && before !== undefined && after > before) {
-    throw new ValidationError("filter.createdAfter", `${after} is later than createdBefore (${before})`);
+  const afterMs = toMs(filter.createdAfter, "filter.createdAfter");
+  const beforeMs = toMs(filter.createdBefore, "filter.createdBefore");
+  if (afterMs !== undefined && beforeMs !== undefined && afterMs > beforeMs) {
+    throw new ValidationError(
+      "filter.createdAfter",
+      `${iso(afterMs)} is later than createdBefore (${iso(beforeMs)})`,
+    );
   }
-  const range = rangeOf(after, before);
+  // Both bounds are exclusive: equal bounds match no run (and BETWEEN would be reversed).
+  const empty = afterMs !== undefined && afterMs === beforeMs;
+  // Sort keys are `<created ISO>#<runId>`: "after t" is "at or after t + 1 ms", and any
+  // key of a run created at `before` sorts after the bare ISO string, so `<` excludes it.
+  const range = rangeOf(
+    afterMs === undefined ? undefined : iso(afterMs + 1),
+    beforeMs === undefined ? undefined : iso(beforeMs),
+  );
   const byParent = filter.parentRunId !== undefined;
   const listing = (jobNames: readonly string[]): ShardedListing => {
-    const partitionKeys = byParent
-      ? allShards.map((shard) => parentPk(filter.parentRunId as string, shard))
-      : (filter.jobName !== undefined ? [filter.jobName] : jobNames).flatMap((name) =>
-          allShards.map((shard) => jobPk(name, shard)),
-        );
+    const partitionKeys = empty
+      ? []
+      : byParent
+        ? allShards.map((shard) => parentPk(filter.parentRunId as string, shard))
+        : (filter.jobName !== undefined ? [filter.jobName] : jobNames).flatMap((name) =>
+            allShards.map((shard) => jobPk(name, shard)),
+          );
     return {
       indexName: byParent ? IndexName.byParent : IndexName.byJob,
       partitionAttribute: byParent ? "parentPk" : "jobPk",
@@ -98,9 +110,11 @@ function rangeOf(after: string | undefined, before: string | undefined): Sharded
   return undefined;
 }
 
-function toIso(value: Date | string | undefined, path: string): string | undefined {
+function toMs(value: Date | string | undefined, path: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   if (!Number.isFinite(ms)) throw new ValidationError(path, `${String(value)} is not a valid date`);
-  return new Date(ms).toISOString();
+  return ms;
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();

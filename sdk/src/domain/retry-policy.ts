@@ -15,11 +15,12 @@ export interface RetryPolicy {
   readonly backoff?: "fixed" | "exponential";
   /** First delay. @default "5s" */
   readonly initialDelay?: Duration;
-  /** Cap on any delay, before jitter. @default "1h" */
+  /** Upper bound of any delay, jitter included. @default "1h" */
   readonly maxDelay?: Duration;
   /**
-   * Randomize each delay to within ±`jitter` of its value (0..1), so retries of many
-   * runs that failed together spread out. @default 0.2
+   * Randomize each delay to within ±`jitter` of its value (0..1), never past `maxDelay`
+   * (a delay at the cap spreads below it only), so retries of many runs that failed
+   * together spread out. @default 0.2
    */
   readonly jitter?: number;
 }
@@ -74,8 +75,11 @@ export function backoffMillis(
       ? policy.initialDelayMs
       : Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(Math.max(retry - 1, 0), 52));
   const capped = Math.min(base, policy.maxDelayMs);
-  const spread = capped * policy.jitter;
-  return Math.max(0, Math.round(capped - spread + 2 * spread * random()));
+  // Within ±jitter of the capped delay, and never past the cap: a delay at the cap spreads
+  // below it only, so `maxDelay` is a true upper bound.
+  const lowest = capped * (1 - policy.jitter);
+  const highest = Math.min(policy.maxDelayMs, capped * (1 + policy.jitter));
+  return Math.max(0, Math.round(lowest + (highest - lowest) * random()));
 }
 
 /** Whether a run that just failed attempt `attempt` (1-based) may be retried. */
