@@ -70,7 +70,11 @@ export class JobRunError extends JobSystemError {
   readonly run: JobRun;
   readonly status: RunStatus;
   constructor(run: JobRun) {
-    const why = run.error ? `: ${run.error.type}: ${run.error.message}` : "";
+    const why = run.error
+      ? `: ${run.error.type}: ${run.error.message}`
+      : run.cancelReason
+        ? `: ${run.cancelReason}`
+        : "";
     super(`run ${run.runId} of job "${run.jobName}" ended ${run.status}${why}`);
     this.run = run;
     this.status = run.status;
@@ -146,5 +150,66 @@ export class DeadLetterError extends JobSystemError {
       `the wake-up message of run ${runId} reached the dead-letter queue${receives ? ` after ${receives} receives` : ""}`,
     );
     this.runId = runId;
+  }
+}
+
+/**
+ * The abort reason of a handler's `ctx.signal` when its worker stops (shutdown after its
+ * grace period, a Lambda invocation near its deadline). The attempt is handed back: the
+ * run returns to Pending without counting a failed attempt (see {@link HandBackLimitError}).
+ */
+export class WorkerStoppingError extends JobSystemError {
+  override name = "WorkerStoppingError" as const;
+  constructor(message = "worker is stopping") {
+    super(message);
+  }
+}
+
+/**
+ * Recorded on a run that stopping workers handed back more often than `maxHandBacks`
+ * (a job that always outlives its worker: longer than the Lambda timeout, say). It fails
+ * instead of being handed back forever.
+ */
+export class HandBackLimitError extends JobSystemError {
+  override name = "HandBackLimitError" as const;
+  readonly runId: string;
+  constructor(runId: string, handBacks: number) {
+    super(
+      `run ${runId} was handed back by stopping workers ${handBacks} times, the limit: it does not finish within a worker's lifetime (a Lambda worker's timeout, a container's stop grace)`,
+    );
+    this.runId = runId;
+  }
+}
+
+/**
+ * A polling worker whose every slot is held by a handler that ignored its aborted
+ * signal: it can claim nothing more. Reported to `onError`; `runContainerWorker` exits
+ * non-zero on it so the orchestrator replaces the container.
+ */
+export class WorkerUnhealthyError extends JobSystemError {
+  override name = "WorkerUnhealthyError" as const;
+  constructor(workerId: string, abandoned: number) {
+    super(
+      `worker ${workerId}: all ${abandoned} slots are held by handlers that ignored their aborted signal; it claims no more runs`,
+    );
+  }
+}
+
+/**
+ * Reported (never thrown to a caller) when a handler has not settled
+ * 5 s after its signal aborted: it ignores `ctx.signal`. Its slot
+ * stays taken until it settles, and its late writes are refused (the attempt no longer
+ * holds the run).
+ */
+export class HandlerIgnoredAbortError extends JobSystemError {
+  override name = "HandlerIgnoredAbortError" as const;
+  readonly runId: string;
+  readonly attempt: number;
+  constructor(runId: string, attempt: number, abortedBy: string) {
+    super(
+      `the handler of run ${runId} (attempt ${attempt}) is still running after its signal aborted (${abortedBy}); make it honor ctx.signal`,
+    );
+    this.runId = runId;
+    this.attempt = attempt;
   }
 }

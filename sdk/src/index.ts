@@ -33,6 +33,8 @@ export {
 } from "./domain/run-options.js";
 export {
   DeadLetterError,
+  HandBackLimitError,
+  HandlerIgnoredAbortError,
   JobNotFoundError,
   JobRunError,
   JobSystemError,
@@ -44,6 +46,8 @@ export {
   RunHasNoResultError,
   RunNotFoundError,
   ValidationError,
+  WorkerStoppingError,
+  WorkerUnhealthyError,
 } from "./errors.js";
 export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";

@@ -214,7 +214,7 @@ describe("run lifecycle", () => {
     expect(after).toEqual([]);
   });
 
-  it("stops a worker whose slots are all busy, after the shutdown grace", async () => {
+  it("stops a worker whose slots are all busy after the shutdown grace, handing both runs back with no failed attempt", async () => {
     const { app, child } = jobs();
     system = await startTestSystem({ app, workers: 0 });
     const worker = system.addWorker({ concurrency: 2, shutdownGraceMs: 200 });
@@ -223,7 +223,11 @@ describe("run lifecycle", () => {
     expect(worker.activeCount).toBe(2);
     await worker.stop();
     expect(worker.activeCount).toBe(0);
-    for (const r of runs)
-      expect((await system.client.getRun(r.runId)).error?.type).toBe("WorkerStoppingError");
+    for (const r of runs) {
+      const run = await system.client.getRun(r.runId);
+      expect(run.status).toBe("Pending");
+      expect(run.error).toBeUndefined();
+      expect(run.attempt).toBe(1); // the next claim makes it 2, fencing the stopped attempt
+    }
   });
 });

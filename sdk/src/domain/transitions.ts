@@ -8,6 +8,7 @@
  * conditions are the rule (`store/claim.ts`).
  */
 import type { RunItem } from "../store/run-item.js";
+import { HandBackLimitError } from "../errors.js";
 import { isTerminal, type RunError } from "./run.js";
 import type { RunEventBody } from "./run-event.js";
 
@@ -80,6 +81,51 @@ export function failAttempt(
     ...(reason ? { statusReason: reason } : {}),
   };
   return { next, event: { type: "status", status: "Failed", error, ...(reason ? { reason } : {}) } };
+}
+
+/**
+ * Hand-backs a run may take before it fails with {@link HandBackLimitError}: a job that
+ * never finishes within its worker's lifetime must not loop forever. Five covers a run
+ * caught by a few rolling deployments.
+ */
+export const maxHandBacks = 5;
+
+/** Attempts of `run` that failed or were recovered (claims less hand-backs): what the retry policy counts. */
+export function failedAttempts(run: Pick<RunItem, "attempt" | "handBacks">): number {
+  return run.attempt - (run.handBacks ?? 0);
+}
+
+/**
+ * A stopping worker hands its attempt back: `Running → Pending`, due now, without a
+ * failure (the retry budget is unchanged; the next claim still raises `attempt`, which
+ * fences the stopped attempt's late writes). Past {@link maxHandBacks}, `Running → Failed`
+ * with {@link HandBackLimitError}.
+ */
+export function handBack(run: RunItem, attempt: number, nowMs: number): Transition | undefined {
+  if (run.status !== "Running" || run.attempt !== attempt) return undefined;
+  const handBacks = (run.handBacks ?? 0) + 1;
+  if (handBacks > maxHandBacks) {
+    const limit = new HandBackLimitError(run.runId, maxHandBacks);
+    const error = { type: limit.name, message: limit.message };
+    const reason = "handed back too often";
+    const next: RunItem = {
+      ...without(run, ...holderFields, "progress"),
+      status: "Failed",
+      error,
+      statusReason: reason,
+      completedMs: nowMs,
+    };
+    return { next, event: { type: "status", status: "Failed", error, reason } };
+  }
+  const reason = "handed back by a stopping worker";
+  const next: RunItem = {
+    ...without(run, ...holderFields, "progress"),
+    status: "Pending",
+    handBacks,
+    enqueueCount: run.enqueueCount + 1,
+    statusReason: reason,
+  };
+  return { next, event: { type: "status", status: "Pending", reason } };
 }
 
 /** `Pending → Failed` without an attempt (its wake-up could not be delivered), recording `error` and `reason`. */

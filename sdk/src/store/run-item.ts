@@ -75,6 +75,11 @@ export interface RunItem {
   startSeq?: number;
   /** The status event at `seq` is rebuilt from this item (not an event item). */
   statusInline?: boolean;
+  /**
+   * How many times stopping workers handed the run back (`Running → Pending` without a
+   * failure): `attempt` counts claims, so failed attempts are `attempt - handBacks`.
+   */
+  handBacks?: number;
   /** How many wake-up messages were counted for this run (part of each message's deduplication id). */
   enqueueCount: number;
   /** The attempt count (`attempt`) whose wake-up message a timer sends (see `timer/timer-port.ts`). */

@@ -4,9 +4,17 @@
  * happen to one {@link AttemptOutcome}.
  *
  * Signals: the handler's `ctx.signal` aborts on cancel (seen by the next holder check,
- * so within one heartbeat interval), on timeout (`JobTimeoutError`) and at the worker's
- * deadline. A handler that throws an abort error while its own signal was never aborted
- * has failed (its HTTP client timed out, say), and the retry policy applies.
+ * so within one heartbeat interval), on timeout (`JobTimeoutError`), at the worker's
+ * deadline or stop (`WorkerStoppingError`: the attempt is handed back) and once the
+ * worker can no longer prove it holds its runs (`LeaseLostError`). A handler that throws
+ * an abort error while its own signal was never aborted has failed (its HTTP client timed
+ * out, say), and the retry policy applies.
+ *
+ * Self-fencing: `ctx.signal.aborted` and `ctx.signal.throwIfAborted()` check the worker's
+ * lease at the moment they are called, so a handler resumed after its process was frozen
+ * past its lease sees its signal aborted before it can act, whatever the event loop runs
+ * first. The outcome is returned as soon as the attempt is given up; `handlerSettled`
+ * tells when the handler itself has stopped (the worker keeps its slot until then).
  */
 
 import type { JobClient } from "../client/job-client.js";
@@ -20,6 +28,7 @@ import {
   NonRetriableError,
   RunCanceledError,
   ValidationError,
+  WorkerStoppingError,
 } from "../errors.js";
 import type { JobContext, JobLogger } from "../jobs/job-context.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
@@ -49,6 +58,8 @@ export type AttemptOutcome =
     }
   /** The handler let an awaited child's cancellation propagate: the run ends Canceled. */
   | { readonly kind: "canceled"; readonly reason: string }
+  /** The worker is stopping (shutdown, Lambda deadline): hand the run back without a failure. */
+  | { readonly kind: "handedBack" }
   /** The attempt no longer holds the run (canceled, or recovered elsewhere): write nothing. */
   | { readonly kind: "lost" };
 
@@ -60,12 +71,22 @@ export interface AttemptTiming {
   readonly deadlineMs?: number;
   /** How often buffered logs and progress are written. */
   readonly flushMs: number;
+  /**
+   * Epoch ms until which the worker can prove it holds its runs (its last heartbeat plus
+   * the lease, less a margin); past it the handler's signal aborts with `LeaseLostError`.
+   * None: the worker's deadline bounds the attempt instead (Lambda).
+   */
+  readonly leaseValidUntilMs?: () => number;
   readonly now: () => number;
 }
 
-/** Aborted by the worker when it must stop (shutdown grace over, Lambda deadline near). */
-export class WorkerStoppingError extends Error {
-  override name = "WorkerStoppingError";
+/** What {@link executeAttempt} resolves to. */
+export interface AttemptResult {
+  readonly outcome: AttemptOutcome;
+  /** Resolves (never rejects) once the handler's own code has settled: at once unless it was given up while still running. */
+  readonly handlerSettled: Promise<void>;
+  /** The signal's abort reason when the attempt was given up (timeout, cancel, lease, stop); undefined otherwise. */
+  readonly abortedBy: unknown;
 }
 
 export async function executeAttempt(
@@ -76,7 +97,7 @@ export async function executeAttempt(
   client: JobClient,
   timing: AttemptTiming,
   stopSignal?: AbortSignal,
-): Promise<AttemptOutcome> {
+): Promise<AttemptResult> {
   const controller = new AbortController();
   const cancels: (() => void)[] = [];
   const abort = (reason: Error) => {
@@ -100,7 +121,13 @@ export async function executeAttempt(
           ),
     );
   };
+  const enforceLease = () => {
+    const validUntil = timing.leaseValidUntilMs?.();
+    if (validUntil !== undefined && timing.now() > validUntil)
+      abort(new LeaseLostError(run.runId, "its worker could not prove it held the run for a lease"));
+  };
   const check = setInterval(() => {
+    enforceLease();
     writer.checkHolder().then(abortIfLost, () => undefined);
   }, timing.heartbeatMs);
   const flush = setInterval(() => {
@@ -116,7 +143,17 @@ export async function executeAttempt(
     cancels.push(longTimeout(onStop, Math.max(0, timing.deadlineMs - timing.now())));
   }
 
-  const ctx = createContext(run, writer, client, controller.signal);
+  const ctx = createContext(run, writer, client, fencedSignal(controller.signal, enforceLease));
+  // The latest promise of the handler's own code (its call, then each `next()` of its output).
+  let userWork: Promise<unknown> = Promise.resolve();
+  const result = (outcome: AttemptOutcome): AttemptResult => ({
+    outcome,
+    handlerSettled: userWork.then(
+      () => undefined,
+      () => undefined,
+    ),
+    abortedBy: controller.signal.aborted ? controller.signal.reason : undefined,
+  });
   const aborted = new Promise<never>((_, reject) => {
     const signal = controller.signal;
     if (signal.aborted) reject(signal.reason);
@@ -125,19 +162,50 @@ export async function executeAttempt(
   aborted.catch(() => undefined);
   try {
     const args = await parseArgs(job, run, store, writer, controller.signal);
-    const result = await Promise.race([Promise.resolve().then(() => job.handler(args, ctx)), aborted]);
-    if (isAsyncIterable(result) && !Array.isArray(result)) {
-      const outcome = await drainOutput(result, writer, aborted);
-      return writer.lost ? { kind: "lost" } : outcome;
+    userWork = Promise.resolve().then(() => job.handler(args, ctx));
+    const returned = await Promise.race([userWork, aborted]);
+    if (isAsyncIterable(returned) && !Array.isArray(returned)) {
+      const outcome = await drainOutput(returned, writer, aborted, (next) => {
+        userWork = next;
+      });
+      return result(writer.lost ? { kind: "lost" } : outcome);
     }
-    if (writer.lost) return { kind: "lost" };
-    return { kind: "succeeded", resultJson: result === undefined ? undefined : toJson(result, "result") };
+    if (writer.lost) return result({ kind: "lost" });
+    return result({
+      kind: "succeeded",
+      resultJson: returned === undefined ? undefined : toJson(returned, "result"),
+    });
   } catch (thrown) {
-    return classify(thrown, controller.signal, writer);
+    return result(classify(thrown, controller.signal, writer));
   } finally {
     for (const cancelTimer of cancels) cancelTimer();
     stopSignal?.removeEventListener("abort", onStop);
   }
+}
+
+/**
+ * The handler's view of its signal: `aborted` and `throwIfAborted()` first enforce the
+ * lease (`enforce` aborts the signal if the worker can no longer prove it holds the run),
+ * so they are exact at the moment of the call. Event listeners fire when the abort
+ * happens (at that call or the next lease check).
+ */
+function fencedSignal(signal: AbortSignal, enforce: () => void): AbortSignal {
+  const aborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get;
+  Object.defineProperties(signal, {
+    aborted: {
+      get() {
+        enforce();
+        return aborted?.call(signal) as boolean;
+      },
+    },
+    throwIfAborted: {
+      value() {
+        enforce();
+        AbortSignal.prototype.throwIfAborted.call(signal);
+      },
+    },
+  });
+  return signal;
 }
 
 /** Longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
@@ -167,13 +235,16 @@ async function drainOutput(
   output: AsyncIterable<unknown>,
   writer: RunWriter,
   aborted: Promise<never>,
+  onNext: (next: Promise<unknown>) => void,
 ): Promise<AttemptOutcome> {
   const iterator = output[Symbol.asyncIterator]();
   const items: string[] = [];
   let bytes = 2;
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      const pending = iterator.next();
+      onNext(pending);
+      const next = await Promise.race([pending, aborted]);
       if (next.done) break;
       const json = toJson(next.value, `output[${items.length}]`, maxOutputItemBytes);
       writer.output(json);
@@ -223,14 +294,7 @@ function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): Atte
   const reason: unknown = signal.aborted ? signal.reason : undefined;
   if (reason instanceof JobTimeoutError)
     return { kind: "failed", error: toRunError(reason), retriable: true };
-  if (reason instanceof WorkerStoppingError) {
-    return {
-      kind: "failed",
-      error: toRunError(reason),
-      retriable: true,
-      reason: "worker stopped before the attempt ended",
-    };
-  }
+  if (reason instanceof WorkerStoppingError) return { kind: "handedBack" };
   if (thrown instanceof JobRunError && thrown.status === "Canceled") {
     return { kind: "canceled", reason: `child run ${thrown.run.runId} (${thrown.run.jobName}) was canceled` };
   }

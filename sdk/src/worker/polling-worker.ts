@@ -15,8 +15,24 @@
  * its messages to `leaseMs`; a worker that dies stops both, its messages come back within
  * `leaseMs`, and whoever receives them finds its heartbeat stale and recovers the runs.
  * (A message received is hidden for the lane's visibility timeout, longer than
- * `leaseMs / 3`, so it cannot come back before the first heartbeat.) A worker that cannot write its heartbeat for `leaseMs`
- * less a margin aborts its handlers (`LeaseLostError`): it can no longer prove it holds them.
+ * `leaseMs / 3`, so it cannot come back before the first heartbeat.)
+ *
+ * Self-fencing: a worker that has not written its heartbeat for `leaseMs` less a margin
+ * (throttled, or its process frozen) can no longer prove it holds its runs: their
+ * handlers' signals abort (`LeaseLostError`), checked whenever a handler looks at its
+ * signal. A heartbeat that lands after such a gap does not revive those attempts (their
+ * runs may be recovered elsewhere already); it only covers runs claimed afterwards.
+ * Renewals never overlap: a beat still in flight when the next is due skips it.
+ *
+ * Slots: a handler given up (timeout, cancel, lease, stop) keeps its slot until it
+ * settles. One still running 5 s after its signal aborted is reported
+ * (`HandlerIgnoredAbortError`, counted in `core.ignoredAborts`); when such handlers hold
+ * every slot the worker claims nothing more, reports `WorkerUnhealthyError` and
+ * `healthy` turns false (`runContainerWorker` then exits non-zero).
+ *
+ * Stopping: `stop()` takes no new messages, gives running handlers `shutdownGraceMs`,
+ * then aborts their signals (`WorkerStoppingError`) and hands their runs back to Pending
+ * without counting a failed attempt, sending each a new wake-up.
  */
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -24,10 +40,10 @@ import {
   type Message,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
-import { LeaseLostError } from "../errors.js";
+import { WorkerStoppingError, WorkerUnhealthyError } from "../errors.js";
 import { DeleteBatcher } from "../queue/delete-batcher.js";
 import { type Lane, parseRunMessage } from "../queue/dispatcher.js";
-import { WorkerCore, type WorkerCoreOptions } from "./worker-core.js";
+import { abandonedAfterMs, WorkerCore, type WorkerCoreOptions } from "./worker-core.js";
 
 export interface PollingWorkerOptions extends WorkerCoreOptions {
   /** Runs executed at once by this worker. @default 4 */
@@ -36,11 +52,17 @@ export interface PollingWorkerOptions extends WorkerCoreOptions {
   readonly waitTimeSeconds?: number;
   /**
    * On `stop()`, how long running handlers may go on before their signals abort and
-   * their attempts are recorded as failed (retry policy applies), in ms. @default 10000
+   * their runs are handed back to Pending (no failed attempt counted), in ms. @default 10000
    */
   readonly shutdownGraceMs?: number;
-  /** Called with errors of the poll loop and of message handling (the message is redelivered). @default console.error */
+  /**
+   * Called with errors of the poll loop and of message handling (the message is
+   * redelivered), with `HandlerIgnoredAbortError` and with `WorkerUnhealthyError`.
+   * @default console.error
+   */
   readonly onError?: (error: unknown) => void;
+  /** Called once when handlers that ignored their aborted signal hold every slot. */
+  readonly onUnhealthy?: (error: WorkerUnhealthyError) => void;
 }
 
 /** A message this worker holds: its lane and receipt handle. */
@@ -67,8 +89,10 @@ export class PollingWorker {
   /** Deletes of finished messages, sent in batches. */
   readonly #deletes: DeleteBatcher;
   readonly #stopController = new AbortController();
-  /** Aborted when the worker can no longer prove it holds its runs; replaced once a heartbeat is written again. */
-  #fence = new AbortController();
+  /** Bumped when a gap between heartbeats exceeded the lease: attempts claimed before it stay fenced. */
+  #leaseEpoch = 0;
+  #beating = false;
+  #unhealthy = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -78,7 +102,13 @@ export class PollingWorker {
 
   constructor(options: PollingWorkerOptions) {
     this.#options = options;
-    this.core = new WorkerCore(options);
+    this.core = new WorkerCore({
+      ...options,
+      onHandlerIgnoredAbort: (error) => {
+        (options.onHandlerIgnoredAbort ?? ((e) => this.#reportError(e)))(error);
+        this.#checkHealth();
+      },
+    });
     this.#deletes = new DeleteBatcher(options.dispatcher.sqs, { onError: (error) => this.#reportError(error) });
     this.#lastBeatMs = this.#now();
   }
@@ -87,9 +117,14 @@ export class PollingWorker {
     return this.core.workerId;
   }
 
-  /** Number of messages being handled now. */
+  /** Number of messages being handled now (slots taken, abandoned handlers included). */
   get activeCount(): number {
     return this.#active.size;
+  }
+
+  /** False once handlers that ignored their aborted signal hold every slot (the worker claims nothing more). */
+  get healthy(): boolean {
+    return !this.#unhealthy;
   }
 
   /** Starts polling. */
@@ -103,19 +138,18 @@ export class PollingWorker {
 
   /**
    * Stops taking messages, lets running handlers finish for `shutdownGraceMs`, then
-   * aborts the rest (recorded as failed attempts) and resolves when all are settled.
+   * aborts the rest and hands their runs back (see the module comment). Resolves when
+   * every handler has settled, or {@link abandonedAfterMs} after the abort for handlers
+   * that ignore their signal (their runs are handed back all the same).
    */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#idle.abort();
     this.#wakeSlot();
     await this.#loop;
-    const grace = new Promise((resolve) =>
-      setTimeout(resolve, this.#options.shutdownGraceMs ?? 10_000).unref(),
-    );
-    await Promise.race([Promise.allSettled(this.#active), grace]);
-    this.#stopController.abort();
-    await Promise.allSettled(this.#active);
+    await settledWithin(this.#active, this.#options.shutdownGraceMs ?? 10_000);
+    this.#stopController.abort(new WorkerStoppingError());
+    await settledWithin(this.#active, abandonedAfterMs);
     await this.#deletes.flush();
     clearInterval(this.#heartbeat);
   }
@@ -252,7 +286,9 @@ export class PollingWorker {
     const sqs = this.#options.dispatcher.sqs;
     const receiptHandle = message.ReceiptHandle as string;
     const runMessage = parseRunMessage(message.Body);
-    const stop = AbortSignal.any([this.#stopController.signal, this.#fence.signal]);
+    const epoch = this.#leaseEpoch;
+    const leaseValidUntilMs = () =>
+      epoch === this.#leaseEpoch ? this.#lastBeatMs + this.core.leaseMs - fenceMarginMs : Number.NEGATIVE_INFINITY;
     let runId: string | undefined;
     try {
       let disposition: Awaited<ReturnType<WorkerCore["process"]>>;
@@ -263,7 +299,8 @@ export class PollingWorker {
                 runId = run.runId;
                 this.#held.set(run.runId, { lane, receiptHandle });
               },
-              stopSignal: stop,
+              stopSignal: this.#stopController.signal,
+              leaseValidUntilMs,
             })
           : { action: "delete" };
       } catch (error) {
@@ -281,8 +318,11 @@ export class PollingWorker {
         throw error;
       }
       if (disposition.action === "delete") {
-        // The run is settled: its slot frees now, the delete follows (stop() flushes it).
+        // The run is settled: the delete follows (stop() flushes it); the slot frees once
+        // the handler itself has stopped.
+        if (runId !== undefined) this.#held.delete(runId);
         this.#deletes.delete(lane.queueUrl, receiptHandle);
+        await disposition.handlerSettled;
         return;
       }
       await sqs.send(
@@ -303,25 +343,37 @@ export class PollingWorker {
    * aborts its handlers.
    */
   async #beat(): Promise<void> {
+    if (this.#beating) return;
+    const leaseMs = this.core.leaseMs;
+    // A gap longer than the lease (throttled beats, a frozen process): the runs held
+    // across it may be recovered elsewhere, so their attempts stay fenced for good.
+    if (this.#now() - this.#lastBeatMs > leaseMs - fenceMarginMs) this.#leaseEpoch++;
     if (this.#held.size === 0) {
       this.#lastBeatMs = this.#now();
       return;
     }
-    const store = this.#options.store;
-    const leaseMs = this.core.leaseMs;
+    this.#beating = true;
     try {
       const now = this.#now();
-      await store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000));
+      await this.#options.store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000));
       this.#lastBeatMs = now;
-      // Proven alive again: runs claimed from now on get a live fence (the fenced ones were aborted).
-      if (this.#fence.signal.aborted) this.#fence = new AbortController();
       await this.#extendVisibility(Math.ceil(leaseMs / 1000));
     } catch (error) {
+      // Unknown, not lost: the next beat tries again; past the lease the handlers fence themselves.
       this.#reportError(error);
-      if (this.#now() - this.#lastBeatMs > leaseMs - fenceMarginMs && !this.#fence.signal.aborted) {
-        this.#fence.abort(new LeaseLostError("*", `worker ${this.workerId} could not renew its heartbeat`));
-      }
+    } finally {
+      this.#beating = false;
     }
+  }
+
+  /** Reports the worker unhealthy once abandoned handlers hold every slot. */
+  #checkHealth(): void {
+    const concurrency = this.#options.concurrency ?? 4;
+    if (this.#unhealthy || this.core.abandonedCount < concurrency) return;
+    this.#unhealthy = true;
+    const error = new WorkerUnhealthyError(this.workerId, this.core.abandonedCount);
+    this.#reportError(error);
+    this.#options.onUnhealthy?.(error);
   }
 
   async #extendVisibility(seconds: number): Promise<void> {
@@ -349,4 +401,14 @@ export class PollingWorker {
   #reportError(error: unknown): void {
     (this.#options.onError ?? ((e) => console.error("worker error:", e)))(error);
   }
+}
+
+/** Resolves when every promise of `work` has settled, or after `ms`, whichever is first. */
+async function settledWithin(work: ReadonlySet<Promise<void>>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  await Promise.race([Promise.allSettled(work), elapsed]);
+  clearTimeout(timer);
 }

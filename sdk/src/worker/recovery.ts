@@ -13,7 +13,7 @@ import {
   noRetries,
   type ResolvedRetryPolicy,
 } from "../domain/retry-policy.js";
-import { failAttempt } from "../domain/transitions.js";
+import { failAttempt, failedAttempts } from "../domain/transitions.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
@@ -64,7 +64,8 @@ export async function recoverRun(deps: RecoveryDeps, run: RunItem): Promise<RunI
   const { store, dispatcher, timer, now } = deps;
   const policy = (await deps.retryPolicy(run.jobName)) ?? noRetries;
   const attempt = run.attempt;
-  const retryAtMs = hasRetriesLeft(policy, attempt) ? now() + backoffMillis(policy, attempt) : undefined;
+  const failed = failedAttempts(run);
+  const retryAtMs = hasRetriesLeft(policy, failed) ? now() + backoffMillis(policy, failed) : undefined;
   const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, now()) === "timer";
   const error = {
     type: "LeaseExpiredError",

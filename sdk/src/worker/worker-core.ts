@@ -28,8 +28,8 @@
 import { randomUUID } from "node:crypto";
 import type { JobClient } from "../client/job-client.js";
 import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
-import { cancel, expire, failAttempt, succeed } from "../domain/transitions.js";
-import { JobNotFoundError } from "../errors.js";
+import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
+import { HandlerIgnoredAbortError, JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
@@ -39,17 +39,25 @@ import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { toRunError } from "./errors-to-record.js";
-import { type AttemptOutcome, executeAttempt } from "./execute-attempt.js";
+import { type AttemptOutcome, type AttemptResult, executeAttempt } from "./execute-attempt.js";
 import { holderAlive, recoverRun, retryPolicyOf } from "./recovery.js";
 import { RunWriter } from "./run-writer.js";
 
 /** A run due within this many ms is waited for in process rather than held by message visibility. */
 const shortWaitMs = 1000;
 
+/** A handler still running this long after its signal aborted is reported as ignoring it, in ms. */
+export const abandonedAfterMs = 5000;
+
 /** What to do with the message that was processed. */
 export type MessageDisposition =
-  /** Done with it: delete it (or report success to the event source mapping). */
-  | { readonly action: "delete" }
+  /**
+   * Done with it: delete it (or report success to the event source mapping).
+   * `handlerSettled` resolves once the attempt's handler has stopped running: a worker
+   * keeps the slot taken until then (a handler given up by timeout, cancel, lease loss
+   * or stop may still be running when its outcome is recorded).
+   */
+  | { readonly action: "delete"; readonly handlerSettled?: Promise<void> }
   /** Not now: hide the message for `delaySeconds`, then it is delivered again. */
   | { readonly action: "hold"; readonly delaySeconds: number };
 
@@ -79,6 +87,11 @@ export interface WorkerCoreOptions {
   readonly now?: () => number;
   /** Releases long retry backoffs and holds expiry timers (see `timer/timer-port.ts`). @default none: retries are sent at once and held by visibility */
   readonly timer?: RunTimer;
+  /**
+   * Called when a handler is still running {@link abandonedAfterMs} after its signal
+   * aborted (it ignores `ctx.signal`). @default console.warn
+   */
+  readonly onHandlerIgnoredAbort?: (error: HandlerIgnoredAbortError) => void;
 }
 
 /** Per-message options. */
@@ -89,8 +102,10 @@ export interface ProcessOptions {
   readonly deadlineMs?: number;
   /** A Lambda holder's hard deadline, epoch ms: recorded on the run, so a redelivery after it may recover the run. */
   readonly holdUntilMs?: number;
-  /** Aborted when the worker is shutting down. */
+  /** Aborted when the worker is shutting down: the attempt is handed back. */
   readonly stopSignal?: AbortSignal;
+  /** Epoch ms until which the worker can prove it holds its runs (see `AttemptTiming.leaseValidUntilMs`). */
+  readonly leaseValidUntilMs?: () => number;
 }
 
 export class WorkerCore {
@@ -101,6 +116,9 @@ export class WorkerCore {
   readonly #now: () => number;
   /** Runs this worker is executing now. */
   readonly #active = new Set<string>();
+  /** Runs whose handlers ignored their aborted signal and have not settled yet. */
+  readonly #abandoned = new Set<string>();
+  #ignoredAborts = 0;
 
   constructor(options: WorkerCoreOptions) {
     this.#options = options;
@@ -108,6 +126,16 @@ export class WorkerCore {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.#heartbeatMs = options.heartbeatMs ?? 5_000;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Handlers that ignored their aborted signal and are still running (each holds a slot of its worker). */
+  get abandonedCount(): number {
+    return this.#abandoned.size;
+  }
+
+  /** Handlers reported as ignoring their aborted signal since this worker started (a metric). */
+  get ignoredAborts(): number {
+    return this.#ignoredAborts;
   }
 
   /** Processes one lane message. Throws only on infrastructure errors (the message is then redelivered). */
@@ -176,7 +204,7 @@ export class WorkerCore {
       await options.onClaimed?.(claimed);
       const job = app.getJob(claimed.jobName);
       const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
-      const outcome: AttemptOutcome = job
+      const attempt: AttemptResult = job
         ? await executeAttempt(
             job,
             store,
@@ -188,21 +216,46 @@ export class WorkerCore {
               flushMs: this.#options.flushMs ?? 5000,
               now: this.#now,
               ...(options.deadlineMs !== undefined ? { deadlineMs: options.deadlineMs } : {}),
+              ...(options.leaseValidUntilMs ? { leaseValidUntilMs: options.leaseValidUntilMs } : {}),
             },
             options.stopSignal,
           )
         : {
-            kind: "failed",
-            error: toRunError(new JobNotFoundError(claimed.jobName)),
-            retriable: false,
-            reason: "no handler registered",
+            outcome: {
+              kind: "failed",
+              error: toRunError(new JobNotFoundError(claimed.jobName)),
+              retriable: false,
+              reason: "no handler registered",
+            },
+            handlerSettled: Promise.resolve(),
+            abortedBy: undefined,
           };
-      await this.#complete(claimed, writer, outcome, job?.retry);
+      if (attempt.abortedBy !== undefined) this.#watchAbandoned(claimed, attempt);
+      await this.#complete(claimed, writer, attempt.outcome, job?.retry);
       await expiryDeleted;
-      return { action: "delete" };
+      return { action: "delete", handlerSettled: attempt.handlerSettled };
     } finally {
       this.#active.delete(claimed.runId);
     }
+  }
+
+  /** Reports a given-up handler that has not settled {@link abandonedAfterMs} later, and counts it until it does. */
+  #watchAbandoned(run: RunItem, attempt: AttemptResult): void {
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      this.#ignoredAborts++;
+      this.#abandoned.add(run.runId);
+      const by = attempt.abortedBy instanceof Error ? attempt.abortedBy.name : String(attempt.abortedBy);
+      const error = new HandlerIgnoredAbortError(run.runId, run.attempt, by);
+      (this.#options.onHandlerIgnoredAbort ?? ((e) => console.warn(e.message)))(error);
+    }, abandonedAfterMs);
+    timer.unref();
+    void attempt.handlerSettled.then(() => {
+      settled = true;
+      clearTimeout(timer);
+      this.#abandoned.delete(run.runId);
+    });
   }
 
   /**
@@ -257,10 +310,19 @@ export class WorkerCore {
       case "canceled":
         stored = await writer.finish((r) => cancel(r, outcome.reason, this.#now()));
         break;
+      case "handedBack":
+        stored = await writer.finish((r) => handBack(r, attempt, this.#now()));
+        if (stored?.status === "Pending") {
+          // The fast path; the table stream's consumer sends the same wake-up.
+          await dispatcher.send(stored).catch(() => undefined);
+          return;
+        }
+        break;
       case "failed": {
+        const failed = failedAttempts(claimed);
         const retryAtMs =
-          outcome.retriable && retry && hasRetriesLeft(retry, attempt)
-            ? this.#now() + backoffMillis(retry, attempt)
+          outcome.retriable && retry && hasRetriesLeft(retry, failed)
+            ? this.#now() + backoffMillis(retry, failed)
             : undefined;
         const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, this.#now()) === "timer";
         stored = await writer.finish((r) => {
