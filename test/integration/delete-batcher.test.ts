@@ -1,4 +1,8 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
 import { DeleteBatcher } from "../../sdk/src/queue/delete-batcher.js";
@@ -41,7 +45,10 @@ describe("DeleteBatcher on the SQS emulator", () => {
         AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
       }),
     );
-    expect(Attributes).toEqual({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
+    expect(Attributes).toEqual({
+      ApproximateNumberOfMessages: "0",
+      ApproximateNumberOfMessagesNotVisible: "0",
+    });
   });
 
   it("sends a lone delete after its linger, without a flush", async () => {

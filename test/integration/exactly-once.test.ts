@@ -1,7 +1,7 @@
-import { spawn } from "node:child_process";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
+import { startChildWorker } from "../support/child-worker.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 let system: TestSystem | undefined;
@@ -70,31 +70,13 @@ describe("exactly-once execution", () => {
       })
       .withRetry({ maxRetries: 2, initialDelay: "100ms" });
     system = await startTestSystem({ app, workers: 0 });
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/worker-process.ts"], {
-      env: {
-        ...process.env,
-        DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-        SQS_ENDPOINT: inject("sqsEndpoint"),
-        TABLE_NAME: system.resources.tableName,
-        LANE_URLS: JSON.stringify(system.resources.laneUrls),
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const child = startChildWorker(system.resources);
     try {
-      let output = "";
-      const started = new Promise<void>((resolve) =>
-        child.stdout?.on("data", (chunk) => {
-          output += String(chunk);
-          if (output.includes("started ")) resolve();
-        }),
-      );
       const run = await system.client.trigger(fragile);
-      await started;
+      await child.printed("started ");
       expect((await system.client.getRun(run.runId)).status).toBe("Running");
       // Act
-      child.kill("SIGKILL");
-      await exited;
+      await child.kill();
       system.addWorker();
       const done = await system.client.wait(run.runId);
       // Assert
@@ -107,8 +89,7 @@ describe("exactly-once execution", () => {
         expect.objectContaining({ type: "status", status: "Pending", reason: "lease expired" }),
       );
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-      await exited;
+      await child.kill();
     }
   });
 });

@@ -1,7 +1,12 @@
 /**
  * A worker in a child process, for crash tests: connects to the table and lanes named
- * in its environment, runs one job, "Fragile", whose handler prints `started <runId>`
- * and then hangs, so the parent can SIGKILL the process mid-run.
+ * in its environment and runs two jobs:
+ * - "Fragile" prints `started <runId>` and then hangs, so the parent can SIGKILL the
+ *   process mid-run;
+ * - "Guarded" prints `started <runId>`, then every 50 ms checks `ctx.signal` with
+ *   `throwIfAborted()` and prints `effect <attempt> <epoch ms>` (a side effect the signal
+ *   guards), so the parent can freeze the process (SIGSTOP) and see what it does on
+ *   SIGCONT.
  *
  * Two things keep the recovery after the kill within seconds:
  * - the handler prints only once the worker has beaten at least once while holding the
@@ -34,6 +39,17 @@ app
     await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
     process.stdout.write(`started ${ctx.runId}\n`);
     await new Promise(() => undefined);
+  })
+  .withRetry({ maxRetries: 2, initialDelay: "100ms" });
+app
+  .addJob("Guarded", async (_args: undefined, ctx) => {
+    await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
+    process.stdout.write(`started ${ctx.runId}\n`);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      ctx.signal.throwIfAborted();
+      process.stdout.write(`effect ${ctx.attempt} ${Date.now()}\n`);
+    }
   })
   .withRetry({ maxRetries: 2, initialDelay: "100ms" });
 

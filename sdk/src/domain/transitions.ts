@@ -7,8 +7,9 @@
  * The claim (`Pending → Running`) is not here: it is one blind conditional update whose
  * conditions are the rule (`store/claim.ts`).
  */
-import type { RunItem } from "../store/run-item.js";
+
 import { HandBackLimitError } from "../errors.js";
+import type { RunItem } from "../store/run-item.js";
 import { isTerminal, type RunError } from "./run.js";
 import type { RunEventBody } from "./run-event.js";
 

@@ -64,7 +64,9 @@ export class DeleteBatcher {
         (out) => {
           for (const failed of out.Failed ?? [])
             this.#options.onError(
-              new Error(`DeleteMessageBatch entry ${failed.Id} failed: ${failed.Code} ${failed.Message ?? ""}`),
+              new Error(
+                `DeleteMessageBatch entry ${failed.Id} failed: ${failed.Code} ${failed.Message ?? ""}`,
+              ),
             );
         },
         (error: unknown) => this.#options.onError(error),

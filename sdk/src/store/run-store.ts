@@ -77,6 +77,21 @@ export interface Heartbeat {
   readonly beatMs: number;
 }
 
+/**
+ * A write of events that failed on an infrastructure error (throttling, say) after
+ * `written` of them were stored: the caller keeps the rest and writes them later.
+ */
+export class EventsWriteError extends Error {
+  override name = "EventsWriteError";
+  readonly written: number;
+  constructor(written: number, cause: unknown) {
+    super(`writing run events failed after ${written}: ${(cause as Error)?.message ?? String(cause)}`, {
+      cause,
+    });
+    this.written = written;
+  }
+}
+
 /** The writer of a transition that holds the attempt: it knows the last event id it wrote. */
 export interface OwnWriter {
   readonly lastEventId: number;
@@ -288,7 +303,7 @@ export class RunStore {
         );
       } catch (error) {
         if ((error as Error).name === "ConditionalCheckFailedException") return i;
-        throw error;
+        throw new EventsWriteError(i, error);
       }
     }
     return bodies.length;

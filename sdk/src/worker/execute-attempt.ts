@@ -101,7 +101,7 @@ export async function executeAttempt(
   const controller = new AbortController();
   const cancels: (() => void)[] = [];
   const abort = (reason: Error) => {
-    if (!controller.signal.aborted) controller.abort(reason);
+    if (!isAborted(controller.signal)) controller.abort(reason);
   };
   const onStop = () => abort(new WorkerStoppingError("worker is stopping"));
   stopSignal?.addEventListener("abort", onStop, { once: true });
@@ -152,11 +152,11 @@ export async function executeAttempt(
       () => undefined,
       () => undefined,
     ),
-    abortedBy: controller.signal.aborted ? controller.signal.reason : undefined,
+    abortedBy: isAborted(controller.signal) ? controller.signal.reason : undefined,
   });
   const aborted = new Promise<never>((_, reject) => {
     const signal = controller.signal;
-    if (signal.aborted) reject(signal.reason);
+    if (isAborted(signal)) reject(signal.reason);
     signal.addEventListener("abort", () => reject(signal.reason), { once: true });
   });
   aborted.catch(() => undefined);
@@ -190,12 +190,11 @@ export async function executeAttempt(
  * happens (at that call or the next lease check).
  */
 function fencedSignal(signal: AbortSignal, enforce: () => void): AbortSignal {
-  const aborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get;
   Object.defineProperties(signal, {
     aborted: {
       get() {
         enforce();
-        return aborted?.call(signal) as boolean;
+        return isAborted(signal);
       },
     },
     throwIfAborted: {
@@ -206,6 +205,15 @@ function fencedSignal(signal: AbortSignal, enforce: () => void): AbortSignal {
     },
   });
   return signal;
+}
+
+const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")?.get as (
+  this: AbortSignal,
+) => boolean;
+
+/** Whether `signal` is aborted, without the lease check of {@link fencedSignal} (which calls this). */
+function isAborted(signal: AbortSignal): boolean {
+  return nativeAborted.call(signal);
 }
 
 /** Longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
@@ -291,7 +299,7 @@ async function parseArgs(
 function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): AttemptOutcome {
   // Aborted because the run was canceled or taken over: the writer knows, write nothing.
   if (writer.lost) return { kind: "lost" };
-  const reason: unknown = signal.aborted ? signal.reason : undefined;
+  const reason: unknown = isAborted(signal) ? signal.reason : undefined;
   if (reason instanceof JobTimeoutError)
     return { kind: "failed", error: toRunError(reason), retriable: true };
   if (reason instanceof WorkerStoppingError) return { kind: "handedBack" };

@@ -74,8 +74,12 @@ interface Held {
 /** How long a lane a receive round found empty is skipped by later rounds, in ms. */
 const emptyLaneSkipMs = 100;
 
-/** Time kept back from the lease before a worker that cannot renew its heartbeat stops its handlers, in ms. */
-const fenceMarginMs = 2000;
+/**
+ * Time kept back from the lease before a worker that has not renewed its heartbeat
+ * fences its handlers, in ms: 2 s, or a quarter of a short lease (beats come every third
+ * of it, so a healthy worker is never within the margin).
+ */
+const fenceMarginMs = (leaseMs: number) => Math.min(2000, leaseMs / 4);
 
 export class PollingWorker {
   readonly core: WorkerCore;
@@ -109,7 +113,9 @@ export class PollingWorker {
         this.#checkHealth();
       },
     });
-    this.#deletes = new DeleteBatcher(options.dispatcher.sqs, { onError: (error) => this.#reportError(error) });
+    this.#deletes = new DeleteBatcher(options.dispatcher.sqs, {
+      onError: (error) => this.#reportError(error),
+    });
     this.#lastBeatMs = this.#now();
   }
 
@@ -288,7 +294,9 @@ export class PollingWorker {
     const runMessage = parseRunMessage(message.Body);
     const epoch = this.#leaseEpoch;
     const leaseValidUntilMs = () =>
-      epoch === this.#leaseEpoch ? this.#lastBeatMs + this.core.leaseMs - fenceMarginMs : Number.NEGATIVE_INFINITY;
+      epoch === this.#leaseEpoch
+        ? this.#lastBeatMs + this.core.leaseMs - fenceMarginMs(this.core.leaseMs)
+        : Number.NEGATIVE_INFINITY;
     let runId: string | undefined;
     try {
       let disposition: Awaited<ReturnType<WorkerCore["process"]>>;
@@ -347,23 +355,24 @@ export class PollingWorker {
     const leaseMs = this.core.leaseMs;
     // A gap longer than the lease (throttled beats, a frozen process): the runs held
     // across it may be recovered elsewhere, so their attempts stay fenced for good.
-    if (this.#now() - this.#lastBeatMs > leaseMs - fenceMarginMs) this.#leaseEpoch++;
+    if (this.#now() - this.#lastBeatMs > leaseMs - fenceMarginMs(leaseMs)) this.#leaseEpoch++;
     if (this.#held.size === 0) {
       this.#lastBeatMs = this.#now();
       return;
     }
     this.#beating = true;
-    try {
-      const now = this.#now();
-      await this.#options.store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000));
-      this.#lastBeatMs = now;
-      await this.#extendVisibility(Math.ceil(leaseMs / 1000));
-    } catch (error) {
-      // Unknown, not lost: the next beat tries again; past the lease the handlers fence themselves.
-      this.#reportError(error);
-    } finally {
-      this.#beating = false;
-    }
+    const now = this.#now();
+    // Independent: a message whose visibility is extended stays hidden even while the
+    // heartbeat write is throttled, and the other way round.
+    const [beat, extended] = await Promise.allSettled([
+      this.#options.store.putHeartbeat(this.workerId, now, Math.ceil((leaseMs * 2) / 1000)),
+      this.#extendVisibility(Math.ceil(leaseMs / 1000)),
+    ]);
+    this.#beating = false;
+    if (beat.status === "fulfilled") this.#lastBeatMs = now;
+    // Unknown, not lost: the next beat tries again; past the lease the handlers fence themselves.
+    else this.#reportError(beat.reason);
+    if (extended.status === "rejected") this.#reportError(extended.reason);
   }
 
   /** Reports the worker unhealthy once abandoned handlers hold every slot. */

@@ -17,7 +17,7 @@
 import type { LogLine, RunEventBody } from "../domain/run-event.js";
 import type { Transition } from "../domain/transitions.js";
 import { inlinePayloadBytes, type RunItem } from "../store/run-item.js";
-import type { RunStore } from "../store/run-store.js";
+import { EventsWriteError, type RunStore } from "../store/run-store.js";
 import type { InputChunk } from "../streams/input-log.js";
 
 /** Most entries (lines or items) in one event. */
@@ -45,6 +45,10 @@ export class RunWriter {
   #nextEventId: number;
   #chain: Promise<unknown> = Promise.resolve();
   #entries: Entry[] = [];
+  /** Events taken from the buffer whose write failed (throttled): written first next time. */
+  #unwritten: RunEventBody[] = [];
+  /** The final events `finish` was given, queued once however often it is retried. */
+  #finalEvents: readonly RunEventBody[] | undefined;
   /** Input chunks the handler consumed, as events (written in order with the rest). */
   #inputs: RunEventBody[] = [];
   #progress: number | undefined;
@@ -135,7 +139,9 @@ export class RunWriter {
   ): Promise<RunItem | undefined> {
     clearTimeout(this.#outputTimer);
     return this.#enqueue(async () => {
-      await this.#write([...this.#takeEvents(), ...extraEvents]);
+      // A retried finish (its write was throttled) must not queue its extra events twice.
+      this.#finalEvents ??= extraEvents;
+      await this.#write(this.#takeEvents());
       if (this.#lost) return undefined;
       for (;;) {
         const transition = decide(this.#run);
@@ -168,6 +174,7 @@ export class RunWriter {
    */
   #takeEvents(): RunEventBody[] {
     const events: RunEventBody[] = [
+      ...this.#unwritten,
       ...this.#inputs,
       ...chunksOf(this.#entries, "output").map(
         (chunk): RunEventBody => ({
@@ -180,6 +187,9 @@ export class RunWriter {
       ),
     ];
     if (this.#progress !== undefined) events.push({ type: "progress", progress: this.#progress });
+    events.push(...(this.#finalEvents ?? []));
+    this.#finalEvents = [];
+    this.#unwritten = [];
     this.#entries = [];
     this.#inputs = [];
     this.#progress = undefined;
@@ -190,7 +200,16 @@ export class RunWriter {
   async #write(events: RunEventBody[]): Promise<void> {
     let rest = events;
     while (rest.length > 0 && !this.#lost) {
-      const written = await this.#store.putEvents(this.#run.runId, this.#attempt, this.#nextEventId, rest);
+      let written: number;
+      try {
+        written = await this.#store.putEvents(this.#run.runId, this.#attempt, this.#nextEventId, rest);
+      } catch (error) {
+        // Nothing is lost: what was not stored is written first by the next flush.
+        const stored = error instanceof EventsWriteError ? error.written : 0;
+        this.#nextEventId += stored;
+        this.#unwritten = rest.slice(stored);
+        throw error;
+      }
       this.#nextEventId += written;
       rest = rest.slice(written);
       if (rest.length === 0) return;
