@@ -111,14 +111,6 @@ describe("worker faults", () => {
       child.process.kill("SIGSTOP");
       const frozenAt = Date.now();
       system.addWorker();
-        async () =>
-          console.log(
-            "DBG",
-            Date.now() - frozenAt,
-            JSON.stringify(await system?.client.getRun(run.runId).then((r) => [r.status, r.attempt])),
-          ),
-        1000,
-      );
       const done = await system.client.wait(run.runId);
       const resumedAt = Date.now();
       child.process.kill("SIGCONT");
