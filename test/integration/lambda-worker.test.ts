@@ -177,6 +177,51 @@ describe("createSqsWorkerHandler", () => {
     expect(await system.store.get(later.runId)).toMatchObject({ status: "Pending", attempt: 0 });
   });
 
+  it("hands a run back at the deadline margin without a failed attempt, and the next invocation completes it", async () => {
+    // Arrange: no retries, so a failed attempt would end the run for good
+    const { system, resources, laneUrl, now } = await setUp();
+    const app = new JobApp();
+    const long = app.addJob("Long", async (_: undefined, ctx) => {
+      if (ctx.attempt > 1) return "done";
+      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+    });
+    const lambda = connect({ ...resources, app, client: { now: () => now } });
+    const run = await lambda.client.trigger(long);
+    const core = new WorkerCore({
+      app,
+      store: lambda.store,
+      dispatcher: lambda.dispatcher,
+      client: lambda.client,
+      leaseMs: 3_000,
+    });
+    const handler = createSqsWorkerHandler({ core, dispatcher: lambda.dispatcher, deadlineMarginMs: 500 });
+    const receive = async () => {
+      for (let i = 0; i < 20; i++) {
+        const out = await resources.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: laneUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 1 }),
+        );
+        const message = out.Messages?.[0];
+        if (message)
+          return toRecord(message, `arn:aws:sqs:us-east-1:000000000000:${laneUrl.split("/").pop()}`, now);
+      }
+      throw new Error("no message");
+    };
+    // Act: an invocation with 1.5 s left; the handler's signal aborts 0.5 s before that
+    const first = await handler(event(await receive()), { getRemainingTimeInMillis: () => 1_500 });
+    const handedBack = await system.store.get(run.runId);
+    const second = await handler(event(await receive()), lambdaContext);
+    // Assert
+    expect(first.batchItemFailures).toEqual([]);
+    expect(handedBack).toMatchObject({ status: "Pending", attempt: 1, handBacks: 1 });
+    expect(handedBack?.error).toBeUndefined();
+    expect(second.batchItemFailures).toEqual([]);
+    expect(await lambda.client.getRun(run.runId)).toMatchObject({
+      status: "Succeeded",
+      attempt: 2,
+      result: "done",
+    });
+  });
+
   it("treats a failing job as a processed message, not a batch item failure", async () => {
     // Arrange
     const { system, fail, coreWith, recordsFor } = await setUp();

@@ -53,4 +53,53 @@ describe("local stack restart", () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   });
+
+  it("L4: hands a running 60 s run back when the stack stops, and completes it after a restart on the same data", {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "sluice-handback-"));
+    try {
+      // Arrange: no retries, so a failed attempt would end the run for good
+      const app = new JobApp();
+      let executions = 0;
+      const sixty = app.addJob("Sixty", async (_: undefined, ctx) => {
+        executions++;
+        if (ctx.attempt > 1) return "done";
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 60_000);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(ctx.signal.reason);
+          });
+        });
+      });
+      const first = await startLocalStack({ app, dataDir, workers: 1 });
+      const run = await first.system.client.trigger(sixty);
+      for (let i = 0; i < 100 && executions === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      // Act: what Ctrl-C on `npm start` does
+      await first.stop();
+      const second = await startLocalStack({ app, dataDir, workers: 1 });
+      try {
+        const handedBack = (await second.system.client.getRun(run.runId)) ?? undefined;
+        const done = await second.system.client.wait(run.runId);
+        // Assert
+        expect(handedBack.error).toBeUndefined();
+        expect(done).toMatchObject({ status: "Succeeded", result: "done", attempt: 2 });
+        expect(executions).toBe(2);
+        const events = [];
+        for await (const e of second.system.store.events(run.runId)) events.push(e);
+        expect(events).toContainEqual(
+          expect.objectContaining({
+            type: "status",
+            status: "Pending",
+            reason: "handed back by a stopping worker",
+          }),
+        );
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -12,7 +12,8 @@
  * only, and every message is its own group (see `queue/dispatcher.ts`), so reporting
  * exactly the failed records cannot reorder anything that must stay ordered.
  * Each handler's signal aborts `deadlineMarginMs` before the function's own timeout, and
- * the attempt is handed back through the retry flow.
+ * its run is handed back to Pending without counting a failed attempt (a new wake-up
+ * is sent; see `transitions.handBack` for the cap).
  */
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
