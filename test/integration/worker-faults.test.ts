@@ -129,4 +129,24 @@ describe("worker faults", () => {
       await child.kill();
     }
   });
+
+  it("L5: a 30-day job timeout does not fire early, and a run due in 40 days stays Pending", async () => {
+    // Arrange: 30 days is past setTimeout's 2^31 - 1 ms, which Node fires at once
+    const app = new JobApp();
+    const patient = app.addJob("Patient", async () => {
+      await sleep(1_500);
+      return "on time";
+    });
+    patient.withTimeout("30d");
+    system = await startTestSystem({ app });
+    // Act
+    const later = await system.client.trigger(patient, undefined, {
+      notBefore: new Date(Date.now() + 40 * 24 * 3_600_000),
+    });
+    const done = await system.client.run(patient);
+    await sleep(1_000); // workers, the timer loop and maintenance passes have all looked at `later`
+    // Assert
+    expect(done).toBe("on time");
+    expect(await system.client.getRun(later.runId)).toMatchObject({ status: "Pending", attempt: 0 });
+  });
 });
