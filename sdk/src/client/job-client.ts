@@ -23,6 +23,7 @@ import {
   RunNotFoundError,
   ValidationError,
 } from "../errors.js";
+import { validateArgs } from "../jobs/args-schema.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
@@ -39,6 +40,7 @@ import { pollRunEvents } from "../streams/event-poller.js";
 import { copyInput } from "../streams/input-log.js";
 import { extractStreams, streamNames } from "../streams/stream-args.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
+import { onAbort } from "./abort-listeners.js";
 import { abortableSleep, waitDelays } from "./abortable-sleep.js";
 import { pumpInput } from "./input-pump.js";
 import { planListing, type RunFilter } from "./run-filter.js";
@@ -299,16 +301,16 @@ export class JobClient {
   #cancelOnAbort(runId: string, signal: AbortSignal | undefined): () => Promise<void> {
     if (!signal) return async () => undefined;
     let canceling: Promise<unknown> | undefined;
-    const onAbort = () => {
+    const cancelRun = () => {
       canceling ??= this.cancel(runId, { reason: "the caller that owns the run aborted" }).catch(
         () => undefined,
       );
     };
     // The signal may have aborted while the run was being created.
-    if (signal.aborted) onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) cancelRun();
+    const stopListening = onAbort(signal, cancelRun);
     return async () => {
-      signal.removeEventListener("abort", onAbort);
+      stopListening();
       await canceling;
     };
   }
@@ -603,18 +605,8 @@ function itemFields(runId: string, jobName: string, options: ResolvedRunOptions,
 }
 
 async function checkSchema(schema: NonNullable<JobDefinition["argsSchema"]>, args: unknown): Promise<void> {
-  const result = await schema["~standard"].validate(args);
-  if (result.issues) {
-    const detail = result.issues
-      .map((issue) => {
-        const path = (issue.path ?? [])
-          .map((p) => (typeof p === "object" ? String(p.key) : String(p)))
-          .join(".");
-        return `${path ? `args.${path}` : "args"}: ${issue.message}`;
-      })
-      .join("; ");
-    throw new ValidationError("args", `do not match the job's schema: ${detail}`);
-  }
+  const check = await validateArgs(schema, args);
+  if (!check.ok) throw new ValidationError("args", `do not match the job's schema: ${check.detail}`);
 }
 
 function defaultEnqueueError(error: unknown, runId: string): void {

@@ -30,6 +30,7 @@ import {
   ValidationError,
   WorkerStoppingError,
 } from "../errors.js";
+import { validateArgs } from "../jobs/args-schema.js";
 import type { JobContext, JobLogger } from "../jobs/job-context.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import type { RunItem } from "../store/run-item.js";
@@ -287,13 +288,9 @@ async function parseArgs(
       )
     : stored;
   if (!job.argsSchema) return args;
-  const result = await job.argsSchema["~standard"].validate(args);
-  if (result.issues) {
-    throw new NonRetriableError(
-      `arguments do not match the job's schema: ${result.issues.map((i) => i.message).join("; ")}`,
-    );
-  }
-  return result.value;
+  const check = await validateArgs(job.argsSchema, args);
+  if (!check.ok) throw new NonRetriableError(`arguments do not match the job's schema: ${check.detail}`);
+  return check.value;
 }
 
 function classify(thrown: unknown, signal: AbortSignal, writer: RunWriter): AttemptOutcome {
