@@ -47,10 +47,28 @@ describe("run item size", () => {
     expect(snapshot.recentLogs).toEqual([expect.stringMatching(/INFO got 204800 characters$/)]);
   });
 
-  it("caps a huge error message on the run, which stays under 2 KB", async () => {
+  it("fails a result over the limit at once, non-retriable, naming the value and its size, with the handler run once", async () => {
+    const app = new JobApp();
+    let executions = 0;
+    const big = app
+      .addJob("Big", () => {
+        executions++;
+        return "z".repeat(300 * 1024);
+      })
+      .withRetry({ maxRetries: 2, initialDelay: "10ms" });
+    system = await startTestSystem({ app });
+    const run = await system.client.trigger(big);
+    const done = await system.client.wait(run.runId);
+    expect(done).toMatchObject({ status: "Failed", attempt: 1 });
+    expect(done.error?.type).toBe("ValidationError");
+    expect(done.error?.message).toBe("result: is 307202 bytes as JSON; the limit is 262144 bytes");
+    expect(executions).toBe(1);
+  });
+
+  it("caps a 10 MB error message on the run, which stays under 2 KB", async () => {
     const app = new JobApp();
     const fail = app.addJob("Fail", () => {
-      throw new Error(`upstream said: ${"y".repeat(100_000)}`);
+      throw new Error(`upstream said: ${"y".repeat(10 * 1024 * 1024)}`);
     });
     system = await startTestSystem({ app });
     const run = await system.client.trigger(fail);
