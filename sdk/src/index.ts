@@ -58,7 +58,7 @@ export type { RunCounts } from "./projections/run-counts.js";
 export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
 export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";
-export { InputStreamError } from "./streams/input-stream.js";
+export { InputStalledError, InputStreamError } from "./streams/input-stream.js";
 export { LocalRunTimer, type LocalRunTimerOptions, type LocalTimerEntry } from "./timer/local-timer.js";
 export {
   defaultSchedulerReleaseThresholdMs,

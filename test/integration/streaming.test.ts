@@ -1,6 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { spawn } from "node:child_process";
+import { afterEach, describe, expect, inject, it } from "vitest";
 import { JobApp, JobRunError } from "../../sdk/src/index.js";
 import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
+import { inputIdleTimeoutMs } from "../../sdk/src/streams/input-log.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -151,6 +153,55 @@ describe("pipelines", () => {
     const { app, sum } = pipelineJobs();
     system = await startTestSystem({ app, worker: { concurrency: 4 } });
     expect(await system.client.run(sum, { count: 10 })).toBe(110);
+  });
+
+  it("L7: fails a consumer's input with InputStalledError when the process pumping it is killed", {
+    timeout: 90_000,
+  }, async () => {
+    // Arrange: "Total" sums its input; the child pumps 1, 2, 3 and then holds the input open
+    const app = new JobApp();
+    const consumed: number[] = [];
+    app.addJob("Total", async ({ values }: { values: AsyncIterable<number> }) => {
+      let total = 0;
+      for await (const v of values) {
+        consumed.push(v);
+        total += v;
+      }
+      return total;
+    });
+    system = await startTestSystem({ app });
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/pumping-client.ts"], {
+      env: {
+        ...process.env,
+        DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+        SQS_ENDPOINT: inject("sqsEndpoint"),
+        TABLE_NAME: system.resources.tableName,
+        LANE_URLS: JSON.stringify(system.resources.laneUrls),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += String(chunk);
+    });
+    try {
+      await expect.poll(() => consumed.length, { timeout: 20_000 }).toBe(3);
+      const runId = /run (\S+)/.exec(out)?.[1] as string;
+      // Act
+      child.kill("SIGKILL");
+      await exited;
+      const killedAt = Date.now();
+      const done = await system.client.wait(runId);
+      // Assert
+      expect(done.status).toBe("Failed");
+      expect(done.error?.type).toBe("InputStalledError");
+      expect(Date.now() - killedAt).toBeLessThan(inputIdleTimeoutMs + 10_000);
+      expect(consumed).toEqual([1, 2, 3]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    }
   });
 
   it("accepts a local async iterable as a streamed argument", async () => {

@@ -1,14 +1,15 @@
 /**
  * The caller's side of a streamed argument: iterates the source and writes its items as
  * chunks of the consuming run's input (at most 100 items or 50 ms per chunk; see
- * `streams/input-log.ts`), the last one marked complete. Stops, closing the source, when
- * the run is terminal.
+ * `streams/input-log.ts`), the last one marked complete, and an empty chunk every
+ * `inputKeepAliveMs` while the source is idle. Stops, closing the source, when the run is
+ * terminal.
  */
 
 import { toJson } from "../domain/json.js";
 import { isTerminal } from "../domain/run.js";
 import type { RunStore } from "../store/run-store.js";
-import { putInputChunk } from "../streams/input-log.js";
+import { inputKeepAliveMs, putInputChunk } from "../streams/input-log.js";
 import { toRunError } from "../worker/errors-to-record.js";
 import { maxOutputItemBytes } from "../worker/execute-attempt.js";
 
@@ -28,18 +29,23 @@ export async function pumpInput(
   let firstBufferedAt = 0;
   let seq = 0;
   let open = true;
+  let lastWriteAt = Date.now();
   const write = async (complete?: { error?: ReturnType<typeof toRunError> }) => {
     const items = buffer;
     buffer = [];
-    if (items.length === 0 && !complete) return;
+    const keepAlive = Date.now() - lastWriteAt >= inputKeepAliveMs;
+    if (items.length === 0 && !complete && !keepAlive) return;
     seq++;
+    lastWriteAt = Date.now();
     await putInputChunk(store, runId, name, {
       seq,
       items,
       ...(complete ? { complete: true } : {}),
       ...(complete?.error ? { error: complete.error } : {}),
     });
-    if (!complete && seq % chunksPerLivenessCheck === 0) {
+    // Every few chunks, and at each keep-alive (an idle source on a finished run must not
+    // keep the pump writing): is the consuming run still live?
+    if (!complete && (seq % chunksPerLivenessCheck === 0 || items.length === 0)) {
       const run = await store.get(runId, false);
       if (!run || isTerminal(run.status)) open = false;
     }
@@ -49,15 +55,19 @@ export async function pumpInput(
   try {
     while (open) {
       pendingNext ??= iterator.next();
-      const waitMs = buffer.length > 0 ? Math.max(0, firstBufferedAt + maxDelayMs - Date.now()) : undefined;
-      const next = await (waitMs === undefined
-        ? pendingNext
-        : Promise.race([
-            pendingNext,
-            new Promise<"flush">((r) => {
-              flushTimer = setTimeout(() => r("flush"), waitMs);
-            }),
-          ]));
+      // Buffered items are written within `maxDelayMs`; with none, a keep-alive is due.
+      const waitMs = Math.max(
+        0,
+        buffer.length > 0
+          ? firstBufferedAt + maxDelayMs - Date.now()
+          : lastWriteAt + inputKeepAliveMs - Date.now(),
+      );
+      const next = await Promise.race([
+        pendingNext,
+        new Promise<"flush">((r) => {
+          flushTimer = setTimeout(() => r("flush"), waitMs);
+        }),
+      ]);
       clearTimeout(flushTimer);
       if (next === "flush") {
         await write();

@@ -7,11 +7,23 @@
  * with `attribute_not_exists`; the last chunk says the input ended (`complete`, with an
  * `error` if the source failed). The consuming worker reads them in order and records
  * what its handler consumed as `input` / `inputComplete` events of its own log.
+ *
+ * Liveness: a producer whose source has nothing new writes an empty chunk every
+ * {@link inputKeepAliveMs} (1 write unit each, only while an input is open and idle); a
+ * consumer that sees no new chunk for {@link inputIdleTimeoutMs} ends the input with
+ * `InputStalledError` (the producing process is gone, or stopped writing), so a run never
+ * waits forever for input nobody will write.
  */
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RunError } from "../domain/run.js";
 import { inputKey, inputPrefix, runPk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
+
+/** How often an idle producer writes an empty chunk to show it is alive, in ms. */
+export const inputKeepAliveMs = 10_000;
+
+/** How long a consumer waits for a new chunk before it ends the input as stalled, in ms (three keep-alives). */
+export const inputIdleTimeoutMs = 3 * inputKeepAliveMs;
 
 /** One chunk of an input stream. */
 export interface InputChunk {

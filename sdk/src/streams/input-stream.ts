@@ -2,11 +2,11 @@
 import { abortableSleep, adaptiveDelays } from "../client/abortable-sleep.js";
 import { JobSystemError } from "../errors.js";
 import type { RunStore } from "../store/run-store.js";
-import { type InputChunk, readInputChunks } from "./input-log.js";
+import { type InputChunk, inputIdleTimeoutMs, readInputChunks } from "./input-log.js";
 
 /** The source of a streamed argument failed; its items so far were delivered. */
 export class InputStreamError extends JobSystemError {
-  override name = "InputStreamError" as const;
+  override name: string = "InputStreamError";
   readonly streamName: string;
   constructor(streamName: string, message: string) {
     super(`input stream ${streamName} failed: ${message}`);
@@ -15,9 +15,21 @@ export class InputStreamError extends JobSystemError {
 }
 
 /**
+ * The producer of a streamed argument wrote nothing, not even a keep-alive, for
+ * `inputIdleTimeoutMs` (30 s): its process is gone. The items so far were delivered.
+ */
+export class InputStalledError extends InputStreamError {
+  override name = "InputStalledError" as const;
+  constructor(streamName: string, idleMs: number) {
+    super(streamName, `its producer wrote nothing for ${idleMs} ms (it is gone, or stopped writing)`);
+  }
+}
+
+/**
  * Yields the items of input stream `name` of run `runId` in order, as they are
  * written, until its last chunk; throws {@link InputStreamError} if that chunk carries an
- * error. `onChunk` sees each chunk as it is consumed (the worker records it as events).
+ * error, and {@link InputStalledError} if no chunk comes for `inputIdleTimeoutMs`.
+ * `onChunk` sees each chunk as it is consumed (the worker records it as events).
  */
 export async function* inputStream(
   store: RunStore,
@@ -28,8 +40,11 @@ export async function* inputStream(
 ): AsyncGenerator<unknown> {
   let last = 0;
   let delays = adaptiveDelays(250);
+  let lastChunkAt = Date.now();
   for (;;) {
     signal.throwIfAborted();
+    if (Date.now() - lastChunkAt > inputIdleTimeoutMs)
+      throw new InputStalledError(name, Date.now() - lastChunkAt);
     let got = false;
     for await (const chunk of readInputChunks(store, runId, name, last)) {
       if (chunk.seq !== last + 1) break; // a chunk still being written: read again
@@ -42,7 +57,10 @@ export async function* inputStream(
         return;
       }
     }
-    if (got) delays = adaptiveDelays(250);
+    if (got) {
+      delays = adaptiveDelays(250);
+      lastChunkAt = Date.now();
+    }
     await abortableSleep(delays.next().value, signal);
   }
 }
