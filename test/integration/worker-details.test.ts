@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { connect } from "../../sdk/src/connect.js";
 import { JobApp, JobRunError } from "../../sdk/src/index.js";
 import { RunStore } from "../../sdk/src/store/run-store.js";
+import { runContainerWorker } from "../../sdk/src/worker/container-worker.js";
 import { PollingWorker } from "../../sdk/src/worker/polling-worker.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
@@ -57,6 +58,41 @@ describe("worker details", () => {
     release();
     await expect.poll(() => worker.activeCount).toBe(0);
     expect(worker.core.abandonedCount).toBe(0);
+  });
+
+  it("runContainerWorker exits 1 once unhealthy, and 0 on its stop signal after handing its runs back", async () => {
+    // Arrange
+    const app = new JobApp();
+    const stubborn = app.addJob("Stubborn", () => new Promise(() => undefined)).withTimeout("100ms");
+    const patient = app.addJob("Patient", async (_: undefined, ctx) => {
+      await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+    });
+    system = await startTestSystem({ app, workers: 0 });
+    const exits: number[] = [];
+    const options = {
+      app,
+      system,
+      concurrency: 1,
+      leaseMs: 3_000,
+      waitTimeSeconds: 1,
+      shutdownGraceMs: 100,
+      onError: () => undefined,
+      onHandlerIgnoredAbort: () => undefined,
+      exit: (code: number) => exits.push(code),
+    };
+    // Act + Assert: unhealthy
+    const sick = await runContainerWorker({ ...options, signals: ["SIGUSR2"] });
+    await system.client.trigger(stubborn);
+    await expect.poll(() => exits, { timeout: 15_000 }).toEqual([1]);
+    expect(sick.healthy).toBe(false);
+    // Act + Assert: a signal
+    const healthy = await runContainerWorker({ ...options, signals: ["SIGUSR2"] });
+    const run = await system.client.trigger(patient);
+    await expect.poll(async () => (await system?.client.getRun(run.runId))?.status).toBe("Running");
+    process.kill(process.pid, "SIGUSR2");
+    await expect.poll(() => exits).toEqual([1, 0]);
+    expect(healthy.activeCount).toBe(0);
+    expect(await system.client.getRun(run.runId)).toMatchObject({ status: "Pending", attempt: 1 });
   });
 
   it("never overlaps heartbeat renewals, even when one takes longer than the interval", async () => {

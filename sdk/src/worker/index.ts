@@ -5,6 +5,7 @@ export {
   type MaintenanceReport,
   runMaintenance,
 } from "../maintenance/maintenance.js";
+export { type ContainerWorkerOptions, runContainerWorker } from "./container-worker.js";
 export { PollingWorker, type PollingWorkerOptions } from "./polling-worker.js";
 export {
   type MessageDisposition,
