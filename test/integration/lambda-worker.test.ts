@@ -5,6 +5,8 @@
  * the queue": an infrastructure error or a run not yet due. A job that fails is a
  * processed message.
  */
+
+import { DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import {
   ChangeMessageVisibilityCommand,
   type Message,
@@ -12,17 +14,20 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
+import { localClientConfig } from "../../local/aws-clients.js";
+import { environmentVariables } from "../../sdk/src/config/environment.js";
 import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
+import { createWorkerLambdaHandler } from "../../sdk/src/lambda/handlers.js";
 import { createSqsWorkerHandler } from "../../sdk/src/lambda/sqs-worker-handler.js";
+import { jobsPk } from "../../sdk/src/store/keys.js";
 import { RunStore } from "../../sdk/src/store/run-store.js";
 import { WorkerCore } from "../../sdk/src/worker/worker-core.js";
 import { createTestResources } from "../support/local-resources.js";
 
 const lambdaContext = { getRemainingTimeInMillis: () => 60_000 };
 
-/** A store whose `get` fails for one run id, as if DynamoDB were unreachable for it. */
 /** A store whose every request on one run's item fails (the claim is the first of them). */
 class StoreFailingFor extends RunStore {
   readonly failure = new Error("injected: DynamoDB request failed");
@@ -90,7 +95,7 @@ async function setUp() {
     expect([...records.keys()].sort()).toEqual([...runIds].sort());
     return records;
   }
-  return { resources, system, add, fail, laneUrl, now, coreWith, recordsFor };
+  return { app, resources, system, add, fail, laneUrl, now, coreWith, recordsFor };
 }
 
 function toRecord(message: Message, queueArn: string, now: number): SQSRecord {
@@ -252,5 +257,88 @@ describe("createSqsWorkerHandler", () => {
     const response = await handler(event(garbage), lambdaContext);
     // Assert
     expect(response).toEqual({ batchItemFailures: [] });
+  });
+});
+
+/**
+ * A DynamoDB client on the local emulator whose job record writes (`PutItem` on pk
+ * `JOBS`, what `registerJobs` sends) go through `fault` first: it may throw, or hold
+ * the write until it resolves. Every other request goes through untouched.
+ */
+function clientWithRegistrationFault(fault: () => Promise<void>): DynamoDBClient {
+  const client = new DynamoDBClient(localClientConfig(inject("dynamoEndpoint")));
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { Item?: { pk?: { S?: string } } };
+      if (context.commandName === "PutItemCommand" && input.Item?.pk?.S === jobsPk) await fault();
+      return next(args);
+    },
+    { step: "build", name: "injectRegistrationFault" },
+  );
+  return client;
+}
+
+describe("createWorkerLambdaHandler", () => {
+  async function lambdaSetUp(fault: () => Promise<void>) {
+    const base = await setUp();
+    const env = {
+      [environmentVariables.tableName]: base.resources.tableName,
+      [environmentVariables.laneUrls]: JSON.stringify(base.resources.laneUrls),
+    };
+    const dynamodb = clientWithRegistrationFault(fault);
+    const handler = createWorkerLambdaHandler(base.app, env, { dynamodb, sqs: base.resources.sqs });
+    return { ...base, handler };
+  }
+
+  it("writes the job records on the next invocation after a failed write, and runs both invocations' messages", async () => {
+    // Arrange: the first invocation's job record writes are throttled.
+    let throttle = true;
+    const { system, add, handler, recordsFor } = await lambdaSetUp(async () => {
+      if (throttle) {
+        throw new ProvisionedThroughputExceededException({ message: "injected: throttled", $metadata: {} });
+      }
+    });
+    const [first, second] = await Promise.all([
+      system.client.trigger(add, { a: 1, b: 2 }),
+      system.client.trigger(add, { a: 3, b: 4 }),
+    ]);
+    const records = await recordsFor([first.runId, second.runId]);
+    // Act
+    const firstResponse = await handler(event(records.get(first.runId)), lambdaContext);
+    const namesAfterFirst = await system.store.jobNames();
+    throttle = false;
+    const secondResponse = await handler(event(records.get(second.runId)), lambdaContext);
+    // Assert
+    expect(firstResponse).toEqual({ batchItemFailures: [] });
+    expect(namesAfterFirst).toEqual([]);
+    expect(secondResponse).toEqual({ batchItemFailures: [] });
+    expect((await system.store.jobNames()).sort()).toEqual(["Add", "Fail"]);
+    expect(await system.store.get(first.runId)).toMatchObject({ status: "Succeeded", resultJson: "3" });
+    expect(await system.store.get(second.runId)).toMatchObject({ status: "Succeeded", resultJson: "7" });
+  });
+
+  it("processes the batch while the job records are still being written", async () => {
+    // Arrange: the job record writes hang until released.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { system, add, handler, recordsFor } = await lambdaSetUp(() => held);
+    const run = await system.client.trigger(add, { a: 5, b: 6 });
+    const records = await recordsFor([run.runId]);
+    // Act
+    const invocation = handler(event(records.get(run.runId)), lambdaContext);
+    let status: string | undefined;
+    for (let i = 0; i < 200 && status !== "Succeeded"; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      status = (await system.store.get(run.runId))?.status;
+    }
+    const namesWhileHeld = await system.store.jobNames();
+    release();
+    // Assert: the run finished while the write was held; the invocation ends after the write.
+    expect(status).toBe("Succeeded");
+    expect(namesWhileHeld).toEqual([]);
+    expect(await invocation).toEqual({ batchItemFailures: [] });
+    expect((await system.store.jobNames()).sort()).toEqual(["Add", "Fail"]);
   });
 });

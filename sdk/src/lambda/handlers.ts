@@ -5,7 +5,7 @@
  */
 import type { Context } from "aws-lambda";
 import { connectFromEnvironment } from "../config/environment.js";
-import { type JobSystem, registerJobs } from "../connect.js";
+import { type ConnectOptions, type JobSystem, registerJobs } from "../connect.js";
 import type { JobApp } from "../jobs/job-app.js";
 import { type MaintenanceReport, runMaintenance } from "../maintenance/maintenance.js";
 import { expireRun, isExpiryEvent } from "../timer/timer-actions.js";
@@ -13,9 +13,9 @@ import { WorkerCore } from "../worker/worker-core.js";
 import { createSqsWorkerHandler } from "./sqs-worker-handler.js";
 
 /**
- * Writes the app's job records once per execution environment. A failed write is
- * retried on the next invocation (a rejected promise is not kept), and never holds up
- * the invocation's real work: job records only let clients elsewhere check job names.
+ * Writes the app's job records once per execution environment. The returned function
+ * never rejects: a failed write is logged and retried on the next invocation (a
+ * rejected promise is never kept), and a write in progress is shared, not repeated.
  */
 function registerOnce(system: JobSystem, app: JobApp): () => Promise<void> {
   let registered: Promise<void> | undefined;
@@ -29,8 +29,27 @@ function registerOnce(system: JobSystem, app: JobApp): () => Promise<void> {
 }
 
 /**
+ * Runs an invocation's work beside the job records' write, never behind it: job records
+ * only let clients elsewhere check job names. The invocation still ends after the write
+ * settles, so it is never frozen halfway by Lambda.
+ */
+async function besideRegistration<T>(register: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+  const registering = register();
+  try {
+    return await work();
+  } finally {
+    await registering;
+  }
+}
+
+/** AWS SDK clients to use instead of new default ones (for example, clients instrumented for tracing). */
+export type LambdaClients = Partial<Pick<ConnectOptions, "dynamodb" | "sqs">>;
+
+/**
  * The worker function's handler: SQS lane batches in, partial batch failures out.
- * Writes the app's job records on the first invocation of each execution environment.
+ * Writes the app's job records on the first invocation of each execution environment,
+ * beside the batch (the messages never wait for it); a failed write is retried on the
+ * next invocation.
  *
  * @example
  * ```ts
@@ -39,8 +58,12 @@ function registerOnce(system: JobSystem, app: JobApp): () => Promise<void> {
  * export const handler = createWorkerLambdaHandler(app);
  * ```
  */
-export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
-  const system = connectFromEnvironment({ app }, env);
+export function createWorkerLambdaHandler(
+  app: JobApp,
+  env: NodeJS.ProcessEnv = process.env,
+  clients: LambdaClients = {},
+) {
+  const system = connectFromEnvironment({ app, ...clients }, env);
   const core = new WorkerCore({
     app,
     store: system.store,
@@ -50,12 +73,7 @@ export function createWorkerLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = 
   });
   const handle = createSqsWorkerHandler({ core, dispatcher: system.dispatcher });
   const register = registerOnce(system, app);
-  return async (...args: Parameters<typeof handle>) => {
-    const registering = register();
-    const result = await handle(...args);
-    await registering;
-    return result;
-  };
+  return async (...args: Parameters<typeof handle>) => besideRegistration(register, () => handle(...args));
 }
 
 /** What one maintenance invocation did: a pass's report, or an expiry's outcome. */
@@ -72,7 +90,8 @@ const maintenanceMarginMs = 10_000;
  * limit. Invoked by a run's expiry schedule with `{ "expireRunId": "…" }`: that run's
  * conditional expiry (a no-op unless it is still Pending past its `notAfter`).
  *
- * The first invocation of each execution environment also writes the app's job records.
+ * The first invocation of each execution environment also writes the app's job records,
+ * beside its work (retried on the next invocation if it fails).
  * The system is built on the first invocation: the function is its own runs' expiry
  * target, and its own ARN comes from the invocation context (a function cannot be given
  * its own ARN in its environment without a circular reference).
@@ -88,17 +107,22 @@ export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessE
     const ownArn = context?.invokedFunctionArn?.split(":").slice(0, 7).join(":");
     system ??= connectFromEnvironment({ app, ...(ownArn ? { expiryTargetArn: ownArn } : {}) }, env);
     register ??= registerOnce(system, app);
-    await register();
-    if (isExpiryEvent(event)) {
-      return { expireRunId: event.expireRunId, expired: await expireRun(system.store, event.expireRunId) };
-    }
-    const remaining = context?.getRemainingTimeInMillis?.();
-    return runMaintenance({
-      store: system.store,
-      dispatcher: system.dispatcher,
-      app,
-      ...(system.timer ? { timer: system.timer } : {}),
-      ...(remaining !== undefined ? { deadlineMs: Date.now() + remaining - maintenanceMarginMs } : {}),
+    const connected = system;
+    return besideRegistration(register, async () => {
+      if (isExpiryEvent(event)) {
+        return {
+          expireRunId: event.expireRunId,
+          expired: await expireRun(connected.store, event.expireRunId),
+        };
+      }
+      const remaining = context?.getRemainingTimeInMillis?.();
+      return runMaintenance({
+        store: connected.store,
+        dispatcher: connected.dispatcher,
+        app,
+        ...(connected.timer ? { timer: connected.timer } : {}),
+        ...(remaining !== undefined ? { deadlineMs: Date.now() + remaining - maintenanceMarginMs } : {}),
+      });
     });
   };
 }
