@@ -11,7 +11,7 @@ import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
-import { connectionSubscriptionKey, runPk, subscriptionKey } from "../sdk/src/store/keys.js";
+import { connectionPk, runPk, subscriptionKey } from "../sdk/src/store/keys.js";
 import { grantKey } from "./encryption.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
 import type { JobsTable } from "./jobs-table.js";
@@ -92,8 +92,8 @@ export class RealtimeApi extends Construct {
       props.tokenSecret ??
       new secretsmanager.Secret(this, "WebSocketToken", {
         description:
-          "Token the job system's WebSocket API accepts on $connect (?token= or Authorization: Bearer)",
-        // Letters and digits only: it travels in a query string.
+          "Token of the job system's WebSocket API: Authorization: Bearer on $connect, and the key that signs subscription tokens",
+        // Letters and digits only: it travels in an HTTP header.
         generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
         removalPolicy: props.removalPolicy,
       });
@@ -112,21 +112,28 @@ export class RealtimeApi extends Construct {
     const watchedMarks = this.#table.grantItems(fn, ["dynamodb:UpdateItem"], {
       partitionKeyPrefixes: [runPk("")],
     });
-    return this.connectFunction(fn).combine(this.grantReadToken(fn)).combine(watchedMarks);
+    // `$connect` records a connection that presented the token (`realtime/connection-grants.ts`).
+    const connectionGrants = this.#table.grantItems(fn, ["dynamodb:PutItem"], {
+      partitionKeyPrefixes: [connectionPk("")],
+    });
+    return this.connectFunction(fn)
+      .combine(this.grantReadToken(fn))
+      .combine(watchedMarks)
+      .combine(connectionGrants);
   }
 
   /**
    * Gives a function that pushes frames what it needs: the callback URL
    * (`JOBS_WS_CALLBACK_URL`); reads of runs, events and subscriptions (`GetItem`,
-   * `Query` on the table; no index); `BatchWriteItem` of subscription items only
-   * (partition keys `SUB#…` and `CONN#…`, `sdk/src/realtime/subscriptions.ts`), to drop
-   * stale connections; and `execute-api:ManageConnections` for `POST` on the stage.
+   * `Query` on the table; no index); `BatchWriteItem` of subscription and connection
+   * items only (partition keys `SUB#…` and `CONN#…`, `sdk/src/realtime/subscriptions.ts`),
+   * to drop stale connections; and `execute-api:ManageConnections` for `POST` on the stage.
    */
   connectFunction(fn: lambda.Function): iam.Grant {
     fn.addEnvironment(jobSystemEnvironmentVariables.webSocketCallbackUrl, this.stage.callbackUrl);
     const reads = this.#table.grantItems(fn, ["dynamodb:GetItem", "dynamodb:Query"]);
     const subscriptionWrites = this.#table.grantItems(fn, ["dynamodb:BatchWriteItem"], {
-      partitionKeyPrefixes: [subscriptionKey("", "").pk, connectionSubscriptionKey("", "").pk],
+      partitionKeyPrefixes: [subscriptionKey("", "").pk, connectionPk("")],
     });
     const manage = iam.Grant.addToPrincipal({
       grantee: fn,

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { managementApiPoster } from "../sdk/src/realtime/connection-poster.js";
 import { createFanoutHandler, type StreamRecords } from "../sdk/src/realtime/fanout.js";
-import { createWebSocketHandlers, sharedTokenAuthorizer } from "../sdk/src/realtime/websocket-handlers.js";
+import { sharedTokenAuthorizer } from "../sdk/src/realtime/tokens.js";
+import { createWebSocketHandlers } from "../sdk/src/realtime/websocket-handlers.js";
 import type { RunStore } from "../sdk/src/store/run-store.js";
 import { localClientConfig } from "./aws-clients.js";
 import { type LocalWebSocketServer, startLocalWebSocketServer } from "./websocket-server.js";
@@ -35,7 +36,7 @@ export async function startLocalRealtime(options: LocalRealtimeOptions): Promise
   const handlers = createWebSocketHandlers({
     store: options.store,
     poster: { post: (id, frame) => poster.post(id, frame) },
-    authorize: sharedTokenAuthorizer(token),
+    authorizer: sharedTokenAuthorizer(token),
   });
   const server = await startLocalWebSocketServer(
     handlers,

@@ -56,7 +56,14 @@ export { CapacityRecorder } from "./metrics/capacity-recorder.js";
 export { RequestCounter } from "./metrics/request-counter.js";
 export type { RunCounts } from "./projections/run-counts.js";
 export { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
-export { SubscriptionError, type WebSocketOptions } from "./realtime/socket-observer.js";
+export { defaultSafetyReadMs, type WebSocketOptions } from "./realtime/socket-observer.js";
+export { SubscriptionError } from "./realtime/subscription-error.js";
+export {
+  createSubscriptionToken,
+  defaultSubscriptionTokenTtlMs,
+  maxSubscriptionTokenTtlMs,
+  type SubscriptionTokenOptions,
+} from "./realtime/tokens.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";
 export { InputStalledError, InputStreamError } from "./streams/input-stream.js";
 export { LocalRunTimer, type LocalRunTimerOptions, type LocalTimerEntry } from "./timer/local-timer.js";

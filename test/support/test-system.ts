@@ -45,6 +45,8 @@ export interface TestSystem extends JobSystem {
   readonly workers: PollingWorker[];
   /** The local WebSocket API, with `realtime: true`. */
   readonly realtime: LocalRealtime | undefined;
+  /** Whether the stream dispatch consumer runs the fanout: turn it off to lose every push from then on, as a skipped batch would. */
+  readonly fanout: { enabled: boolean };
   /** Starts one more polling worker. */
   addWorker(options?: Partial<PollingWorkerOptions>): PollingWorker;
   stop(): Promise<void>;
@@ -97,6 +99,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           intervalMs: 100,
         });
   const realtime = options.realtime ? await startLocalRealtime({ store: system.store }) : undefined;
+  const fanout = { enabled: true };
   const consumers: StreamConsumers | undefined =
     options.streams === false
       ? undefined
@@ -107,7 +110,9 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
           dispatcher: system.dispatcher,
           timer: timerInstance,
           projectionsIntervalMs: options.projectionsIntervalMs ?? 500,
-          ...(realtime ? { fanout: realtime.fanout } : {}),
+          ...(realtime
+            ? { fanout: async (records) => (fanout.enabled ? realtime.fanout(records) : undefined) }
+            : {}),
         });
   return {
     ...system,
@@ -117,6 +122,7 @@ export async function startTestSystem(options: TestSystemOptions): Promise<TestS
     now,
     workers,
     realtime,
+    fanout,
     addWorker,
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));

@@ -8,7 +8,7 @@ import { ulid } from "ulid";
 import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
 import { isTerminal } from "../domain/run.js";
-import type { RunEvent } from "../domain/run-event.js";
+import { isTerminalEvent, type RunEvent } from "../domain/run-event.js";
 import {
   maxScheduleAheadMs,
   type ResolvedRunOptions,
@@ -179,7 +179,7 @@ export class JobClient {
     const created = await this.#create(job, args, options, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     try {
-      const item = await this.#pollTerminal(created.runId, signal, created);
+      const item = await this.#untilTerminal(created.runId, signal, created);
       // The result only: a run's arguments (up to 256 KiB) are not read back to return it.
       if (item.status !== "Succeeded") throw new JobRunError(await this.#snapshot(item));
       return (await this.#snapshot(item, { withArgs: false })).result;
@@ -491,28 +491,55 @@ export class JobClient {
   }
 
   async #waitTerminal<T>(runId: string, signal?: AbortSignal): Promise<JobRun<T>> {
-    return this.#snapshot<T>(await this.#pollTerminal(runId, signal));
+    return this.#snapshot<T>(await this.#untilTerminal(runId, signal));
   }
 
-  /** Polls the run item until it is terminal (`created`: the run this client just made, so no first read). */
-  async #pollTerminal(runId: string, signal?: AbortSignal, created?: RunItem): Promise<RunItem> {
+  /**
+   * Waits until the run item is terminal and returns it: over the WebSocket API when
+   * the client has `webSocket` options, else by polling (`created`: the run this client
+   * just made, so no first read).
+   */
+  async #untilTerminal(runId: string, signal?: AbortSignal, created?: RunItem): Promise<RunItem> {
     const store = this.#options.store;
-    let item = created ?? (await store.get(runId, false)) ?? (await store.get(runId));
+    const item = created ?? (await store.get(runId, false)) ?? (await store.get(runId));
     if (!item) throw new RunNotFoundError(runId);
-    const waited = !isTerminal(item.status);
+    if (isTerminal(item.status)) return item;
+    const final = this.#options.webSocket
+      ? await this.#observeTerminal(item, signal)
+      : await this.#pollTerminal(item, signal);
+    this.#durations.record(final.jobName, (final.completedMs ?? this.#now()) - final.createdMs);
+    return final;
+  }
+
+  /** Polls the run item (eventually consistent) until it is terminal. */
+  async #pollTerminal(item: RunItem, signal?: AbortSignal): Promise<RunItem> {
+    const store = this.#options.store;
     const expected = this.#durations.expected(item.jobName);
     const delays = waitDelays(
       this.#options.maxPollIntervalMs ?? 1000,
       expected === undefined ? undefined : Math.max(0, expected - (this.#now() - item.createdMs)),
     );
-    while (!isTerminal(item.status)) {
+    let current = item;
+    while (!isTerminal(current.status)) {
       await abortableSleep(delays.next().value, signal);
       // Eventually consistent: half the read units, and a terminal status never changes,
       // so a stale read only means one more poll.
-      item = (await store.get(runId, false)) ?? item;
+      current = (await store.get(item.runId, false)) ?? current;
     }
-    if (waited) this.#durations.record(item.jobName, (item.completedMs ?? this.#now()) - item.createdMs);
-    return item;
+    return current;
+  }
+
+  /**
+   * Observes the run's events from its latest status event on until the terminal one
+   * (`observeRunEvents`, over the socket), then reads the run item.
+   */
+  async #observeTerminal(item: RunItem, signal?: AbortSignal): Promise<RunItem> {
+    const events = this.observeRunEvents(item.runId, {
+      sinceEventId: item.seq,
+      ...(signal ? { signal } : {}),
+    });
+    for await (const event of events) if (isTerminalEvent(event)) break;
+    return (await this.#options.store.get(item.runId)) ?? item;
   }
 
   async #create(

@@ -10,11 +10,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { environmentVariables } from "../config/environment.js";
 import { ValidationError } from "../errors.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";
-import {
-  createWebSocketHandlers,
-  sharedTokenAuthorizer,
-  type WebSocketEvent,
-} from "../realtime/websocket-handlers.js";
+import { sharedTokenAuthorizer, type WebSocketAuthorizer } from "../realtime/tokens.js";
+import { createWebSocketHandlers, type WebSocketEvent } from "../realtime/websocket-handlers.js";
 import { RunStore } from "../store/run-store.js";
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -31,24 +28,21 @@ function storeFrom(env: NodeJS.ProcessEnv): RunStore {
 }
 
 /**
- * The `$connect` authorizer. With `JOBS_WS_TOKEN_SECRET_ARN` set, the token is that
- * secret's string, fetched on the first `$connect` of each execution environment and
- * kept (a failed fetch is retried on the next); a rotated secret takes effect in new
- * execution environments. Otherwise it is `JOBS_WS_TOKEN` (no token: every connection
- * is refused).
+ * The authorizer of connection and subscription tokens (`realtime/tokens.ts`). With
+ * `JOBS_WS_TOKEN_SECRET_ARN` set, the API's token is that secret's string, fetched on
+ * the first request that needs it in each execution environment and kept (a failed
+ * fetch is retried on the next); a rotated secret takes effect in new execution
+ * environments. Otherwise it is `JOBS_WS_TOKEN` (no token: every token is refused).
  */
 export function tokenAuthorizerFromEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   secrets?: SecretsManagerClient,
-): (token: string | undefined) => Promise<boolean> {
+): WebSocketAuthorizer {
   const secretArn = env[environmentVariables.webSocketTokenSecretArn];
-  if (!secretArn) {
-    const authorize = sharedTokenAuthorizer(env[environmentVariables.webSocketToken]);
-    return async (token) => authorize(token);
-  }
-  let authorizer: Promise<(token: string | undefined) => boolean> | undefined;
-  return async (token) => {
-    authorizer ??= (secrets ?? new SecretsManagerClient({}))
+  if (!secretArn) return sharedTokenAuthorizer(env[environmentVariables.webSocketToken]);
+  let authorizer: Promise<WebSocketAuthorizer> | undefined;
+  const current = () =>
+    (authorizer ??= (secrets ?? new SecretsManagerClient({}))
       .send(new GetSecretValueCommand({ SecretId: secretArn }))
       .then((out) => {
         if (!out.SecretString) {
@@ -62,8 +56,10 @@ export function tokenAuthorizerFromEnvironment(
       .catch((error: unknown) => {
         authorizer = undefined;
         throw error;
-      });
-    return (await authorizer)(token);
+      }));
+  return {
+    connection: async (token) => (await current()).connection(token),
+    subscription: async (token, runId, nowMs) => (await current()).subscription(token, runId, nowMs),
   };
 }
 
@@ -75,7 +71,7 @@ export function createWebSocketLambdaHandler(env: NodeJS.ProcessEnv = process.en
   const handlers = createWebSocketHandlers({
     store: storeFrom(env),
     poster: managementApiPoster(required(env, environmentVariables.webSocketCallbackUrl)),
-    authorize: tokenAuthorizerFromEnvironment(env),
+    authorizer: tokenAuthorizerFromEnvironment(env),
   });
   return async (event: WebSocketEvent) => {
     switch (event.requestContext.routeKey) {

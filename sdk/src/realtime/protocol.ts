@@ -1,34 +1,43 @@
 /**
- * The WebSocket protocol between the SDK and the API Gateway WebSocket API.
+ * The WebSocket protocol between clients and the API Gateway WebSocket API. The server
+ * pushes live events only: a client reads what was written before its subscription
+ * from the table itself (see `socket-observer.ts`).
+ *
+ * Connecting (`$connect`, see `tokens.ts`):
+ * - with `Authorization: Bearer <token>` (servers, scripts): a wrong token answers 401;
+ *   the right one authorizes every subscription of the connection;
+ * - with no credentials (browsers): accepted, but each `subscribe` must carry a
+ *   subscription token for its run;
+ * - a token in the query string (`?token=`) answers 400: URLs end up in logs.
  *
  * Client → server (route chosen by `action`, API Gateway's `$request.body.action`):
- * - `{ "action": "subscribe", "runId": "…", "sinceEventId": 0 }`: send the run's
- *   events after `sinceEventId` (default 0), then every new one as it is written.
+ * - `{ "action": "subscribe", "runId": "…", "token"?: "…" }`: push every event of the
+ *   run written from now on. `token` is a subscription token, required on a connection
+ *   opened without one.
  * - `{ "action": "unsubscribe", "runId": "…" }`
  *
  * Server → client (JSON text frames):
- * - `{ "type": "subscribed", "runId", "sinceEventId" }`
- * - `{ "type": "event", "runId", "event": RunEvent }`: may repeat an event already
- *   sent (catch-up and live pushes overlap); clients drop ids they have seen.
+ * - `{ "type": "subscribed", "runId" }`: the subscription is stored; every event
+ *   committed after this frame is pushed, so a table read started now misses nothing.
+ * - `{ "type": "event", "runId", "event": RunEvent }`: in commit order per item only
+ *   (a DynamoDB stream orders records per item), and possibly one the client already
+ *   read; clients order events by id and drop ids they have seen.
  * - `{ "type": "error", "code", "message" }`: the request was refused; the connection
  *   stays open and usable.
- *
- * Connecting needs the token in the query string (`wss://…?token=…`) or an
- * `Authorization: Bearer …` header; without a valid one `$connect` answers 401.
  */
 import type { RunEvent } from "../domain/run-event.js";
 
 /** A request from the client. */
 export type ClientMessage =
-  | { readonly action: "subscribe"; readonly runId: string; readonly sinceEventId: number }
+  | { readonly action: "subscribe"; readonly runId: string; readonly token?: string }
   | { readonly action: "unsubscribe"; readonly runId: string };
 
 /** Error codes of error frames. */
-export type ErrorCode = "BadRequest" | "RunNotFound" | "NotSupported";
+export type ErrorCode = "BadRequest" | "Unauthorized" | "RunNotFound" | "NotSupported";
 
 /** A frame from the server. */
 export type ServerFrame =
-  | { readonly type: "subscribed"; readonly runId: string; readonly sinceEventId: number }
+  | { readonly type: "subscribed"; readonly runId: string }
   | { readonly type: "event"; readonly runId: string; readonly event: RunEvent }
   | { readonly type: "error"; readonly code: ErrorCode; readonly message: string };
 
@@ -50,7 +59,7 @@ export function parseClientMessage(
     return bad("message is not JSON");
   }
   if (typeof parsed !== "object" || parsed === null) return bad("message must be a JSON object");
-  const { action, runId, batchId, sinceEventId } = parsed as Record<string, unknown>;
+  const { action, runId, batchId, token } = parsed as Record<string, unknown>;
   if (action !== "subscribe" && action !== "unsubscribe") {
     return bad(`unknown action ${JSON.stringify(action)}; use "subscribe" or "unsubscribe"`);
   }
@@ -65,9 +74,7 @@ export function parseClientMessage(
     return bad("runId must be a non-empty string of at most 128 characters");
   }
   if (action === "unsubscribe") return { action, runId };
-  const since = sinceEventId ?? 0;
-  if (typeof since !== "number" || !Number.isInteger(since) || since < 0) {
-    return bad(`sinceEventId must be an integer >= 0, got ${JSON.stringify(sinceEventId)}`);
-  }
-  return { action, runId, sinceEventId: since };
+  if (token === undefined) return { action, runId };
+  if (typeof token !== "string" || token.length === 0) return bad("token must be a non-empty string");
+  return { action, runId, token };
 }

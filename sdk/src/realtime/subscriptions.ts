@@ -5,33 +5,43 @@
  * API Gateway quotas), in case a `$disconnect` is never delivered.
  */
 import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
+import { connectionPk, connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { sleep } from "../store/transact.js";
 
 /** Lifetime of a subscription item, in seconds. */
 export const subscriptionTtlSeconds = 2 * 3600;
 
+/**
+ * Subscribes `connectionId` to `runId`: marks the run watched, then writes both
+ * subscription items. Once this returns, the fanout pushes every event committed after
+ * it to the connection. Writes nothing for a run that does not exist.
+ *
+ * @returns `"run-not-found"` when there is no such run.
+ */
 export async function subscribe(
   store: RunStore,
   connectionId: string,
   runId: string,
   nowMs = Date.now(),
-): Promise<void> {
+): Promise<"subscribed" | "run-not-found"> {
+  if (!(await markWatched(store, runId))) return "run-not-found";
   const expiresAt = Math.floor(nowMs / 1000) + subscriptionTtlSeconds;
   const fields = { kind: "sub", connectionId, runId, expiresAt };
   await batchWrite(store, [
     { PutRequest: { Item: { ...subscriptionKey(runId, connectionId), ...fields } } },
     { PutRequest: { Item: { ...connectionSubscriptionKey(connectionId, runId), ...fields } } },
   ]);
-  await markWatched(store, runId);
+  return "subscribed";
 }
 
 /**
  * Marks the run as watched, so the fanout looks up its subscribers (see `fanout.ts`).
  * Conditional on nothing but the run existing: it never conflicts with a transition.
+ * Returns whether the run exists (a failed condition returns the item, if any, so this
+ * is the only read).
  */
-async function markWatched(store: RunStore, runId: string): Promise<void> {
+async function markWatched(store: RunStore, runId: string): Promise<boolean> {
   try {
     await store.doc.send(
       new UpdateCommand({
@@ -40,10 +50,13 @@ async function markWatched(store: RunStore, runId: string): Promise<void> {
         UpdateExpression: "SET watched = :true",
         ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(watched)",
         ExpressionAttributeValues: { ":true": true },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
       }),
     );
+    return true;
   } catch (error) {
     if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    return (error as { Item?: unknown }).Item !== undefined;
   }
 }
 
@@ -70,14 +83,18 @@ export async function subscribers(store: RunStore, runId: string, nowMs = Date.n
   return ids;
 }
 
-/** Removes every subscription of a connection. */
+/**
+ * Removes every item of a connection: its subscriptions (both items of each) and its
+ * grant (`connection-grants.ts`), all kept under its partition key.
+ */
 export async function dropConnection(store: RunStore, connectionId: string): Promise<void> {
   const keys: { pk: string; sk: string }[] = [];
-  for await (const item of store.query<{ runId: string }>({
+  for await (const item of store.query<{ pk: string; sk: string; runId?: string }>({
     KeyConditionExpression: "pk = :pk",
-    ExpressionAttributeValues: { ":pk": connectionSubscriptionKey(connectionId, "").pk },
+    ExpressionAttributeValues: { ":pk": connectionPk(connectionId) },
   })) {
-    keys.push(subscriptionKey(item.runId, connectionId), connectionSubscriptionKey(connectionId, item.runId));
+    keys.push({ pk: item.pk, sk: item.sk });
+    if (item.runId !== undefined) keys.push(subscriptionKey(item.runId, connectionId));
   }
   await deleteItems(store, keys);
 }

@@ -4,15 +4,16 @@
  * Each takes API Gateway's WebSocket event and answers `{ statusCode }`; frames go
  * back through the management API (`ConnectionPoster`).
  *
- * Subscribing confirms (`subscribed`), writes the subscription, then sends the backlog
- * after `sinceEventId`: an event written in between is both in the backlog and pushed by
- * the fanout, never in neither. Clients drop repeated event ids.
+ * Subscribing stores the subscription, then confirms (`subscribed`). The server sends
+ * no backlog: the client reads the events written before the confirmation from the
+ * table, and the fanout pushes every event committed after it (see `protocol.ts`).
  */
-import { timingSafeEqual } from "node:crypto";
 import type { RunStore } from "../store/run-store.js";
+import { grantConnection, isGrantedConnection } from "./connection-grants.js";
 import type { ConnectionPoster } from "./connection-poster.js";
-import { parseClientMessage, type ServerFrame } from "./protocol.js";
+import { type ClientMessage, parseClientMessage, type ServerFrame } from "./protocol.js";
 import { dropConnection, subscribe, unsubscribe } from "./subscriptions.js";
+import type { WebSocketAuthorizer } from "./tokens.js";
 
 /** The parts of API Gateway's WebSocket event these handlers read. */
 export interface WebSocketEvent {
@@ -25,8 +26,10 @@ export interface WebSocketEvent {
 export interface WebSocketHandlerOptions {
   readonly store: RunStore;
   readonly poster: ConnectionPoster;
-  /** Accepts or refuses a connection's token. See {@link sharedTokenAuthorizer}. */
-  readonly authorize: (token: string | undefined) => boolean | Promise<boolean>;
+  /** Checks connection and subscription tokens. See `sharedTokenAuthorizer` (`tokens.ts`). */
+  readonly authorizer: WebSocketAuthorizer;
+  /** Clock, epoch ms. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** What each route answers to API Gateway. */
@@ -36,31 +39,29 @@ export interface RouteResult {
 }
 
 /**
- * An authorizer that accepts exactly `secret` (compared in constant time). Refuses
- * everything when `secret` is empty.
+ * The bearer token of a `$connect` request's `Authorization` header: `undefined` when
+ * there is no such header, `""` when it is not `Bearer <token>`.
  */
-export function sharedTokenAuthorizer(secret: string | undefined): (token: string | undefined) => boolean {
-  const expected = Buffer.from(secret ?? "");
-  return (token) => {
-    const given = Buffer.from(token ?? "");
-    return expected.length > 0 && given.length === expected.length && timingSafeEqual(given, expected);
-  };
-}
-
-/** The token of a `$connect` request: `?token=` or `Authorization: Bearer …`. */
-export function connectToken(event: WebSocketEvent): string | undefined {
-  const query = event.queryStringParameters?.token;
-  if (query) return query;
+export function bearerToken(event: WebSocketEvent): string | undefined {
   const header = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
-  return header?.match(/^Bearer\s+(.+)$/i)?.[1];
+  if (header === undefined) return undefined;
+  return header.match(/^Bearer\s+(.+)$/i)?.[1] ?? "";
 }
 
 export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
-  const { store, poster } = options;
+  const { store, poster, authorizer } = options;
+  const now = options.now ?? Date.now;
   const reply = async (connectionId: string, frame: ServerFrame): Promise<RouteResult> => {
     if ((await poster.post(connectionId, frame)) === "gone") await dropConnection(store, connectionId);
     return { statusCode: 200 };
   };
+  const refuse = (connectionId: string, code: "Unauthorized" | "RunNotFound", message: string) =>
+    reply(connectionId, { type: "error", code, message });
+
+  const mayWatch = async (connectionId: string, request: Extract<ClientMessage, { action: "subscribe" }>) =>
+    request.token === undefined
+      ? isGrantedConnection(store, connectionId, now())
+      : authorizer.subscription(request.token, request.runId, now());
 
   const message = async (event: WebSocketEvent): Promise<RouteResult> => {
     const connectionId = event.requestContext.connectionId;
@@ -70,36 +71,41 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
       await unsubscribe(store, connectionId, parsed.runId);
       return { statusCode: 200 };
     }
-    if (!(await store.get(parsed.runId))) {
-      return reply(connectionId, {
-        type: "error",
-        code: "RunNotFound",
-        message: `run "${parsed.runId}" was not found`,
-      });
+    if (!(await mayWatch(connectionId, parsed))) {
+      return refuse(
+        connectionId,
+        "Unauthorized",
+        parsed.token === undefined
+          ? "this connection was opened without a token: send a subscription token for the run in the message's token field"
+          : `the token is not a valid, unexpired subscription token for run "${parsed.runId}"`,
+      );
     }
-    // Confirm first, so the confirmation precedes every event frame (the fanout may push
-    // as soon as the subscription exists).
-    await reply(connectionId, { type: "subscribed", runId: parsed.runId, sinceEventId: parsed.sinceEventId });
-    await subscribe(store, connectionId, parsed.runId);
-    for await (const runEvent of store.events(parsed.runId, parsed.sinceEventId)) {
-      if (
-        (await poster.post(connectionId, { type: "event", runId: parsed.runId, event: runEvent })) === "gone"
-      ) {
-        await dropConnection(store, connectionId);
-        break;
-      }
+    if ((await subscribe(store, connectionId, parsed.runId, now())) === "run-not-found") {
+      return refuse(connectionId, "RunNotFound", `run "${parsed.runId}" was not found`);
     }
-    return { statusCode: 200 };
+    return reply(connectionId, { type: "subscribed", runId: parsed.runId });
   };
 
   return {
-    /** `$connect`: 401 without a valid token. */
+    /**
+     * `$connect`: 400 with a token in the query string; 401 with a wrong bearer token;
+     * with the right one, the connection is granted every subscription. A connection
+     * with no credentials is accepted: its subscribes need subscription tokens.
+     */
     async connect(event: WebSocketEvent): Promise<RouteResult> {
-      return (await options.authorize(connectToken(event)))
-        ? { statusCode: 200 }
-        : { statusCode: 401, body: "Unauthorized" };
+      if (event.queryStringParameters?.token !== undefined) {
+        return {
+          statusCode: 400,
+          body: "send the token in an Authorization: Bearer header, never in the query string",
+        };
+      }
+      const token = bearerToken(event);
+      if (token === undefined) return { statusCode: 200 };
+      if (!(await authorizer.connection(token))) return { statusCode: 401, body: "Unauthorized" };
+      await grantConnection(store, event.requestContext.connectionId, now());
+      return { statusCode: 200 };
     },
-    /** `$disconnect`: removes the connection's subscriptions. */
+    /** `$disconnect`: removes the connection's subscriptions and grant. */
     async disconnect(event: WebSocketEvent): Promise<RouteResult> {
       await dropConnection(store, event.requestContext.connectionId);
       return { statusCode: 200 };

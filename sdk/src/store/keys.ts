@@ -65,9 +65,12 @@ export const subscriptionKey = (runId: string, connectionId: string) => ({
 });
 /** ... and by its connection (cleanup on disconnect). */
 export const connectionSubscriptionKey = (connectionId: string, runId: string) => ({
-  pk: `CONN#${connectionId}`,
+  pk: connectionPk(connectionId),
   sk: `SUB#${runId}`,
 });
+/** A WebSocket connection opened with the API's token, beside its subscriptions. */
+export const connectionGrantKey = (connectionId: string) => ({ pk: connectionPk(connectionId), sk: "#CONN" });
+export const connectionPk = (connectionId: string) => `CONN#${connectionId}`;
 /** Run counts of one job (or queue) by status, kept by the projections consumer. */
 export const countsKey = (scope: "job" | "queue", name: string) => ({
   pk: `AGG#${scope}#${name}`,
