@@ -116,7 +116,8 @@ export interface JobSystemProps {
 
   /**
    * The secret whose string is the token the WebSocket API's `$connect` accepts
-   * (`?token=` or `Authorization: Bearer`). Its value is read by the WebSocket function
+   * (`Authorization: Bearer`), and the key subscription tokens are signed with
+   * (`createSubscriptionToken`). Its value is read by the WebSocket function
    * at run time, never written into the template or the function's configuration.
    *
    * @default - a generated secret (48 letters and digits)

@@ -64,7 +64,7 @@ ${Object.entries(stack.laneUrls)
   .map(([lane, url]) => `    lane ${lane.padEnd(7)} ${url}`)
   .join("\n")}
   workers          ${stack.workers.length} polling (${stack.workers.map((w) => w.workerId).join(", ")})
-  WebSocket API    ${stack.webSocket.url}/?token=${stack.webSocket.token}
+  WebSocket API    ${stack.webSocket.url}  token ${stack.webSocket.token} (send it as Authorization: Bearer)
   timer            every 250 ms: run timers (releases, expiries) and a maintenance pass (dead letters, runs due later)
   stream consumers wake-ups and WebSocket fanout (every 100 ms), run counts (every 10 s)
   jobs             ${app

@@ -142,7 +142,8 @@ const realtimeGrant = [
   },
   {
     actions: ["dynamodb:BatchWriteItem"],
-    reason: "Writes and removes subscription items only (SUB#, CONN#: a LeadingKeys condition).",
+    reason:
+      "Writes and removes subscription and connection items only (SUB#, CONN#: a LeadingKeys condition).",
   },
   {
     actions: ["execute-api:ManageConnections"],
@@ -187,8 +188,13 @@ const functionActionAllowList: Readonly<
         "subscribe marks the run watched, so the fanout looks up its subscribers (RUN# items only: a LeadingKeys condition).",
     },
     {
+      actions: ["dynamodb:PutItem"],
+      reason:
+        "$connect records a connection that presented the token, for its later subscribes (CONN# items only: a LeadingKeys condition).",
+    },
+    {
       actions: ["secretsmanager:GetSecretValue"],
-      reason: "Reads the token $connect accepts (that secret only).",
+      reason: "Reads the token $connect accepts and subscription tokens are signed with (that secret only).",
     },
   ],
   StreamDispatch: [

@@ -93,6 +93,9 @@ describe("the WebSocket API (default props)", () => {
 
   it("generates the token in a Secrets Manager secret and gives the WebSocket function its ARN, never its value", () => {
     const secret = only(template, "AWS::SecretsManager::Secret");
+    // The token travels in an Authorization header, never in a URL.
+    expect(String(secret.properties.Description)).toContain("Authorization: Bearer");
+    expect(String(secret.properties.Description)).not.toContain("?token=");
     expect(secret.properties.GenerateSecretString).toMatchObject({
       PasswordLength: 48,
       ExcludePunctuation: true,
@@ -141,40 +144,35 @@ describe("the WebSocket API (default props)", () => {
     }
   });
 
-  it("lets both functions read the table and batch-write subscription items (SUB#, CONN#) only; the WebSocket function marks runs watched", () => {
+  it("lets both functions read the table and batch-write subscription items (SUB#, CONN#) only; the WebSocket function marks runs watched and records connections (CONN#)", () => {
     const table = only(template, "AWS::DynamoDB::Table").logicalId;
+    const scoped = (action: string, prefixes: string[]) => ({
+      Effect: "Allow",
+      Action: action,
+      Resource: { "Fn::GetAtt": [table, "Arn"] },
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": prefixes } },
+    });
     for (const role of ["JobsWebSocketRole", "JobsStreamDispatchRole"]) {
       const dynamo = statementsOfRole(template, role).filter((s) =>
         asList(s.Action).some((a) =>
           /^dynamodb:(GetItem|Query|BatchWriteItem|PutItem|UpdateItem|DeleteItem)$/.test(String(a)),
         ),
       );
-      expect(dynamo).toHaveLength(role === "JobsWebSocketRole" ? 3 : 2);
-      expect(dynamo).toEqual(
-        expect.arrayContaining([
-          {
-            Effect: "Allow",
-            Action: ["dynamodb:GetItem", "dynamodb:Query"],
-            Resource: { "Fn::GetAtt": [table, "Arn"] },
-          },
-          {
-            Effect: "Allow",
-            Action: "dynamodb:BatchWriteItem",
-            Resource: { "Fn::GetAtt": [table, "Arn"] },
-            Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["SUB#*", "CONN#*"] } },
-          },
-          ...(role === "JobsWebSocketRole"
-            ? [
-                {
-                  Effect: "Allow",
-                  Action: "dynamodb:UpdateItem",
-                  Resource: { "Fn::GetAtt": [table, "Arn"] },
-                  Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["RUN#*"] } },
-                },
-              ]
-            : []),
-        ]),
-      );
+      const common = [
+        {
+          Effect: "Allow",
+          Action: ["dynamodb:GetItem", "dynamodb:Query"],
+          Resource: { "Fn::GetAtt": [table, "Arn"] },
+        },
+        scoped("dynamodb:BatchWriteItem", ["SUB#*", "CONN#*"]),
+      ];
+      const webSocketOnly = [
+        scoped("dynamodb:UpdateItem", ["RUN#*"]),
+        scoped("dynamodb:PutItem", ["CONN#*"]),
+      ];
+      const expected = role === "JobsWebSocketRole" ? [...common, ...webSocketOnly] : common;
+      expect(dynamo).toHaveLength(expected.length);
+      expect(dynamo).toEqual(expect.arrayContaining(expected));
     }
   });
 

@@ -7,7 +7,7 @@
  * | `JOBS_TABLE_NAME` | the DynamoDB table |
  * | `JOBS_LANE_URLS` | JSON object: lane name → SQS queue URL, e.g. `{"high":"https://…","normal":"…","low":"…"}` |
  * | `JOBS_DEAD_LETTER_URLS` | (optional; the maintenance function) JSON object: lane name → its dead-letter queue's URL |
- * | `JOBS_WS_TOKEN` | WebSocket API only: the token `$connect` accepts (`?token=` or `Authorization: Bearer`) |
+ * | `JOBS_WS_TOKEN` | WebSocket API only: the token `$connect` accepts (`Authorization: Bearer`), which also signs subscription tokens |
  * | `JOBS_WS_TOKEN_SECRET_ARN` | WebSocket API only, instead of `JOBS_WS_TOKEN`: a Secrets Manager secret whose string is the token, read once per execution environment (what the CDK construct sets: no token in the function's configuration) |
  * | `JOBS_WS_CALLBACK_URL` | WebSocket API only: the management endpoint, `https://{api-id}.execute-api.{region}.amazonaws.com/{stage}` |
  * | `JOBS_SCHEDULE_GROUP_NAME` | (optional) EventBridge Scheduler group for run timers; with the role below it turns the Scheduler timer on |

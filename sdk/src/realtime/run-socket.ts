@@ -4,6 +4,7 @@
  * `subscribe` once open, and hands every frame and the close to a listener.
  */
 import WebSocket from "ws";
+import { onAbort } from "../client/abort-listeners.js";
 import type { ServerFrame } from "./protocol.js";
 import { SubscriptionError } from "./subscription-error.js";
 
@@ -45,13 +46,11 @@ export function openRunSocket(
   };
   return new Promise<RunSocket>((resolve, reject) => {
     const fail = (error: unknown) => {
-      signal?.removeEventListener("abort", onAbort);
+      stopListening();
       close();
       reject(error);
     };
-    const onAbort = () => fail(signal?.reason);
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const stopListening = signal ? onAbort(signal, () => fail(signal.reason)) : () => undefined;
     ws.once("error", fail);
     ws.once("unexpected-response", (_request, response) =>
       fail(
@@ -62,7 +61,7 @@ export function openRunSocket(
       ),
     );
     ws.once("open", () => {
-      signal?.removeEventListener("abort", onAbort);
+      stopListening();
       ws.removeAllListeners("error").removeAllListeners("unexpected-response");
       ws.on("error", () => undefined); // a close follows every error
       ws.on("message", (data) => {

@@ -18,6 +18,7 @@
  * seen) up to `reconnectAttempts` times in a row; after that, observation continues by
  * polling.
  */
+import { onAbort } from "../client/abort-listeners.js";
 import { isTerminalEvent, type RunEvent } from "../domain/run-event.js";
 import { RunNotFoundError } from "../errors.js";
 import { Doorbell } from "./doorbell.js";
@@ -91,8 +92,7 @@ export async function* observeOverSocket(
       bell.ring();
     },
   };
-  const onAbort = () => bell.ring();
-  signal?.addEventListener("abort", onAbort);
+  const stopListening = signal ? onAbort(signal, () => bell.ring()) : () => undefined;
   let socket: RunSocket | undefined;
   /** When an event last came, or the table was last read, epoch ms. */
   let quietSinceMs = Date.now();
@@ -136,7 +136,7 @@ export async function* observeOverSocket(
     // The socket could not be reopened: go on by polling from the last event seen.
     yield* source.follow(buffer.last);
   } finally {
-    signal?.removeEventListener("abort", onAbort);
+    stopListening();
     socket?.close();
   }
 }
