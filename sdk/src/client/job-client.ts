@@ -67,7 +67,8 @@ export interface JobClientOptions {
   readonly timer?: RunTimer;
   /**
    * Observe runs through the WebSocket API instead of polling (`observeRunEvents`,
-   * `stream`, `waitStream`). Polling remains the fallback when the socket cannot be reopened.
+   * `stream`, `waitStream`, and waiting in `run`, `wait`, `waitResult`). Polling remains
+   * the fallback when the socket cannot be reopened.
    */
   readonly webSocket?: WebSocketOptions;
   /** Clock, epoch ms. @default Date.now */
@@ -318,7 +319,8 @@ export class JobClient {
   /**
    * Waits until the run is terminal and returns its final snapshot, whatever the status
    * (observer call: aborting `options.signal` only stops waiting).
-   * Polls with adaptive backoff: 20 ms first, growing to `maxPollIntervalMs`.
+   * Waits over the WebSocket API when the client has `webSocket` options (as `run` and
+   * `waitResult` do), else polls with adaptive backoff up to `maxPollIntervalMs`.
    *
    * @throws {@link RunNotFoundError} no such run.
    */

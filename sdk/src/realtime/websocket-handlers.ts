@@ -42,7 +42,7 @@ export interface RouteResult {
  * The bearer token of a `$connect` request's `Authorization` header: `undefined` when
  * there is no such header, `""` when it is not `Bearer <token>`.
  */
-export function bearerToken(event: WebSocketEvent): string | undefined {
+function bearerToken(event: WebSocketEvent): string | undefined {
   const header = Object.entries(event.headers ?? {}).find(([k]) => k.toLowerCase() === "authorization")?.[1];
   if (header === undefined) return undefined;
   return header.match(/^Bearer\s+(.+)$/i)?.[1] ?? "";
