@@ -45,10 +45,12 @@ export async function runContainerWorker(options: ContainerWorkerOptions): Promi
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt * Math.random()));
     }
   }
-  let stopping: Promise<void> | undefined;
+  let stopping = false;
   const stop = (code: number) => {
     for (const signal of signals) process.off(signal, onSignal);
-    stopping ??= worker.stop().then(
+    if (stopping) return;
+    stopping = true;
+    void worker.stop().then(
       () => exit(code),
       () => exit(1),
     );
