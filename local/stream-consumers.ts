@@ -1,7 +1,7 @@
 /**
  * The two consumers of the table's stream, as the CDK construct deploys them (two event
  * source mappings), run locally by two stream pollers: the dispatch consumer (wake-ups,
- * then the WebSocket fanout when given) every 100 ms, and the projections consumer (run
+ * then the WebSocket fanout when given, then the cascade cancel) every 100 ms, and the projections consumer (run
  * counts) every `projectionsIntervalMs`, which stands in for its mapping's batching window.
  */
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { createWakeUpHandler, type StreamRecords } from "../sdk/src/dispatch/wake-ups.js";
 import { createRunCountsHandler } from "../sdk/src/projections/run-counts.js";
 import type { Dispatcher } from "../sdk/src/queue/dispatcher.js";
+import { createCascadeCancelHandler } from "../sdk/src/runs/cascade-cancel.js";
 import type { RunStore } from "../sdk/src/store/run-store.js";
 import type { RunTimer } from "../sdk/src/timer/timer-port.js";
 import { localClientConfig } from "./aws-clients.js";
@@ -42,6 +43,10 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
     dispatcher: options.dispatcher,
     ...(options.timer ? { timer: options.timer } : {}),
   });
+  const cascade = createCascadeCancelHandler({
+    store: options.store,
+    ...(options.timer ? { timer: options.timer } : {}),
+  });
   const positionFile = (name: string) =>
     options.dataDir ? { positionFile: join(options.dataDir, `stream-${tableName}-${name}.json`) } : {};
   const onError = options.onError ? { onError: options.onError } : {};
@@ -53,6 +58,7 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
       async (event) => {
         await wakeUps(event);
         await options.fanout?.(event);
+        await cascade(event);
       },
       { intervalMs: 100, ...positionFile("dispatch"), ...onError },
     ),

@@ -36,6 +36,7 @@ import { listKeys, readRuns } from "../store/listing.js";
 import { newRunItem } from "../store/run-factory.js";
 import { inlinePayloadBytes, type RunItem, toJobRun } from "../store/run-item.js";
 import type { JobRecord, RunStore } from "../store/run-store.js";
+import { markSpawned } from "../store/spawn-mark.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { copyInput } from "../streams/input-log.js";
 import { extractStreams, streamNames } from "../streams/stream-args.js";
@@ -89,6 +90,8 @@ export type RunCallOptions = RunOptions & SignalOptions;
 /** Where a client's triggers sit in a run tree, and the signal its owner calls default to. */
 interface Lineage {
   readonly parentRunId: string;
+  /** The parent's attempt this client creates children for. */
+  readonly parentAttempt: number;
   readonly rootRunId: string;
   readonly signal?: AbortSignal;
 }
@@ -118,6 +121,8 @@ export class JobClient {
   readonly #now: () => number;
   readonly #knownJobs: Map<string, { record: JobRecord; until: number }>;
   readonly #durations: RunDurations;
+  /** The parent's `spawnedAttempt` write, made before this client's first child (see `store/spawn-mark.ts`). */
+  #spawnMarked: Promise<void> | undefined;
 
   constructor(
     options: JobClientOptions,
@@ -434,9 +439,12 @@ export class JobClient {
   }
 
   /**
-   * Cancels a Pending or Running run, then every non-terminal descendant. A running
-   * handler's signal aborts within two heartbeat intervals. Canceling a terminal run
-   * changes nothing and says so (`canceled: false`).
+   * Cancels a Pending or Running run. Its non-terminal descendants are canceled from the
+   * table's stream (`runs/cascade-cancel.ts`), one level per stream lag, whether or not
+   * this process is still there: the call writes only this run, whatever the size of
+   * the tree, and resolves before the descendants are canceled. A running handler's
+   * signal aborts within two heartbeat intervals. Canceling a terminal run changes
+   * nothing and says so (`canceled: false`).
    *
    * @throws {@link RunNotFoundError} no such run.
    */
@@ -487,8 +495,13 @@ export class JobClient {
    * A client whose triggers are children of `parent` (used for `ctx.client`).
    * @internal
    */
-  childClient(parent: Pick<RunItem, "runId" | "rootRunId">, signal?: AbortSignal): JobClient {
-    const lineage = { parentRunId: parent.runId, rootRunId: parent.rootRunId, ...(signal ? { signal } : {}) };
+  childClient(parent: Pick<RunItem, "runId" | "rootRunId" | "attempt">, signal?: AbortSignal): JobClient {
+    const lineage = {
+      parentRunId: parent.runId,
+      parentAttempt: parent.attempt,
+      rootRunId: parent.rootRunId,
+      ...(signal ? { signal } : {}),
+    };
     return new JobClient(this.#options, lineage, { knownJobs: this.#knownJobs, durations: this.#durations });
   }
 
@@ -576,7 +589,11 @@ export class JobClient {
         ...(argsJson !== undefined ? (inline ? { argsJson } : { argsRef: true }) : {}),
         ...(streams.size > 0 ? { hasInputs: true } : {}),
         ...(this.#lineage
-          ? { parentRunId: this.#lineage.parentRunId, rootRunId: this.#lineage.rootRunId }
+          ? {
+              parentRunId: this.#lineage.parentRunId,
+              parentAttempt: this.#lineage.parentAttempt,
+              rootRunId: this.#lineage.rootRunId,
+            }
           : { rootRunId: runId }),
         ...extra,
         createdMs: now,
@@ -587,6 +604,7 @@ export class JobClient {
       path === "later",
     );
     if (!inline && argsJson !== undefined) await this.#options.store.putPayload(runId, "ARGS", argsJson);
+    await this.#markSpawned();
     const stored = await this.#options.store.create(item);
     for (const [name, source] of streams) {
       void pumpInput(this.#options.store, runId, name, source).catch((error) =>
@@ -605,6 +623,19 @@ export class JobClient {
         : undefined,
     ]);
     return stored;
+  }
+
+  /** Marks the parent before its first child (once per child client; again after a failed write). */
+  async #markSpawned(): Promise<void> {
+    const lineage = this.#lineage;
+    if (!lineage) return;
+    this.#spawnMarked ??= markSpawned(this.#options.store, lineage.parentRunId, lineage.parentAttempt);
+    try {
+      await this.#spawnMarked;
+    } catch (error) {
+      this.#spawnMarked = undefined;
+      throw error;
+    }
   }
 
   async #resolveJob(name: string): Promise<{ record: JobRecord; schema?: JobDefinition["argsSchema"] }> {

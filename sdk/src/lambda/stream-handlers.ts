@@ -4,8 +4,9 @@
  *
  * - `createStreamDispatchLambdaHandler`: the reliable path of wake-ups (sends the lane
  *   message, or makes the timer, of every run a write left Pending and due; see
- *   `dispatch/wake-ups.ts`) and, when `JOBS_WS_CALLBACK_URL` is set, the WebSocket fanout.
- *   No batching window: latency.
+ *   `dispatch/wake-ups.ts`), when `JOBS_WS_CALLBACK_URL` is set the WebSocket fanout, and
+ *   the cascade cancel of the children of runs whose attempt ended without success
+ *   (`runs/cascade-cancel.ts`). No batching window: latency.
  * - `createProjectionsLambdaHandler`: run counts per job and queue
  *   (`projections/run-counts.ts`), with a long batching window so their writes are
  *   shared by many runs.
@@ -18,8 +19,9 @@ import { createWakeUpHandler, type StreamRecords } from "../dispatch/wake-ups.js
 import { createRunCountsHandler } from "../projections/run-counts.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";
 import { createFanoutHandler } from "../realtime/fanout.js";
+import { createCascadeCancelHandler } from "../runs/cascade-cancel.js";
 
-/** The dispatch consumer: wake-ups, then (with the WebSocket API) the fanout. */
+/** The dispatch consumer: wake-ups, then (with the WebSocket API) the fanout, then the cascade cancel. */
 export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
   const system = connectFromEnvironment({}, env);
   const wakeUps = createWakeUpHandler({
@@ -30,9 +32,14 @@ export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = proce
   const fanout = callbackUrl
     ? createFanoutHandler({ store: system.store, poster: managementApiPoster(callbackUrl) })
     : undefined;
+  const cascade = createCascadeCancelHandler({
+    store: system.store,
+    ...(system.timer ? { timer: system.timer } : {}),
+  });
   return async (event: StreamRecords) => {
     await wakeUps(event);
     await fanout?.(event);
+    await cascade(event);
   };
 }
 

@@ -2,7 +2,10 @@
  * Sends run messages (wake-ups) to the SQS FIFO lanes.
  *
  * A message is only a wake-up: `{ runId, attempt }`, where `attempt` is the run's
- * attempt count when sent (the claim must still see it). `MessageDeduplicationId` is
+ * attempt count when sent (the claim must still see it). A child run's message also
+ * names its parent and the parent's attempt that created it (`parentRunId`,
+ * `parentAttempt`, which never change), so the worker checks the parent before it claims
+ * (`domain/lineage.ts`) without reading the child first. `MessageDeduplicationId` is
  * run id + attempt + enqueue count, so each wake-up the run item counts is one message:
  * the writer's own send (the fast path) and the table stream consumer's send of the same
  * wake-up (the reliable path) carry the same id, and SQS drops the second within its
@@ -23,7 +26,10 @@ export interface Lane extends LaneDefinition {
 }
 
 /** What a wake-up message is built from. */
-export type WakeUp = Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">;
+export type WakeUp = Pick<
+  RunItem,
+  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt"
+>;
 
 /** Most entries in one `SendMessageBatch` (SQS limit). */
 const batchLimit = 10;
@@ -32,6 +38,10 @@ const batchLimit = 10;
 export interface RunMessage {
   readonly runId: string;
   readonly attempt: number;
+  /** A child run's parent. */
+  readonly parentRunId?: string;
+  /** The parent's attempt that created the child. */
+  readonly parentAttempt?: number;
 }
 
 /** Parses a lane message body; returns `undefined` for anything that is not one. */
@@ -39,7 +49,12 @@ export function parseRunMessage(body: string | undefined): RunMessage | undefine
   try {
     const parsed = JSON.parse(body ?? "") as Partial<RunMessage>;
     if (typeof parsed.runId === "string" && typeof parsed.attempt === "number") {
-      return { runId: parsed.runId, attempt: parsed.attempt };
+      return {
+        runId: parsed.runId,
+        attempt: parsed.attempt,
+        ...(typeof parsed.parentRunId === "string" ? { parentRunId: parsed.parentRunId } : {}),
+        ...(typeof parsed.parentAttempt === "number" ? { parentAttempt: parsed.parentAttempt } : {}),
+      };
     }
   } catch {
     // not JSON: handled below
@@ -115,7 +130,12 @@ export class Dispatcher {
     MessageGroupId: string;
     MessageDeduplicationId: string;
   } {
-    const body: RunMessage = { runId: run.runId, attempt: run.attempt };
+    const body: RunMessage = {
+      runId: run.runId,
+      attempt: run.attempt,
+      ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
+      ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
+    };
     const messageId = `${run.runId}-${run.attempt}-${run.enqueueCount}`;
     return {
       QueueUrl: this.laneFor(run).queueUrl,

@@ -5,10 +5,8 @@
  * the run as it is.
  */
 
-import { isTerminal } from "../domain/run.js";
 import type { Transition } from "../domain/transitions.js";
 import { cancel } from "../domain/transitions.js";
-import { children } from "../store/listing.js";
 import type { RunItem } from "../store/run-item.js";
 import type { OwnWriter, RunStore } from "../store/run-store.js";
 import { pauseAfterLostRace } from "../store/transact.js";
@@ -52,11 +50,10 @@ export interface CancelOutcome {
 }
 
 /**
- * Cancels a run (Pending or Running → Canceled) and then every non-terminal
- * descendant, walking the parent index breadth first. Descendants of terminal children
- * are walked too: a finished child may have fire-and-forget children still running.
- * With a `timer`, each canceled run's pending timers (release, expiry) are deleted,
- * best effort: one that fires anyway finds the run Canceled and does nothing.
+ * Cancels a run (Pending or Running → Canceled), and only the run: its descendants are
+ * canceled by the cascade canceller from the table's stream (`runs/cascade-cancel.ts`),
+ * so this makes the same requests whatever the size of the tree, and the cascade goes on
+ * if the caller stops. Canceling a terminal run changes nothing (`canceled: false`).
  */
 export async function cancelRunTree(
   store: RunStore,
@@ -67,45 +64,26 @@ export async function cancelRunTree(
 ): Promise<CancelOutcome | undefined> {
   const root = await store.get(runId);
   if (!root) return undefined;
-  const stored = await applyTransition(store, root, (run) => cancel(run, reason, nowMs()));
-  if (stored) await deleteTimers(timer, stored);
-  await cancelDescendants(store, runId, `parent run ${runId} was canceled`, nowMs, timer);
+  const stored = await cancelRun(store, root, reason, nowMs, timer);
   const status = stored?.status ?? (await store.get(runId))?.status ?? root.status;
   return { runId, canceled: stored !== undefined, status };
 }
 
-/** Children canceled at once while walking a tree. */
-const cancelConcurrency = 16;
-
-/** Cancels every non-terminal descendant of `runId` (not the run itself), deleting their timers like {@link cancelRunTree}. */
-export async function cancelDescendants(
+/**
+ * Cancels one run if it is not terminal, then deletes its pending timers (release,
+ * expiry), best effort: one that fires anyway finds the run Canceled and does nothing.
+ * Returns the stored run, or `undefined` when it was (or became) terminal first.
+ */
+export async function cancelRun(
   store: RunStore,
-  runId: string,
+  runOrId: string | RunItem,
   reason: string,
   nowMs: () => number,
   timer?: RunTimer,
-): Promise<void> {
-  const queue = [runId];
-  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
-    const ids: string[] = [];
-    for await (const childId of children(store, parent)) ids.push(childId);
-    for (let i = 0; i < ids.length; i += cancelConcurrency) {
-      await Promise.all(
-        ids.slice(i, i + cancelConcurrency).map(async (childId) => {
-          queue.push(childId);
-          const child = await store.get(childId);
-          if (!child || isTerminal(child.status)) return;
-          const stored = await applyTransition(store, child, (run) => cancel(run, reason, nowMs()));
-          if (stored) await deleteTimers(timer, stored);
-        }),
-      );
-    }
-  }
-}
-
-/** Deletes a canceled run's timers; a failure only means a timer fires into a terminal run (a no-op). */
-async function deleteTimers(timer: RunTimer | undefined, run: RunItem): Promise<void> {
-  const purposes = timerPurposesOf(run);
-  if (!timer || purposes.length === 0) return;
-  await timer.cancelSchedules(run, purposes).catch(() => undefined);
+): Promise<RunItem | undefined> {
+  const stored = await applyTransition(store, runOrId, (run) => cancel(run, reason, nowMs()));
+  const purposes = stored ? timerPurposesOf(stored) : [];
+  if (stored && timer && purposes.length > 0)
+    await timer.cancelSchedules(stored, purposes).catch(() => undefined);
+  return stored;
 }

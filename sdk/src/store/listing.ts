@@ -91,14 +91,15 @@ async function batchGet(store: RunStore, runIds: string[]): Promise<Map<string, 
   return found;
 }
 
-/** The ids of a run's direct children, oldest first. */
-export async function* children(store: RunStore, runId: string): AsyncIterable<string> {
-  for await (const key of listKeys(store, {
-    indexName: IndexName.byParent,
-    partitionAttribute: "parentPk",
-    partitionKeys: allShards.map((shard) => parentPk(runId, shard)),
-    ascending: true,
-  })) {
-    yield key.runId;
-  }
+/** A run's direct children, oldest first: the `byParent` shards merged, the items read 100 at a time (eventually consistent). */
+export function childRuns(store: RunStore, runId: string): AsyncIterable<RunItem> {
+  return readRuns(
+    store,
+    listKeys(store, {
+      indexName: IndexName.byParent,
+      partitionAttribute: "parentPk",
+      partitionKeys: allShards.map((shard) => parentPk(runId, shard)),
+      ascending: true,
+    }),
+  );
 }

@@ -49,6 +49,15 @@ export interface RunItem {
   notAfterMs?: number;
   deduplicationId?: string;
   parentRunId?: string;
+  /** The parent's attempt that created this run (a child of a retried attempt never starts; see `domain/lineage.ts`). */
+  parentAttempt?: number;
+  /** The latest attempt that created children, recorded before its first child (a run without it has no children to cancel). */
+  spawnedAttempt?: number;
+  /**
+   * Set once on a Succeeded run that has children when a cascade cancel reached it: why
+   * its descendants are canceled (`run <id> ended Canceled`). Its status stays.
+   */
+  descendantsCanceled?: string;
   rootRunId: string;
   rerunOfRunId?: string;
   createdMs: number;

@@ -84,6 +84,8 @@ export class LocalRunTimer implements RunTimer {
       attempt: run.attempt,
       priority: run.priority,
       enqueueCount: run.enqueueCount,
+      ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
+      ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
     };
     this.#add(scheduleName(run.runId, "release", run.attempt), "release", run.runId, dueMs, () =>
       this.#options.dispatcher.send(snapshot),

@@ -52,8 +52,11 @@ import { ValidationError } from "../errors.js";
 import { maxHoldMs } from "../queue/visibility.js";
 import type { RunItem } from "../store/run-item.js";
 
-/** What a timer needs to know about a run: its identity, its lane and its send count. */
-export type TimerRun = Pick<RunItem, "runId" | "attempt" | "priority" | "enqueueCount">;
+/** What a timer needs to know about a run: its identity, its lane, its send count and its parent (the wake-up's fields). */
+export type TimerRun = Pick<
+  RunItem,
+  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt"
+>;
 
 /** What a timer does for a run. */
 export type TimerPurpose = "release" | "expiry";

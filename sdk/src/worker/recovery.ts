@@ -3,6 +3,8 @@
  * `LeaseExpiredError` and reason `lease expired`, through the job's retry policy like any
  * other failure. The write is conditional on the run's status, attempt and last status
  * event, so it loses to anything that happened meanwhile (the holder finished, a cancel).
+ * The children of the recovered attempt are canceled from the table's stream, like those
+ * of any attempt that ends without an outcome (`runs/cascade-cancel.ts`).
  *
  * Used by the worker that receives the returned message of a running attempt, and by
  * the maintenance pass over dead-lettered messages.
@@ -16,7 +18,7 @@ import {
 import { failAttempt, failedAttempts } from "../domain/transitions.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
-import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
+import { applyTransition } from "../runs/lifecycle.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
@@ -80,13 +82,5 @@ export async function recoverRun(deps: RecoveryDeps, run: RunItem): Promise<RunI
   if (stored.status === "Pending" && viaTimer && retryAtMs !== undefined)
     await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
   else if (stored.status === "Pending") await dispatcher.send(stored).catch(() => undefined);
-  else
-    await cancelDescendants(
-      store,
-      stored.runId,
-      `parent run ${stored.runId} ended ${stored.status}`,
-      now,
-      timer,
-    );
   return stored;
 }

@@ -3,7 +3,8 @@
  * lane message. Claim, execute, complete; nothing else decides a run's fate.
  *
  * ```
- * message {runId, attempt}
+ * message {runId, attempt} (a child's also names its parent and the parent's attempt)
+ *   ├─ a child whose parent ended, or moved past that attempt ─▶ Canceled, drop
  *   └─ claim: one conditional update, Pending→Running (attempt+1), no read first
  *        ├─ claimed ─▶ execute ─▶ Succeeded | Failed | Canceled | Pending (retry)
  *        └─ not claimed: decide from the run as it is (returned by the failed condition)
@@ -21,19 +22,22 @@
  *
  * A retry due further ahead than the timer's threshold is released by the timer instead
  * of a message held for hours; the first claim of a run with an expiry timer deletes
- * that timer (the deadline no longer applies to a started run). Invariant 2 (at most one
+ * that timer (the deadline no longer applies to a started run). Children of an attempt
+ * that ends without success are canceled from the table's stream
+ * (`runs/cascade-cancel.ts`), not here. Invariant 2 (at most one
  * live execution per attempt) holds because the handler only runs after the
  * conditional claim committed.
  */
 import { randomUUID } from "node:crypto";
 import type { JobClient } from "../client/job-client.js";
+import { orphanReason } from "../domain/lineage.js";
 import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
 import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
 import { HandlerIgnoredAbortError, JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
-import { applyTransition, cancelDescendants } from "../runs/lifecycle.js";
+import { applyTransition, cancelRun } from "../runs/lifecycle.js";
 import { claimRun } from "../store/claim.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
@@ -141,6 +145,7 @@ export class WorkerCore {
   /** Processes one lane message. Throws only on infrastructure errors (the message is then redelivered). */
   async process(message: RunMessage, options: ProcessOptions = {}): Promise<MessageDisposition> {
     const { store } = this.#options;
+    if (await this.#orphaned(message)) return { action: "delete" };
     for (let tries = 0; ; tries++) {
       const outcome = await claimRun(store, {
         runId: message.runId,
@@ -168,6 +173,20 @@ export class WorkerCore {
       // Due now, or the run changed between the claim and its image: claim again (bounded).
       if (tries >= 3) return { action: "hold", delaySeconds: 1 };
     }
+  }
+
+  /**
+   * A child whose parent ended Canceled or Failed, or moved past the attempt that created
+   * it, is canceled instead of claimed (`domain/lineage.ts`): one strongly consistent read
+   * of the parent, for child runs only. Returns whether it was.
+   */
+  async #orphaned(message: RunMessage): Promise<boolean> {
+    if (message.parentRunId === undefined) return false;
+    const { store, timer } = this.#options;
+    const reason = orphanReason(await store.get(message.parentRunId), message.parentAttempt);
+    if (reason === undefined) return false;
+    await cancelRun(store, message.runId, reason, this.#now, timer);
+    return true;
   }
 
   /** The message of a running attempt came back: hold it while the holder lives, else recover the run. */
@@ -286,9 +305,8 @@ export class WorkerCore {
     outcome: AttemptOutcome,
     retry: ResolvedRetryPolicy | undefined,
   ): Promise<void> {
-    const { store, dispatcher, timer } = this.#options;
+    const { dispatcher, timer } = this.#options;
     const attempt = claimed.attempt;
-    let stored: RunItem | undefined;
     switch (outcome.kind) {
       case "lost":
         return;
@@ -308,16 +326,14 @@ export class WorkerCore {
         );
         return;
       case "canceled":
-        stored = await writer.finish((r) => cancel(r, outcome.reason, this.#now()));
-        break;
-      case "handedBack":
-        stored = await writer.finish((r) => handBack(r, attempt, this.#now()));
-        if (stored?.status === "Pending") {
-          // The fast path; the table stream's consumer sends the same wake-up.
-          await dispatcher.send(stored).catch(() => undefined);
-          return;
-        }
-        break;
+        await writer.finish((r) => cancel(r, outcome.reason, this.#now()));
+        return;
+      case "handedBack": {
+        const stored = await writer.finish((r) => handBack(r, attempt, this.#now()));
+        // The fast path; the table stream's consumer sends the same wake-up.
+        if (stored?.status === "Pending") await dispatcher.send(stored).catch(() => undefined);
+        return;
+      }
       case "failed": {
         const failed = failedAttempts(claimed);
         const retryAtMs =
@@ -325,7 +341,7 @@ export class WorkerCore {
             ? this.#now() + backoffMillis(retry, failed)
             : undefined;
         const viaTimer = retryAtMs !== undefined && releasePath(timer, retryAtMs, this.#now()) === "timer";
-        stored = await writer.finish((r) => {
+        const stored = await writer.finish((r) => {
           const t = failAttempt(r, attempt, outcome.error, retryAtMs, this.#now(), outcome.reason);
           return t && viaTimer ? { ...t, next: { ...t.next, timerRelease: t.next.attempt } } : t;
         });
@@ -334,18 +350,9 @@ export class WorkerCore {
           if (viaTimer && retryAtMs !== undefined)
             await timer?.scheduleRelease(stored, retryAtMs).catch(() => undefined);
           else await dispatcher.send(stored).catch(() => undefined);
-          return;
         }
-        break;
+        return;
       }
     }
-    if (stored)
-      await cancelDescendants(
-        store,
-        stored.runId,
-        `parent run ${stored.runId} ended ${stored.status}`,
-        this.#now,
-        timer,
-      );
   }
 }
