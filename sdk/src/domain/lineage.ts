@@ -7,6 +7,8 @@
  *   goes back to Pending (a retry, a hand-back) cancels the children its ended attempt
  *   created; a Succeeded child reached by a cascade is marked (`descendantsCanceled`), and
  *   that mark cancels its own children. Children of a Succeeded parent go on.
+ * - {@link earlierAttemptsOrder}: the same for the children of earlier attempts, carried
+ *   out by the worker that claims a retry before its handler starts.
  * - {@link orphanReason}: checked before a child is claimed, so a child created after the
  *   cascade read its parent's children (or missed by the eventually consistent index)
  *   never starts.
@@ -48,6 +50,23 @@ export function cascadeOrderOf(
     return { parentRunId, cause, reason: markedReason(parentRunId, cause) };
   }
   return undefined;
+}
+
+/**
+ * The order a newly claimed attempt carries out before its handler starts: the children
+ * of earlier attempts, when one of them created children (the stream's order for the
+ * attempt that ended may not have been carried out yet). `undefined` for none.
+ */
+export function earlierAttemptsOrder(claimed: RunItem): CascadeOrder | undefined {
+  const spawned = claimed.spawnedAttempt;
+  if (spawned === undefined || spawned >= claimed.attempt) return undefined;
+  const cause = attemptEnded(claimed.runId, spawned);
+  return {
+    parentRunId: claimed.runId,
+    cause,
+    reason: `parent ${cause}`,
+    throughAttempt: claimed.attempt - 1,
+  };
 }
 
 /** Whether `child` is one the order cancels (or marks): created by an attempt the order covers. */

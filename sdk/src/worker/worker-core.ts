@@ -24,19 +24,21 @@
  * of a message held for hours; the first claim of a run with an expiry timer deletes
  * that timer (the deadline no longer applies to a started run). Children of an attempt
  * that ends without success are canceled from the table's stream
- * (`runs/cascade-cancel.ts`), not here. Invariant 2 (at most one
+ * (`runs/cascade-cancel.ts`); a retry's claim cancels those of earlier attempts before
+ * its handler starts. Invariant 2 (at most one
  * live execution per attempt) holds because the handler only runs after the
  * conditional claim committed.
  */
 import { randomUUID } from "node:crypto";
 import type { JobClient } from "../client/job-client.js";
-import { orphanReason } from "../domain/lineage.js";
+import { earlierAttemptsOrder, orphanReason } from "../domain/lineage.js";
 import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
 import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
 import { HandlerIgnoredAbortError, JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
+import { cancelChildren } from "../runs/cascade-cancel.js";
 import { applyTransition, cancelRun } from "../runs/lifecycle.js";
 import { claimRun } from "../store/claim.js";
 import type { RunItem } from "../store/run-item.js";
@@ -189,6 +191,20 @@ export class WorkerCore {
     return true;
   }
 
+  /**
+   * A retry starts only once the children of earlier attempts are canceled (one level:
+   * theirs follow from the table's stream). Best effort: the stream's cascade cancels
+   * them anyway, so an infrastructure error here only lets the handler start sooner.
+   */
+  async #cancelEarlierChildren(claimed: RunItem): Promise<void> {
+    const order = earlierAttemptsOrder(claimed);
+    if (!order) return;
+    const { store, timer } = this.#options;
+    await cancelChildren({ store, now: this.#now, ...(timer ? { timer } : {}) }, order).catch(
+      () => undefined,
+    );
+  }
+
   /** The message of a running attempt came back: hold it while the holder lives, else recover the run. */
   async #redelivered(run: RunItem): Promise<MessageDisposition> {
     const hold = { action: "hold", delaySeconds: Math.max(1, Math.ceil(this.leaseMs / 1000)) } as const;
@@ -221,6 +237,7 @@ export class WorkerCore {
         ? this.#options.timer?.cancelSchedules(claimed, ["expiry"]).catch(() => undefined)
         : undefined;
       await options.onClaimed?.(claimed);
+      await this.#cancelEarlierChildren(claimed);
       const job = app.getJob(claimed.jobName);
       const writer = new RunWriter(store, claimed, this.#options.outputDelayMs);
       const attempt: AttemptResult = job
