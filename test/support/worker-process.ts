@@ -6,7 +6,9 @@
  * - "Guarded" prints `started <runId>`, then every 50 ms checks `ctx.signal` with
  *   `throwIfAborted()` and prints `effect <attempt> <epoch ms>` (a side effect the signal
  *   guards), so the parent can freeze the process (SIGSTOP) and see what it does on
- *   SIGCONT.
+ *   SIGCONT;
+ * - "FragileParent" triggers a child run of "Hang" due in 10 s (so this process, killed
+ *   before then, never runs it), then does what "Fragile" does.
  *
  * Two things keep the recovery after the kill within seconds:
  * - the handler prints only once the worker has beaten at least once while holding the
@@ -33,18 +35,31 @@ const leaseMs = 3_000;
 /** Past the first heartbeat after the claim (every `leaseMs / 3`), with a margin for its two requests. */
 const heldAfterMs = leaseMs / 3 + 800;
 
+const hang = () => new Promise<never>(() => undefined);
+/** Prints `started <runId>` once the worker holds the run past its first heartbeat. */
+const announceStarted = async (runId: string) => {
+  await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
+  process.stdout.write(`started ${runId}\n`);
+};
+
 const app = new JobApp();
 app
   .addJob("Fragile", async (_args: undefined, ctx) => {
-    await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
-    process.stdout.write(`started ${ctx.runId}\n`);
-    await new Promise(() => undefined);
+    await announceStarted(ctx.runId);
+    await hang();
+  })
+  .withRetry({ maxRetries: 2, initialDelay: "100ms" });
+app.addJob("Hang", hang);
+app
+  .addJob("FragileParent", async (_args: undefined, ctx) => {
+    await ctx.client.trigger("Hang", undefined, { notBefore: new Date(Date.now() + 10_000) });
+    await announceStarted(ctx.runId);
+    await hang();
   })
   .withRetry({ maxRetries: 2, initialDelay: "100ms" });
 app
   .addJob("Guarded", async (_args: undefined, ctx) => {
-    await new Promise((resolve) => setTimeout(resolve, heldAfterMs));
-    process.stdout.write(`started ${ctx.runId}\n`);
+    await announceStarted(ctx.runId);
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       ctx.signal.throwIfAborted();
