@@ -6,7 +6,7 @@
  * lanes ──SQS ESM──▶ Worker                 (claims and executes runs)
  * Scheduler (1 min) ─▶ Maintenance          (the lanes' DLQs, runs due later; expiry target; one at a time)
  * API Gateway ───────▶ WebSocket            (connections, subscriptions)   [webSocket]
- * table stream ──────▶ StreamDispatch       (wake-ups, timers; fanout with webSocket)
+ * table stream ──────▶ StreamDispatch       (wake-ups, timers, cascade cancel; fanout with webSocket)
  * table stream ──────▶ Projections          (aggregates)
  * ```
  */
@@ -16,7 +16,8 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
 import { ValidationError } from "../sdk/src/errors.js";
-import { appliedBatchKey, countsKey } from "../sdk/src/store/keys.js";
+import { appliedBatchKey, countsKey, dedupPkPrefix, runPk } from "../sdk/src/store/keys.js";
+import { IndexName } from "../sdk/src/store/table-definition.js";
 import { grantKey } from "./encryption.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
 import type { FunctionSpec, FunctionWiring } from "./functions.js";
@@ -157,7 +158,7 @@ export const functionSpecs: readonly FunctionSpec[] = [
     id: "StreamDispatch",
     factory: { module: "stream-handlers", name: "createStreamDispatchLambdaHandler" },
     description:
-      "Job system stream dispatch: wake-ups and timers of the runs a write left Pending, and the WebSocket fanout of new events",
+      "Job system stream dispatch: wake-ups and timers of the runs a write left Pending, the WebSocket fanout of new events, and the cascade cancel of children",
     memorySize: () => 256,
     timeout: () => Duration.seconds(60),
     wire: (fn, { parts }) => {
@@ -167,6 +168,16 @@ export const functionSpecs: readonly FunctionSpec[] = [
       parts.timers.grantManageSchedules(fn);
       // Reads of runs and subscriptions.
       parts.table.grantItems(fn, ["dynamodb:GetItem", "dynamodb:Query"]);
+      // The cascade cancel (runs/cascade-cancel.ts): a parent's children by the byParent
+      // index, read 100 at a time; each canceled by a conditional update of its run item,
+      // or a transaction that also puts its status events (RUN#) and frees its
+      // deduplication lock (DEDUP#); a Succeeded child marked by an update.
+      parts.table.grantItems(fn, ["dynamodb:Query"], { indexes: [IndexName.byParent] });
+      parts.table.grantItems(fn, ["dynamodb:BatchGetItem"]);
+      parts.table.grantItems(fn, ["dynamodb:UpdateItem", "dynamodb:PutItem"], {
+        partitionKeyPrefixes: [runPk("")],
+      });
+      parts.table.grantItems(fn, ["dynamodb:DeleteItem"], { partitionKeyPrefixes: [dedupPkPrefix] });
       grantKey(parts.encryptionKey, fn);
       // With the WebSocket API it is the fanout too: the callback URL and its grants.
       parts.realtime?.connectFunction(fn);

@@ -28,11 +28,12 @@ export interface JobsTableProps {
 /** Which items of the table a grant of {@link JobsTable.grantItems} covers. */
 export interface TableItemScope {
   /**
-   * The indexes too, each by name (queries of `byJob`, `byParent`, `byLater`).
+   * The indexes too, each by name (queries of `byJob`, `byParent`, `byLater`): `true`
+   * for all of them, or the names of some.
    *
    * @default false
    */
-  readonly indexes?: boolean;
+  readonly indexes?: boolean | readonly string[];
   /**
    * Only items whose partition key starts with one of these prefixes (an IAM
    * `dynamodb:LeadingKeys` condition, checked on every item of a batch or transaction).
@@ -136,9 +137,9 @@ export class JobsTable extends Construct {
       actions: [...actions],
       resourceArns: [
         tableArn,
-        ...(scope.indexes
-          ? tableDefinition.indexes.map((index) => `${tableArn}/index/${index.indexName}`)
-          : []),
+        ...tableDefinition.indexes
+          .filter((index) => scope.indexes === true || (scope.indexes || []).includes(index.indexName))
+          .map((index) => `${tableArn}/index/${index.indexName}`),
       ],
       ...(scope.partitionKeyPrefixes
         ? {

@@ -204,6 +204,20 @@ const functionActionAllowList: Readonly<
     },
     clientGrant[2],
     ...realtimeGrant,
+    {
+      actions: ["dynamodb:BatchGetItem"],
+      reason: "The cascade cancel reads a parent's children 100 at a time (table only).",
+    },
+    {
+      actions: ["dynamodb:UpdateItem", "dynamodb:PutItem"],
+      reason:
+        "The cascade cancel writes run items and their status events only (RUN#: a LeadingKeys condition): a child's cancel, a Succeeded child's mark.",
+    },
+    {
+      actions: ["dynamodb:DeleteItem"],
+      reason:
+        "A canceled child's terminal transaction frees its deduplication lock (DEDUP#: a LeadingKeys condition).",
+    },
     ...streamRead,
   ],
   Projections: [

@@ -9,7 +9,7 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as lambda from "aws-cdk-lib/aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobsTable } from "../../infra/jobs-table.js";
-import { appliedBatchKey, countsKey } from "../../sdk/src/store/keys.js";
+import { appliedBatchKey, countsKey, dedupKey, runKey } from "../../sdk/src/store/keys.js";
 import { asList, removeSynthesized, renderResource, statementsOfRole, synthJobSystem } from "./synth.js";
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -140,17 +140,47 @@ describe("the table stream's consumers (default props)", () => {
       },
     ]);
     // Reads on the table only (no index), once although both the dispatch and the fanout need them.
+    const table = { "Fn::GetAtt": [tableId(template), "Arn"] };
     expect(byAction("dynamodb:GetItem")).toEqual([
+      { Action: ["dynamodb:GetItem", "dynamodb:Query"], Effect: "Allow", Resource: table },
+    ]);
+  });
+
+  it("lets the stream dispatch cancel children: query byParent, read run items in batches, write run items and free dedup locks only", () => {
+    const statements = statementsOfRole(template, "JobsStreamDispatchRole");
+    const byAction = (action: string) => statements.filter((s) => asList(s.Action).includes(action));
+    const table = { "Fn::GetAtt": [tableId(template), "Arn"] };
+    const queries = byAction("dynamodb:Query").find((s) => asList(s.Resource).length > 1);
+    expect(asList(queries?.Resource).map(renderResource)).toEqual([
+      renderResource(table),
+      `${renderResource(table)}/index/byParent`,
+    ]);
+    expect(byAction("dynamodb:BatchGetItem")).toEqual([
+      { Action: "dynamodb:BatchGetItem", Effect: "Allow", Resource: table },
+    ]);
+    expect(byAction("dynamodb:UpdateItem")).toEqual([
       {
-        Action: ["dynamodb:GetItem", "dynamodb:Query"],
+        Action: ["dynamodb:UpdateItem", "dynamodb:PutItem"],
         Effect: "Allow",
-        Resource: { "Fn::GetAtt": [tableId(template), "Arn"] },
+        Resource: table,
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["RUN#*"] } },
       },
     ]);
-    const writes = actionsOf(template, "JobsStreamDispatchRole").filter((a) =>
-      /^dynamodb:(PutItem|UpdateItem|DeleteItem|ConditionCheckItem|Scan)$/.test(a),
+    expect(byAction("dynamodb:DeleteItem")).toEqual([
+      {
+        Action: "dynamodb:DeleteItem",
+        Effect: "Allow",
+        Resource: table,
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DEDUP#*"] } },
+      },
+    ]);
+    // The prefixes are the SDK's keys.
+    expect(runKey("r").pk.startsWith("RUN#")).toBe(true);
+    expect(dedupKey("Add", "d").pk.startsWith("DEDUP#")).toBe(true);
+    const other = actionsOf(template, "JobsStreamDispatchRole").filter((a) =>
+      /^dynamodb:(ConditionCheckItem|Scan)$/.test(a),
     );
-    expect(writes).toEqual([]);
+    expect(other).toEqual([]);
   });
 
   it("lets the projections update run counts items (AGG#job#, AGG#queue#) and put batch markers (AGGB#), nothing else of the table", () => {

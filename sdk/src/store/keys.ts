@@ -21,6 +21,8 @@ export function shardOf(runId: string): number {
 export const allShards: readonly number[] = Array.from({ length: listingShards }, (_, i) => i);
 
 export const runPk = (runId: string) => `RUN#${runId}`;
+/** The partition key prefix of deduplication locks (for IAM `dynamodb:LeadingKeys` conditions). */
+export const dedupPkPrefix = "DEDUP#";
 export const runKey = (runId: string) => ({ pk: runPk(runId), sk: "#RUN" });
 /** A payload too large to stay on the run item: its arguments or its result. */
 export const payloadKey = (runId: string, part: "ARGS" | "RESULT") => ({ pk: runPk(runId), sk: `#${part}` });
@@ -35,7 +37,7 @@ export const inputKey = (runId: string, name: string, seq: number) => ({
 });
 export const inputPrefix = (name: string) => `IN#${name}#`;
 export const dedupKey = (jobName: string, deduplicationId: string) => ({
-  pk: `DEDUP#${jobName}#${deduplicationId}`,
+  pk: `${dedupPkPrefix}${jobName}#${deduplicationId}`,
   sk: "#DEDUP",
 });
 /**
