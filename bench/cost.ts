@@ -13,8 +13,8 @@
  * maintenance (a pass a minute) and the run counts projection (one transaction per
  * batching window and job, shared by every run that changed in the window: 60 s in the
  * construct, 10 s here). The per-run columns are the client's and the workers' writes
- * (the stream dispatch consumer writes nothing); `WU +counts@10/s` adds the projection's
- * share at 10 runs per second of one job.
+ * (the stream dispatch consumer writes only to cancel children, which no case here
+ * does); `WU +counts@10/s` adds the projection's share at 10 runs per second of one job.
  *
  * SQS and Lambda on AWS, per wake-up: the writer's own send (1 request), the stream
  * consumer's copy (1 per batch of k), the event source mapping's receive and delete (1
@@ -50,6 +50,7 @@ const flaky = app
   })
   .withRetry({ maxRetries: 1, initialDelay: "10ms" });
 const measure = app.addJob("Measure", ({ blob }: { blob: string }) => blob.length);
+const withChild = app.addJob("WithChild", (_: undefined, ctx) => ctx.client.run(add, { a: 1, b: 2 }));
 
 interface CaseResult {
   readonly runs: number;
@@ -120,6 +121,14 @@ const cases: Case[] = [
     run: async (s) => {
       const d = await runMany(s, 10, 1, () => client(s).trigger(flaky));
       return { runs: 10, wakeUps: 20, streamRecords: 10 * 7, durationMs: mean(d) };
+    },
+  },
+  {
+    // Per pair: the parent and the child it awaits.
+    name: "parentAndChild",
+    run: async (s) => {
+      const d = await runMany(s, 20, 1, () => client(s).trigger(withChild));
+      return { runs: 20, wakeUps: 40, streamRecords: 20 * 6, durationMs: mean(d) };
     },
   },
   {
