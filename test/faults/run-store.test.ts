@@ -25,7 +25,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cancel, failAttempt, succeed, type Transition } from "../../sdk/src/domain/transitions.js";
 import { RunConflictError } from "../../sdk/src/errors.js";
 import type { RunItem } from "../../sdk/src/store/run-item.js";
-import { RunStore } from "../../sdk/src/store/run-store.js";
+import { EventsWriteError, RunStore } from "../../sdk/src/store/run-store.js";
 import { createdMs, runItem, runningItem } from "../unit/run-item-factory.js";
 
 const doc = DynamoDBDocumentClient.from(
@@ -394,10 +394,16 @@ describe("RunStore data events and heartbeats", () => {
     expect(puts.every((p) => p.ConditionExpression === "attribute_not_exists(sk)")).toBe(true);
   });
 
-  it("putEvents rethrows any other error", async () => {
+  it("putEvents rethrows any other error as EventsWriteError, with how many events it stored first", async () => {
     const throttled = new ProvisionedThroughputExceededException({ message: "slow down", $metadata: {} });
-    dynamo.on(PutCommand).rejects(throttled);
-    await expect(store.putEvents("R1", 1, 3, [{ type: "progress", progress: 1 }])).rejects.toBe(throttled);
+    dynamo.on(PutCommand).resolvesOnce({}).rejects(throttled);
+    const events = [
+      { type: "progress", progress: 0.5 },
+      { type: "progress", progress: 1 },
+    ] as const;
+    const error = await store.putEvents("R1", 1, 3, events).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventsWriteError);
+    expect(error).toMatchObject({ written: 1, cause: throttled });
   });
 
   it("putHeartbeat rethrows a throttling error that outlasted the SDK's retries", async () => {

@@ -40,6 +40,7 @@ import {
   type Message,
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
+import { onAbort } from "../client/abort-listeners.js";
 import { WorkerStoppingError, WorkerUnhealthyError } from "../errors.js";
 import { DeleteBatcher } from "../queue/delete-batcher.js";
 import { type Lane, parseRunMessage } from "../queue/dispatcher.js";
@@ -246,15 +247,24 @@ export class PollingWorker {
   }
 
   async #receive(lane: Lane, waitTimeSeconds: number): Promise<Message[]> {
-    const out = await this.#options.dispatcher.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: lane.queueUrl,
-        MaxNumberOfMessages: Math.max(1, Math.min(10, this.#free())),
-        WaitTimeSeconds: waitTimeSeconds,
-      }),
-      { abortSignal: this.#idle.signal },
-    );
-    return out.Messages ?? [];
+    // A signal of its own per request, linked to the worker's: the SDK's HTTP handler adds
+    // an abort listener to the signal it is given, so thousands of receives on one
+    // long-lived signal would pile up listeners (and a MaxListenersExceededWarning).
+    const request = new AbortController();
+    const unlink = onAbort(this.#idle.signal, () => request.abort());
+    try {
+      const out = await this.#options.dispatcher.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: lane.queueUrl,
+          MaxNumberOfMessages: Math.max(1, Math.min(10, this.#free())),
+          WaitTimeSeconds: waitTimeSeconds,
+        }),
+        { abortSignal: request.signal },
+      );
+      return out.Messages ?? [];
+    } finally {
+      unlink();
+    }
   }
 
   /** Starts handling each message while slots are free; hands the rest back. */
