@@ -77,10 +77,10 @@ const emptyLaneSkipMs = 100;
 
 /**
  * Time kept back from the lease before a worker that has not renewed its heartbeat
- * fences its handlers, in ms: 2 s, or a quarter of a short lease (beats come every third
- * of it, so a healthy worker is never within the margin).
+ * fences its handlers, in ms: 2 s, or a tenth of a short lease (beats come every third of
+ * it, so a healthy worker is well inside it, even with a slow beat skipped).
  */
-const fenceMarginMs = (leaseMs: number) => Math.min(2000, leaseMs / 4);
+const fenceMarginMs = (leaseMs: number) => Math.min(2000, leaseMs / 10);
 
 export class PollingWorker {
   readonly core: WorkerCore;
