@@ -17,6 +17,7 @@
  * tells when the handler itself has stopped (the worker keeps its slot until then).
  */
 
+import { onAbort } from "../client/abort-listeners.js";
 import type { JobClient } from "../client/job-client.js";
 import { maxPayloadBytes, toJson } from "../domain/json.js";
 import type { RunError } from "../domain/run.js";
@@ -105,7 +106,8 @@ export async function executeAttempt(
     if (!isAborted(controller.signal)) controller.abort(reason);
   };
   const onStop = () => abort(new WorkerStoppingError("worker is stopping"));
-  stopSignal?.addEventListener("abort", onStop, { once: true });
+  // One listener on the worker's stop signal however many attempts run at once.
+  const stopListening = stopSignal ? onAbort(stopSignal, onStop) : () => undefined;
   if (stopSignal?.aborted) onStop();
 
   // Background writes never reject unhandled: a failed check or flush is tried again at
@@ -180,7 +182,7 @@ export async function executeAttempt(
     return result(classify(thrown, controller.signal, writer));
   } finally {
     for (const cancelTimer of cancels) cancelTimer();
-    stopSignal?.removeEventListener("abort", onStop);
+    stopListening();
   }
 }
 
