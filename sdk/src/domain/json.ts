@@ -13,6 +13,12 @@ import { ValidationError } from "../errors.js";
 export const maxPayloadBytes = 256 * 1024;
 
 /**
+ * Largest serialized size of one output item of a streaming handler, in bytes: 128 KiB,
+ * so one item always fits in one event item (DynamoDB caps items at 400 KB).
+ */
+export const maxOutputItemBytes = 128 * 1024;
+
+/**
  * Checks that `value` survives a JSON round trip unchanged, and returns its
  * serialization. `limitBytes` defaults to {@link maxPayloadBytes}. Throws {@link ValidationError} with the path of the first offending
  * value (`args.when: Date is not JSON; pass an ISO string`).
