@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import type { WebSocketEvent, WebSocketHandlers } from "../sdk/src/realtime/websocket-handlers.js";
+import { PortInUseError } from "./errors.js";
 
 export interface LocalWebSocketServer {
   /** `ws://127.0.0.1:<port>` for clients. */
@@ -22,6 +23,7 @@ export interface LocalWebSocketServer {
   stop(): Promise<void>;
 }
 
+/** Listens on 127.0.0.1:`port` (a free port by default); throws {@link PortInUseError} when it is taken. */
 export async function startLocalWebSocketServer(
   handlers: WebSocketHandlers,
   options: { port?: number } = {},
@@ -88,7 +90,12 @@ export async function startLocalWebSocketServer(
     });
   });
 
-  await new Promise<void>((resolve) => http.listen(options.port ?? 0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new PortInUseError(options.port ?? 0, "WebSocket server") : error),
+    );
+    http.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   const { port } = http.address() as AddressInfo;
   return {
     url: `ws://127.0.0.1:${port}`,
