@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { DataDirLockedError } from "./errors.js";
+import { isProcessAlive } from "./process-alive.js";
 
 /** Name of the lock file inside the data folder. */
 export const lockFileName = "local-stack.lock";
@@ -35,16 +36,6 @@ export interface DataDirLock {
   recordJavaPid(pid: number): void;
   /** Deletes the lock file if this process still holds it. Idempotent. */
   release(): void;
-}
-
-/** Whether process `pid` exists (one of another user counts: signalling it is refused, not failed). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
