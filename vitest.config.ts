@@ -1,8 +1,6 @@
+// The AWS SDK's Node 22 notice, off in this process (the global setup) and every child it starts.
+import "./local/quiet-sdk-notice.js";
 import { defineConfig } from "vitest/config";
-
-// Quiet the AWS SDK's notice that its releases after January 2027 need Node 22 (its
-// documented switch), in this process (the global setup) and every child it starts.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 /**
  * Two projects. `unit` (`npm run test:unit`): pure rules and AWS faults injected with

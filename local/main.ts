@@ -7,14 +7,12 @@
  * line prints one line and the usage and exits 2; a start that fails (a taken port, a
  * locked data folder) prints one line with the fix and exits 1.
  */
+import "./quiet-sdk-notice.js";
 import { app } from "../examples/jobs.js";
 import { JobSystemError } from "../sdk/src/errors.js";
 import { parseCliOptions, portOptionOf, UsageError, usage } from "./cli-options.js";
 import { PortInUseError } from "./errors.js";
 import { type LocalStack, startLocalStack } from "./stack.js";
-
-// The AWS SDK's notice that releases after January 2027 need Node 22 (its documented switch).
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 function fail(message: string, exitCode: number): never {
   console.error(`npm start: ${message}`);

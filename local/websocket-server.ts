@@ -29,6 +29,7 @@ export async function startLocalWebSocketServer(
   options: { port?: number } = {},
 ): Promise<LocalWebSocketServer> {
   const connections = new Map<string, WebSocket>();
+  let stopping = false;
   const http = createServer((req, res) => void manage(req, res));
   const wss = new WebSocketServer({ noServer: true });
 
@@ -80,7 +81,8 @@ export async function startLocalWebSocketServer(
       connections.set(connectionId, ws);
       ws.on("message", (data) => {
         void handlers.message(eventFor(connectionId, "message", { body: String(data) })).catch((error) => {
-          console.error("websocket route failed:", error);
+          // A route still answering while the server stops finds the management API gone: expected then.
+          if (!stopping) console.error("websocket route failed:", error);
         });
       });
       ws.on("close", () => {
@@ -102,6 +104,7 @@ export async function startLocalWebSocketServer(
     managementEndpoint: `http://127.0.0.1:${port}`,
     connections,
     async stop() {
+      stopping = true;
       for (const ws of connections.values()) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));
