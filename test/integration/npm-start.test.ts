@@ -54,7 +54,7 @@ describe("npm start", () => {
     const ports = [
       portOf(env.AWS_ENDPOINT_URL_DYNAMODB),
       portOf(env.AWS_ENDPOINT_URL_SQS),
-      portOf(start.output().match(/WebSocket API\s+(ws:\/\/\S+?)\/\?token/)?.[1]),
+      portOf(start.output().match(/WebSocket API\s+(ws:\/\/\S+)\s/)?.[1]),
     ];
 
     start.child.kill("SIGTERM");
