@@ -45,29 +45,33 @@ afterEach(() => {
 });
 
 describe("npm start", () => {
-  it("stops every process of its tree within the grace + 5 s of a SIGTERM to npm, and frees its ports (P3)", async () => {
-    const start = npmStart(["start"]);
-    running.push(start);
-    const env = await waitForBanner(start);
-    const tree = descendants(start.child.pid as number);
-    expect(tree.some((p) => /DynamoDBLocal\.jar/.test(p.command))).toBe(true);
-    const ports = [
-      portOf(env.AWS_ENDPOINT_URL_DYNAMODB),
-      portOf(env.AWS_ENDPOINT_URL_SQS),
-      portOf(start.output().match(/WebSocket API\s+(ws:\/\/\S+)\s/)?.[1]),
-    ];
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "stops every process of its tree within the grace + 5 s of a %s to npm, and frees its ports (P3)",
+    async (signal) => {
+      const start = npmStart(["start"]);
+      running.push(start);
+      const env = await waitForBanner(start);
+      const tree = descendants(start.child.pid as number);
+      expect(tree.some((p) => /DynamoDBLocal\.jar/.test(p.command))).toBe(true);
+      const ports = [
+        portOf(env.AWS_ENDPOINT_URL_DYNAMODB),
+        portOf(env.AWS_ENDPOINT_URL_SQS),
+        portOf(start.output().match(/WebSocket API\s+(ws:\/\/\S+)\s/)?.[1]),
+      ];
 
-    start.child.kill("SIGTERM");
-    const deadline = Date.now() + shutdownGraceMs + 5_000;
-    while (tree.some((p) => isProcessAlive(p.pid)) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+      start.child.kill(signal);
+      const deadline = Date.now() + shutdownGraceMs + 5_000;
+      while (tree.some((p) => isProcessAlive(p.pid)) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
 
-    expect(tree.filter((p) => isProcessAlive(p.pid))).toEqual([]);
-    expect(await start.exited).not.toBe("unknown");
-    for (const port of ports) expect(await isFree(port)).toBe(true);
-    expect(start.output()).toContain("stopped");
-  }, 120_000);
+      expect(tree.filter((p) => isProcessAlive(p.pid))).toEqual([]);
+      expect(await start.exited).not.toBe("unknown");
+      for (const port of ports) expect(await isFree(port)).toBe(true);
+      expect(start.output()).toContain("stopped");
+    },
+    120_000,
+  );
 
   describe("with --dynamodb-endpoint and --sqs-endpoint (P4)", () => {
     let dynamo: DynamoDbLocal | undefined;
