@@ -1,11 +1,50 @@
+// The AWS SDK's Node 22 notice, off in this process (the global setup) and every child it starts.
+import "./local/quiet-sdk-notice.js";
 import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects. `unit` (`npm run test:unit`): pure rules and AWS faults injected with
+ * aws-sdk-client-mock, no emulator, a few seconds. `integration`: everything else, with
+ * one DynamoDB Local and one fauxqs for the whole run (test/support/global-setup.ts).
+ * `npm test` runs both.
+ */
+const againstEmulators = [
+  // Store rules checked on DynamoDB Local itself.
+  "test/unit/claim.test.ts",
+  "test/unit/event-log.test.ts",
+  "test/unit/run-store-transition.test.ts",
+];
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/support/global-setup.ts"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          // Threads start faster than forks; these tests share no process state.
+          pool: "threads",
+          include: ["test/unit/**/*.test.ts", "test/faults/**/*.test.ts"],
+          exclude: againstEmulators,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: [
+            "test/integration/**/*.test.ts",
+            "test/timer/**/*.test.ts",
+            "test/infra/**/*.test.ts",
+            "test/package/**/*.test.ts",
+            ...againstEmulators,
+          ],
+          globalSetup: ["test/support/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

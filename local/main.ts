@@ -1,65 +1,71 @@
 /**
- * `npm start`: the whole system on one machine, no AWS account, no Docker.
+ * `npm start`: the whole system on one machine, no AWS account, no Docker, serving the
+ * example jobs (examples/jobs.ts). `npm start -- --help` lists the options (cli-options.ts).
  *
- *   npm start                      in-memory; everything is gone on exit
- *   npm start -- --persist         keep DynamoDB data in .data/ across restarts
- *   npm start -- --data-dir DIR    keep it in DIR
- *   npm start -- --workers 4 --dynamodb-port 8000 --sqs-port 4566 --ws-port 3001
- *   JOBS_WS_TOKEN=secret npm start   fixed WebSocket token (random otherwise)
- *
- * Runs until Ctrl-C (SIGINT) or SIGTERM, then stops workers (5 s grace), the timer and
- * both emulators, and exits once the Java child has exited.
+ * Runs until SIGINT (Ctrl-C) or SIGTERM, then stops workers (5 s grace), the timer and
+ * both emulators, and exits once the Java child has exited. A mistake on the command
+ * line prints one line and the usage and exits 2; a start that fails (a taken port, a
+ * locked data folder) prints one line with the fix and exits 1.
  */
-import { parseArgs } from "node:util";
+import "./quiet-sdk-notice.js";
 import { app } from "../examples/jobs.js";
-import { startLocalStack } from "./stack.js";
+import { JobSystemError } from "../sdk/src/errors.js";
+import { parseCliOptions, portOptionOf, UsageError, usage } from "./cli-options.js";
+import { PortInUseError } from "./errors.js";
+import { type LocalStack, startLocalStack } from "./stack.js";
 
-const { values } = parseArgs({
-  options: {
-    persist: { type: "boolean", default: false },
-    "data-dir": { type: "string" },
-    workers: { type: "string", default: "2" },
-    "dynamodb-port": { type: "string" },
-    "sqs-port": { type: "string" },
-    "ws-port": { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-});
+function fail(message: string, exitCode: number): never {
+  console.error(`npm start: ${message}`);
+  process.exit(exitCode);
+}
 
-if (values.help) {
-  console.log(
-    "usage: npm start -- [--persist | --data-dir DIR] [--workers N] [--dynamodb-port P] [--sqs-port P] [--ws-port P]",
-  );
+let request: ReturnType<typeof parseCliOptions>;
+try {
+  request = parseCliOptions(process.argv.slice(2), process.env);
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(`npm start: ${error.message}${error.showUsage ? `\n${usage}` : ""}`);
+  process.exit(2);
+}
+if (request.help) {
+  console.log(usage);
   process.exit(0);
 }
 
-const port = (value: string | undefined, name: string) => {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--${name}: ${value} is not a port number`);
-  return n;
+// Handlers first: a signal during the start stops what started, then exits.
+let stopRequested: string | undefined;
+let shutdown = (signal: string) => {
+  stopRequested ??= signal;
 };
-const workers = Number(values.workers);
-if (!Number.isInteger(workers) || workers < 0)
-  throw new Error(`--workers: ${values.workers} is not a whole number`);
-const dataDir = values["data-dir"] ?? (values.persist ? ".data/dynamodb" : undefined);
-const dynamoDbPort = port(values["dynamodb-port"], "dynamodb-port");
-const sqsPort = port(values["sqs-port"], "sqs-port");
-const webSocketPort = port(values["ws-port"], "ws-port");
+process.on("SIGINT", () => shutdown("SIGINT"));
+process.on("SIGTERM", () => shutdown("SIGTERM"));
 
-const stack = await startLocalStack({
-  app,
-  workers,
-  ...(dataDir !== undefined ? { dataDir } : {}),
-  ...(dynamoDbPort !== undefined ? { dynamoDbPort } : {}),
-  ...(sqsPort !== undefined ? { sqsPort } : {}),
-  ...(webSocketPort !== undefined ? { webSocketPort } : {}),
-  ...(process.env.JOBS_WS_TOKEN ? { webSocketToken: process.env.JOBS_WS_TOKEN } : {}),
-});
+let stack: LocalStack;
+try {
+  stack = await startLocalStack({ app, ...request.stack });
+} catch (error) {
+  if (error instanceof PortInUseError) {
+    const option = portOptionOf[error.service] ?? "the port option";
+    fail(`${error.message}: pass ${option} with another port (0 for a free one)`, 1);
+  }
+  if (error instanceof JobSystemError) fail(error.message, 1);
+  throw error;
+}
 
+let stopping = false;
+shutdown = (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  console.log(`\n${signal}: stopping workers, timer and emulators...`);
+  void stack.stop().then(() => {
+    console.log("stopped");
+    process.exit(0);
+  });
+};
+const env = stack.environment;
 console.log(`local job system is up
-  DynamoDB Local   ${stack.dynamoDbEndpoint}  table "${stack.tableName}"${dataDir ? ` (data in ${dataDir})` : " (in memory)"}
-  SQS (fauxqs)     ${stack.sqsEndpoint}
+  DynamoDB         ${stack.dynamoDbEndpoint}  table "${stack.tableName}"${request.dataDir ? ` (data in ${request.dataDir})` : request.stack.dynamoDbEndpoint ? "" : " (in memory)"}
+  SQS              ${stack.sqsEndpoint}
 ${Object.entries(stack.laneUrls)
   .map(([lane, url]) => `    lane ${lane.padEnd(7)} ${url}`)
   .join("\n")}
@@ -73,19 +79,8 @@ ${Object.entries(stack.laneUrls)
     .join(", ")}
 
 Connect another process (a script, a second terminal) with connectFromEnvironment():
-  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
-  export AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamoDbEndpoint} AWS_ENDPOINT_URL_SQS=${stack.sqsEndpoint}
-  export JOBS_TABLE_NAME=${stack.tableName} JOBS_LANE_URLS='${JSON.stringify(stack.laneUrls)}'
+${Object.entries(env)
+  .map(([name, value]) => `  export ${name}='${value}'`)
+  .join("\n")}
 Press Ctrl-C to stop.`);
-
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping workers, timer and emulators...`);
-  await stack.stop();
-  console.log("stopped");
-  process.exit(0);
-};
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+if (stopRequested) shutdown(stopRequested);

@@ -1,7 +1,9 @@
 /**
  * Creates the table and the lanes from their shared definitions (see
  * `sdk/src/store/table-definition.ts` and `sdk/src/queue/lane-definitions.ts`).
- * Both functions are idempotent and work against DynamoDB Local / fauxqs and real AWS.
+ * Both functions are idempotent and work against DynamoDB Local / fauxqs, LocalStack and
+ * real AWS. A table or queue that exists with settings the job system cannot use is
+ * refused with a {@link ResourceMismatchError} naming it and what differs.
  */
 import {
   type AttributeDefinition,
@@ -11,6 +13,7 @@ import {
   type DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
+  type TableDescription,
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
@@ -23,6 +26,7 @@ import {
   laneQueueName,
 } from "../sdk/src/queue/lane-definitions.js";
 import { tableDefinition } from "../sdk/src/store/table-definition.js";
+import { ResourceMismatchError } from "./errors.js";
 
 const TABLE_ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
@@ -31,7 +35,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /**
  * Creates the table (keys, GSIs with the definition's projection, on-demand billing, streams with
  * new and old images), waits until it and its indexes are ACTIVE, and enables TTL on
- * `expiresAt`. If the table already exists it only waits for it.
+ * `expiresAt`. If the table already exists it waits for it and checks it: other keys, a
+ * missing or different index, no stream of new and old images, or TTL on another
+ * attribute throw {@link ResourceMismatchError}.
  */
 export async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const def = tableDefinition;
@@ -71,18 +77,72 @@ export async function createTable(client: DynamoDBClient, tableName: string): Pr
     // Already exists (or being created): fall through and wait for it.
   }
 
-  await waitForTableActive(client, tableName);
-  await enableTimeToLive(client, tableName, def.timeToLiveAttribute);
+  const table = await waitForTableActive(client, tableName);
+  const differences = tableDifferences(table);
+  const ttl = await enableTimeToLive(client, tableName, def.timeToLiveAttribute);
+  if (ttl !== def.timeToLiveAttribute) {
+    differences.push(`expected TTL on ${def.timeToLiveAttribute}, found it on ${ttl}`);
+  }
+  if (differences.length > 0) {
+    throw new ResourceMismatchError(
+      `table "${tableName}"`,
+      differences,
+      "use another table name, or delete that table",
+    );
+  }
 }
 
-async function waitForTableActive(client: DynamoDBClient, tableName: string): Promise<void> {
+const describeKeys = (keys: readonly { AttributeName?: string; KeyType?: string }[] | undefined) =>
+  (keys ?? []).map((k) => `${k.AttributeName} ${k.KeyType}`).join(", ") || "none";
+
+/** How `table` differs from the table definition: what the job system needs, not extras (more indexes are fine). */
+function tableDifferences(table: TableDescription): string[] {
+  const def = tableDefinition;
+  const differences: string[] = [];
+  const keys = describeKeys([
+    { AttributeName: def.partitionKey, KeyType: "HASH" },
+    { AttributeName: def.sortKey, KeyType: "RANGE" },
+  ]);
+  const foundKeys = describeKeys(table.KeySchema);
+  if (foundKeys !== keys) differences.push(`expected keys ${keys}, found ${foundKeys}`);
+  for (const index of def.indexes) {
+    const found = table.GlobalSecondaryIndexes?.find((i) => i.IndexName === index.indexName);
+    if (!found) {
+      differences.push(`index ${index.indexName} is missing`);
+      continue;
+    }
+    const indexKeys = describeKeys([
+      { AttributeName: index.partitionKey, KeyType: "HASH" },
+      { AttributeName: index.sortKey, KeyType: "RANGE" },
+    ]);
+    if (describeKeys(found.KeySchema) !== indexKeys) {
+      differences.push(
+        `expected index ${index.indexName} on ${indexKeys}, found ${describeKeys(found.KeySchema)}`,
+      );
+    }
+    if (found.Projection?.ProjectionType !== index.projection) {
+      differences.push(
+        `expected index ${index.indexName} to project ${index.projection}, found ${found.Projection?.ProjectionType}`,
+      );
+    }
+  }
+  const stream = table.StreamSpecification;
+  if (!stream?.StreamEnabled || stream.StreamViewType !== "NEW_AND_OLD_IMAGES") {
+    differences.push(
+      `expected a stream of NEW_AND_OLD_IMAGES, found ${stream?.StreamEnabled ? stream.StreamViewType : "no stream"}`,
+    );
+  }
+  return differences;
+}
+
+async function waitForTableActive(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
   const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
   let delay = 50;
   for (;;) {
     try {
       const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
       const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === "ACTIVE");
-      if (Table?.TableStatus === "ACTIVE" && indexesActive) return;
+      if (Table?.TableStatus === "ACTIVE" && indexesActive) return Table;
     } catch (error) {
       // Eventually consistent right after CreateTable on real DynamoDB.
       if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -93,11 +153,18 @@ async function waitForTableActive(client: DynamoDBClient, tableName: string): Pr
   }
 }
 
-async function enableTimeToLive(client: DynamoDBClient, tableName: string, attribute: string): Promise<void> {
+/** Enables TTL on `attribute` unless TTL is on already; returns the attribute TTL is on. */
+async function enableTimeToLive(
+  client: DynamoDBClient,
+  tableName: string,
+  attribute: string,
+): Promise<string> {
   const { TimeToLiveDescription: ttl } = await client.send(
     new DescribeTimeToLiveCommand({ TableName: tableName }),
   );
-  if (ttl?.TimeToLiveStatus === "ENABLED" || ttl?.TimeToLiveStatus === "ENABLING") return;
+  if (ttl?.TimeToLiveStatus === "ENABLED" || ttl?.TimeToLiveStatus === "ENABLING") {
+    return ttl.AttributeName ?? attribute;
+  }
   try {
     await client.send(
       new UpdateTimeToLiveCommand({
@@ -107,9 +174,10 @@ async function enableTimeToLive(client: DynamoDBClient, tableName: string, attri
     );
   } catch (error) {
     // A concurrent caller enabled it first; nothing else is tolerated.
-    if (error instanceof Error && /already enabled/i.test(error.message)) return;
+    if (error instanceof Error && /already enabled/i.test(error.message)) return attribute;
     throw error;
   }
+  return attribute;
 }
 
 /** The lanes' queue URLs and their dead-letter queues' URLs, by lane name. */
@@ -123,7 +191,7 @@ export interface LaneQueues {
  * `laneQueueAttributes`), each with a FIFO dead-letter queue (`<prefix><lane>-dlq.fifo`)
  * it redrives to after `laneMaxReceiveCount` receives, as the CDK construct does.
  * CreateQueue with the same name and attributes returns the existing queue, so this is
- * idempotent.
+ * idempotent; an existing queue with other attributes throws {@link ResourceMismatchError}.
  */
 export async function createLanes(
   client: SQSClient,
@@ -160,7 +228,21 @@ async function createQueue(
   name: string,
   attributes: Record<string, string>,
 ): Promise<string> {
-  const { QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  let QueueUrl: string | undefined;
+  try {
+    ({ QueueUrl } = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes })));
+  } catch (error) {
+    // SQS's QueueNameExists ("…a different value for attribute VisibilityTimeout").
+    if (error instanceof Error && /QueueNameExists|QueueAlreadyExists/.test(error.name)) {
+      throw new ResourceMismatchError(
+        `queue "${name}"`,
+        [error.message],
+        "use another queue prefix, or delete that queue",
+        { cause: error },
+      );
+    }
+    throw error;
+  }
   if (!QueueUrl) throw new Error(`CreateQueue returned no URL for ${name}`);
   return QueueUrl;
 }

@@ -17,7 +17,9 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { buildApp } from "fauxqs";
+import type { buildApp } from "fauxqs";
+import { PortInUseError } from "./errors.js";
+import { importOptional } from "./optional-package.js";
 
 export interface SqsLocalOptions {
   /** Port to listen on; `0` or absent picks a free one. */
@@ -64,9 +66,24 @@ async function createStores(): Promise<Stores> {
   return { sqsStore, snsStore: new sns.SnsStore(), s3Store: new s3.S3Store() };
 }
 
+const neededFor = "The SQS emulator (the local stack without sqsEndpoint)";
+
+/**
+ * Starts fauxqs on 127.0.0.1. Throws {@link PortInUseError} when `port` is taken, and
+ * `MissingPackageError` when `fauxqs` is not installed.
+ */
 export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<SqsLocal> {
-  const app = buildApp({ logger: false, defaultRegion: "us-east-1", stores: await createStores() });
-  await app.listen({ port: options.port ?? 0, host: "127.0.0.1" });
+  const fauxqs = await importOptional<{ buildApp: typeof buildApp }>("fauxqs", neededFor);
+  const app = fauxqs.buildApp({ logger: false, defaultRegion: "us-east-1", stores: await createStores() });
+  try {
+    await app.listen({ port: options.port ?? 0, host: "127.0.0.1" });
+  } catch (error) {
+    await app.close();
+    if ((error as NodeJS.ErrnoException).code === "EADDRINUSE") {
+      throw new PortInUseError(options.port ?? 0, "SQS (fauxqs)", { cause: error });
+    }
+    throw error;
+  }
   const address = app.server.address();
   if (!address || typeof address !== "object") {
     await app.close();

@@ -4,32 +4,48 @@
  * two stream consumers (wake-ups and fanout; run counts) and the WebSocket server, all
  * in one process. `stop()` stops everything and waits for the Java child to exit.
  *
- * With `dataDir`, the stream consumers keep their positions there, and a restart first
- * re-sends the wake-ups of Pending runs (the SQS emulator keeps nothing across restarts).
+ * With `dataDir`, the folder is locked while the stack runs (`data-dir-lock.ts`), its
+ * ports are kept for the next start (`saved-ports.ts`), the stream consumers keep their
+ * positions there, and a restart first re-sends the wake-ups of Pending runs (the SQS
+ * emulator keeps nothing across restarts).
+ *
+ * With `dynamoDbEndpoint` or `sqsEndpoint`, that emulator is not started: the stack uses
+ * the service already running there (LocalStack, a DynamoDB Local of one's own), and
+ * creates the table and lanes there if they are missing.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
+import { environmentVariables } from "../sdk/src/config/environment.js";
 import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
 import type { JobApp } from "../sdk/src/jobs/job-app.js";
 import { resendPending } from "../sdk/src/maintenance/resend-pending.js";
 import { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
 import { localClientConfig } from "./aws-clients.js";
+import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
 import { startLocalTimer } from "./local-timer.js";
 import { createLanes, createTable } from "./provision.js";
 import { startLocalRealtime } from "./realtime.js";
+import { readSavedPorts, savePorts } from "./saved-ports.js";
 import { startSqsLocal } from "./sqs-local.js";
 import { startStreamConsumers } from "./stream-consumers.js";
 
 export interface LocalStackOptions {
   /** The jobs workers execute. */
   readonly app: JobApp;
-  /** Keep DynamoDB data in this folder across restarts; in memory when absent. */
+  /**
+   * Keep DynamoDB data, stream positions and ports in this folder across restarts
+   * (created if missing); in memory when absent. One stack at a time per folder.
+   */
   readonly dataDir?: string;
-  /** @default a free port */
+  /** Use the DynamoDB (API and streams) already running at this URL instead of starting DynamoDB Local, e.g. `http://127.0.0.1:8000`. */
+  readonly dynamoDbEndpoint?: string;
+  /** Use the SQS already running at this URL instead of starting fauxqs, e.g. LocalStack's `http://127.0.0.1:4566`. */
+  readonly sqsEndpoint?: string;
+  /** Port of DynamoDB Local; `0` picks a free one. @default the port saved in `dataDir`, else a free one */
   readonly dynamoDbPort?: number;
-  /** @default a free port */
+  /** Port of fauxqs; `0` picks a free one. @default the port saved in `dataDir`, else a free one */
   readonly sqsPort?: number;
   /** @default "jobs" */
   readonly tableName?: string;
@@ -49,7 +65,7 @@ export interface LocalStackOptions {
   readonly timerIntervalMs?: number;
   /** How often the run counts consumer reads the stream, in ms. @default 10000 */
   readonly projectionsIntervalMs?: number;
-  /** Port of the WebSocket server. @default a free port */
+  /** Port of the WebSocket server; `0` picks a free one. @default the port saved in `dataDir`, else a free one */
   readonly webSocketPort?: number;
   /** Token WebSocket clients must present. @default a random token */
   readonly webSocketToken?: string;
@@ -64,19 +80,80 @@ export interface LocalStack {
   readonly workers: readonly PollingWorker[];
   /** The WebSocket API stand-in: its URL and the token clients present. */
   readonly webSocket: { readonly url: string; readonly token: string };
+  /**
+   * The environment another process needs to reach this stack with
+   * `connectFromEnvironment()`: region, dummy credentials, both endpoints, the table
+   * name and the lane URLs.
+   */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * Stops the workers (running handlers get 5 s), the timer, the stream consumers, the
+   * WebSocket server and the emulators, waits for the Java child to exit and releases the
+   * data folder. Leaves no timer or socket behind: the process can exit at once. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
+/** Something started, and how to stop it; stopped in reverse order. */
+type Stop = () => Promise<void> | void;
+
+/**
+ * Starts the local stack. Throws `DataDirLockedError` when another stack holds `dataDir`,
+ * `PortInUseError` naming a taken port, `MissingPackageError` when an emulator package is
+ * not installed, and `ResourceMismatchError` when an existing table or queue has other
+ * settings. What was started before a failure is stopped again.
+ */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  const [dynamo, sqsLocal] = await Promise.all([
-    startDynamoDbLocal({
-      ...(options.dynamoDbPort !== undefined ? { port: options.dynamoDbPort } : {}),
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    }),
-    startSqsLocal(options.sqsPort !== undefined ? { port: options.sqsPort } : {}),
+  const stops: Stop[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  };
+  try {
+    return await startParts(options, stops, stopAll);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startParts(
+  options: LocalStackOptions,
+  stops: Stop[],
+  stopAll: () => Promise<void>,
+): Promise<LocalStack> {
+  const dataDir = options.dataDir;
+  let lock: DataDirLock | undefined;
+  if (dataDir !== undefined) {
+    const held = await lockDataDir(dataDir);
+    lock = held;
+    stops.push(() => held.release());
+  }
+  const saved = dataDir !== undefined ? readSavedPorts(dataDir) : {};
+  const pick = (explicit: number | undefined, savedPort: number | undefined) => explicit ?? savedPort ?? 0;
+
+  // Settled both ways before going on: a failure of one must not leave the other starting unseen.
+  const [dynamoDbEndpoint, sqsEndpoint] = await allOrFirstError([
+    options.dynamoDbEndpoint ??
+      startDynamoDbLocal({
+        port: pick(options.dynamoDbPort, saved.dynamoDb),
+        ...(dataDir !== undefined ? { dataDir } : {}),
+      }).then((dynamo) => {
+        stops.push(() => dynamo.stop());
+        lock?.recordJavaPid(dynamo.pid);
+        return dynamo.endpoint;
+      }),
+    options.sqsEndpoint ??
+      startSqsLocal({ port: pick(options.sqsPort, saved.sqs) }).then((sqsLocal) => {
+        stops.push(() => sqsLocal.stop());
+        return sqsLocal.endpoint;
+      }),
   ]);
-  const dynamodb = new DynamoDBClient(localClientConfig(dynamo.endpoint));
-  const sqs = new SQSClient(localClientConfig(sqsLocal.endpoint));
+  const dynamodb = new DynamoDBClient(localClientConfig(dynamoDbEndpoint));
+  const sqs = new SQSClient(localClientConfig(sqsEndpoint));
+  stops.push(() => {
+    dynamodb.destroy();
+    sqs.destroy();
+  });
   const tableName = options.tableName ?? "jobs";
   const [{ laneUrls, deadLetterUrls }] = await Promise.all([
     createLanes(sqs, options.queuePrefix ?? "jobs-"),
@@ -94,7 +171,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     timer: (parts) => (runTimer = new LocalRunTimer(parts)),
   });
   await registerJobs(system, options.app);
-  if (options.dataDir !== undefined) await resendPending(system.store, system.dispatcher, runTimer);
+  if (dataDir !== undefined) await resendPending(system.store, system.dispatcher, runTimer);
+
+  const realtime = await startLocalRealtime({
+    store: system.store,
+    port: pick(options.webSocketPort, saved.webSocket),
+    ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
+  });
+  stops.push(() => realtime.stop());
 
   const workerOptions = {
     app: options.app,
@@ -108,9 +192,19 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     concurrency: options.concurrency ?? 4,
     shutdownGraceMs: 5_000,
   };
-  const workers = Array.from({ length: options.workers ?? 2 }, () =>
-    new PollingWorker(workerOptions).start(),
-  );
+  const consumers = await startStreamConsumers({
+    dynamodb,
+    dynamoDbEndpoint,
+    store: system.store,
+    dispatcher: system.dispatcher,
+    ...(runTimer ? { timer: runTimer } : {}),
+    fanout: realtime.fanout,
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(options.projectionsIntervalMs !== undefined
+      ? { projectionsIntervalMs: options.projectionsIntervalMs }
+      : {}),
+  });
+  stops.push(() => consumers.stop());
   const timer = startLocalTimer({
     store: system.store,
     dispatcher: system.dispatcher,
@@ -119,45 +213,55 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     leaseMs: options.leaseMs ?? 10_000,
     intervalMs: options.timerIntervalMs ?? 250,
   });
+  stops.push(() => timer.stop());
+  const workers = Array.from({ length: options.workers ?? 2 }, () =>
+    new PollingWorker(workerOptions).start(),
+  );
+  stops.push(() => Promise.all(workers.map((w) => w.stop())).then(() => undefined));
 
-  const realtime = await startLocalRealtime({
-    store: system.store,
-    ...(options.webSocketPort !== undefined ? { port: options.webSocketPort } : {}),
-    ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
-  });
-  const consumers = await startStreamConsumers({
-    dynamodb,
-    dynamoDbEndpoint: dynamo.endpoint,
-    store: system.store,
-    dispatcher: system.dispatcher,
-    ...(runTimer ? { timer: runTimer } : {}),
-    fanout: realtime.fanout,
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-    ...(options.projectionsIntervalMs !== undefined
-      ? { projectionsIntervalMs: options.projectionsIntervalMs }
-      : {}),
-  });
+  if (dataDir !== undefined) {
+    savePorts(dataDir, {
+      ...(options.dynamoDbEndpoint === undefined ? { dynamoDb: portOf(dynamoDbEndpoint) } : {}),
+      ...(options.sqsEndpoint === undefined ? { sqs: portOf(sqsEndpoint) } : {}),
+      webSocket: portOf(realtime.url),
+    });
+  }
 
+  const local = localClientConfig(dynamoDbEndpoint);
   let stopping: Promise<void> | undefined;
   return {
-    dynamoDbEndpoint: dynamo.endpoint,
-    sqsEndpoint: sqsLocal.endpoint,
+    dynamoDbEndpoint,
+    sqsEndpoint,
     tableName,
     laneUrls,
     system,
     workers,
     webSocket: { url: realtime.url, token: realtime.token },
+    environment: {
+      AWS_REGION: local.region,
+      AWS_ACCESS_KEY_ID: local.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: local.credentials.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint,
+      AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+      [environmentVariables.tableName]: tableName,
+      [environmentVariables.laneUrls]: JSON.stringify(laneUrls),
+      [environmentVariables.deadLetterUrls]: JSON.stringify(deadLetterUrls),
+    },
     stop() {
-      stopping ??= (async () => {
-        await Promise.all(workers.map((w) => w.stop()));
-        await timer.stop();
-        await consumers.stop();
-        await realtime.stop();
-        dynamodb.destroy();
-        sqs.destroy();
-        await Promise.all([dynamo.stop(), sqsLocal.stop()]);
-      })();
+      stopping ??= stopAll();
       return stopping;
     },
   };
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+/** Like `Promise.all`, but waits for every promise to settle before rejecting with the first error. */
+async function allOrFirstError<T extends readonly unknown[]>(
+  promises: { readonly [K in keyof T]: Promise<T[K]> | T[K] },
+): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }

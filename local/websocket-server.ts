@@ -11,6 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { WebSocket, WebSocketServer } from "ws";
 import type { WebSocketEvent, WebSocketHandlers } from "../sdk/src/realtime/websocket-handlers.js";
+import { PortInUseError } from "./errors.js";
 
 export interface LocalWebSocketServer {
   /** `ws://127.0.0.1:<port>` for clients. */
@@ -22,11 +23,13 @@ export interface LocalWebSocketServer {
   stop(): Promise<void>;
 }
 
+/** Listens on 127.0.0.1:`port` (a free port by default); throws {@link PortInUseError} when it is taken. */
 export async function startLocalWebSocketServer(
   handlers: WebSocketHandlers,
   options: { port?: number } = {},
 ): Promise<LocalWebSocketServer> {
   const connections = new Map<string, WebSocket>();
+  let stopping = false;
   const http = createServer((req, res) => void manage(req, res));
   const wss = new WebSocketServer({ noServer: true });
 
@@ -78,7 +81,8 @@ export async function startLocalWebSocketServer(
       connections.set(connectionId, ws);
       ws.on("message", (data) => {
         void handlers.message(eventFor(connectionId, "message", { body: String(data) })).catch((error) => {
-          console.error("websocket route failed:", error);
+          // A route still answering while the server stops finds the management API gone: expected then.
+          if (!stopping) console.error("websocket route failed:", error);
         });
       });
       ws.on("close", () => {
@@ -88,13 +92,19 @@ export async function startLocalWebSocketServer(
     });
   });
 
-  await new Promise<void>((resolve) => http.listen(options.port ?? 0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (error: NodeJS.ErrnoException) =>
+      reject(error.code === "EADDRINUSE" ? new PortInUseError(options.port ?? 0, "WebSocket server") : error),
+    );
+    http.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
   const { port } = http.address() as AddressInfo;
   return {
     url: `ws://127.0.0.1:${port}`,
     managementEndpoint: `http://127.0.0.1:${port}`,
     connections,
     async stop() {
+      stopping = true;
       for (const ws of connections.values()) ws.terminate();
       wss.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -12,8 +12,8 @@ export {
 export type { RunFilter } from "./client/run-filter.js";
 export { connectFromEnvironment, environmentVariables, readEnvironment } from "./config/environment.js";
 export { type ConnectOptions, connect, type JobSystem, registerJobs, type TimerParts } from "./connect.js";
-export type { Duration } from "./domain/duration.js";
-export { maxPayloadBytes } from "./domain/json.js";
+export type { Duration, DurationUnit } from "./domain/duration.js";
+export { maxJsonDepth, maxPayloadBytes } from "./domain/json.js";
 export type { ResolvedRetryPolicy, RetryPolicy } from "./domain/retry-policy.js";
 export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
 export { isTerminal, runStatuses } from "./domain/run.js";

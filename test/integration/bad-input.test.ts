@@ -29,6 +29,11 @@ async function itemCount(): Promise<number> {
 
 const cycle: Record<string, unknown> = { a: 1 };
 cycle.self = cycle;
+const deeplyNested = (depth: number) => {
+  let value: unknown = 1;
+  for (let i = 0; i < depth; i++) value = { a: value };
+  return value;
+};
 const inOneHour = () => new Date(Date.now() + 3600_000);
 
 const cases: [string, () => Promise<unknown>, RegExp, new (...args: never[]) => Error][] = [
@@ -51,6 +56,12 @@ const cases: [string, () => Promise<unknown>, RegExp, new (...args: never[]) => 
     ValidationError,
   ],
   ["a cyclic argument", () => system.client.trigger(echo, cycle), /args\.self: is a cycle/, ValidationError],
+  [
+    "an argument nested 100,000 levels deep",
+    () => system.client.trigger(echo, deeplyNested(100_000)),
+    /nests deeper than 128 levels of objects and arrays; flatten it/,
+    ValidationError,
+  ],
   [
     "a Date argument",
     () => system.client.trigger(echo, { when: new Date() }),

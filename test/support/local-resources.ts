@@ -24,6 +24,9 @@ export interface TestResources {
 }
 
 export async function createTestResources(): Promise<TestResources> {
+  if (!inject("dynamoEndpoint")) {
+    throw new Error("this test needs the emulators: list it in the integration project (vitest.config.ts)");
+  }
   const prefix = `t${randomUUID().slice(0, 8)}-`;
   const dynamodb = new DynamoDBClient(localClientConfig(inject("dynamoEndpoint")));
   const sqs = new SQSClient(localClientConfig(inject("sqsEndpoint")));

@@ -41,3 +41,13 @@ describe("toMillis", () => {
     expect(call).toThrow(/^timeout: .* is not a duration; use milliseconds or "5s", "2m", "1h"$/);
   });
 });
+
+describe("the Duration type", () => {
+  it("accepts what ms parses and rejects other strings at compile time (checked by tsc)", () => {
+    const accepted: Duration[] = ["30s", "5m", "1.5 hours", "2H", "100", 250];
+    // @ts-expect-error: not a number followed by a unit
+    const typo: Duration = "ten seconds";
+    expect(accepted.map((d) => toMillis(d, "d"))).toEqual([30_000, 300_000, 5_400_000, 7_200_000, 100, 250]);
+    expect(() => toMillis(typo, "d")).toThrow(ValidationError);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maxPayloadBytes, toJson } from "../../sdk/src/domain/json.js";
+import { maxJsonDepth, maxPayloadBytes, toJson } from "../../sdk/src/domain/json.js";
 import { ValidationError } from "../../sdk/src/errors.js";
 
 /** Calls `fn`, expects it to throw, and returns what it threw. */
@@ -93,6 +93,22 @@ describe("toJson", () => {
 
     it("rejects undefined as the whole value", () => {
       expect(() => toJson(undefined, "result")).toThrow(ValidationError);
+    });
+
+    it("refuses nesting deeper than maxJsonDepth with a ValidationError, even far deeper than the stack allows", () => {
+      const nested = (depth: number) => {
+        let value: unknown = 1;
+        for (let i = 0; i < depth; i++) value = i % 2 ? { a: value } : [value];
+        return value;
+      };
+      expect(toJson(nested(maxJsonDepth), "args")).toBe(JSON.stringify(nested(maxJsonDepth)));
+      for (const depth of [maxJsonDepth + 1, 100_000]) {
+        const error = thrown(() => toJson(nested(depth), "args"));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).message).toMatch(
+          /nests deeper than 128 levels of objects and arrays; flatten it$/,
+        );
+      }
     });
 
     it("reports the first offending value in property order", () => {

@@ -6,12 +6,11 @@
  * terminal.
  */
 
-import { toJson } from "../domain/json.js";
+import { maxOutputItemBytes, toJson } from "../domain/json.js";
 import { isTerminal } from "../domain/run.js";
 import type { RunStore } from "../store/run-store.js";
 import { inputKeepAliveMs, putInputChunk } from "../streams/input-log.js";
 import { toRunError } from "../worker/errors-to-record.js";
-import { maxOutputItemBytes } from "../worker/execute-attempt.js";
 
 const itemsPerChunk = 100;
 const maxDelayMs = 50;

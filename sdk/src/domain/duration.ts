@@ -2,11 +2,52 @@
  * Durations: a number of milliseconds, or a string such as `"5s"`, `"2m"`, `"1.5h"`
  * (parsed by the `ms` package). Converted once, where an option is read.
  */
-import ms, { type StringValue } from "ms";
+import ms from "ms";
 import { ValidationError } from "../errors.js";
 
-/** A duration: milliseconds as a number, or a string like `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1d"`. */
-export type Duration = number | StringValue;
+/** A unit `ms` parses, in the spellings it accepts (any case). */
+type DurationUnitName =
+  | "years"
+  | "year"
+  | "yrs"
+  | "yr"
+  | "y"
+  | "weeks"
+  | "week"
+  | "w"
+  | "days"
+  | "day"
+  | "d"
+  | "hours"
+  | "hour"
+  | "hrs"
+  | "hr"
+  | "h"
+  | "minutes"
+  | "minute"
+  | "mins"
+  | "min"
+  | "m"
+  | "seconds"
+  | "second"
+  | "secs"
+  | "sec"
+  | "s"
+  | "milliseconds"
+  | "millisecond"
+  | "msecs"
+  | "msec"
+  | "ms";
+
+/** A duration unit: `"ms"`, `"s"`, `"m"`, `"h"`, `"d"`, `"w"`, `"y"` and their long forms, in any of three cases. */
+export type DurationUnit = DurationUnitName | Uppercase<DurationUnitName> | Capitalize<DurationUnitName>;
+
+/**
+ * A duration: milliseconds as a number, or a string like `"500ms"`, `"5s"`, `"2m"`, `"1h"`, `"1d"`,
+ * `"1.5 hours"`. Declared here rather than taken from `ms`'s types, so the published
+ * declarations need no `@types/ms` and a typo (`"ten seconds"`) is a compile error.
+ */
+export type Duration = number | `${number}` | `${number}${DurationUnit}` | `${number} ${DurationUnit}`;
 
 /**
  * Converts a {@link Duration} to whole milliseconds. Throws {@link ValidationError}

@@ -13,6 +13,19 @@ import { ValidationError } from "../errors.js";
 export const maxPayloadBytes = 256 * 1024;
 
 /**
+ * Largest serialized size of one output item of a streaming handler, in bytes: 128 KiB,
+ * so one item always fits in one event item (DynamoDB caps items at 400 KB).
+ */
+export const maxOutputItemBytes = 128 * 1024;
+
+/**
+ * Deepest nesting of objects and arrays accepted in arguments and results: 128 levels, the
+ * default limit of common JSON parsers (serde_json's, for one). Deeper values are refused
+ * with a {@link ValidationError} rather than a `RangeError` from a blown stack.
+ */
+export const maxJsonDepth = 128;
+
+/**
  * Checks that `value` survives a JSON round trip unchanged, and returns its
  * serialization. `limitBytes` defaults to {@link maxPayloadBytes}. Throws {@link ValidationError} with the path of the first offending
  * value (`args.when: Date is not JSON; pass an ISO string`).
@@ -50,6 +63,12 @@ function assertJson(value: unknown, path: string, ancestors: Set<object>): void 
   if (ancestors.has(obj))
     throw new ValidationError(path, "is a cycle (refers to itself); JSON cannot hold it");
   if (obj instanceof Date) throw new ValidationError(path, "Date is not JSON; pass an ISO string");
+  if (ancestors.size >= maxJsonDepth) {
+    throw new ValidationError(
+      path,
+      `nests deeper than ${maxJsonDepth} levels of objects and arrays; flatten it`,
+    );
+  }
   ancestors.add(obj);
   if (Array.isArray(obj)) {
     // A plain loop visits holes too (forEach skips them; JSON would turn them into null).

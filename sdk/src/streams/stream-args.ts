@@ -6,6 +6,7 @@
  * as they arrive (and records them as `input` events of the run's log as its handler
  * consumes them). A rerun copies the original's input, so it replays it.
  */
+import { maxJsonDepth } from "../domain/json.js";
 
 /** Marker property of a placeholder: `{ [streamMarker]: "<name>" }`. */
 export const streamMarker = "__jobsInputStream";
@@ -40,8 +41,9 @@ export function extractStreams(args: unknown): {
       streams.set(path, value);
       return { [streamMarker]: path };
     }
-    // A cycle is left as it is: `toJson` reports it with its path.
+    // A cycle, or nesting past maxJsonDepth, is left as it is: `toJson` reports it with its path.
     if (typeof value !== "object" || value === null || ancestors.has(value)) return value;
+    if (ancestors.size >= maxJsonDepth) return value;
     ancestors.add(value);
     try {
       if (Array.isArray(value)) return value.map((item, i) => walk(item, `${path}[${i}]`));

@@ -19,7 +19,7 @@
 
 import { onAbort } from "../client/abort-listeners.js";
 import type { JobClient } from "../client/job-client.js";
-import { maxPayloadBytes, toJson } from "../domain/json.js";
+import { maxOutputItemBytes, maxPayloadBytes, toJson } from "../domain/json.js";
 import type { RunError } from "../domain/run.js";
 import type { LogLevel } from "../domain/run-event.js";
 import {
@@ -234,12 +234,6 @@ function longTimeout(fire: () => void, ms: number): () => void {
   arm(ms);
   return () => clearTimeout(handle);
 }
-
-/**
- * Largest serialized size of one output item of a streaming handler, in bytes: 128 KiB,
- * so one item always fits in one event item (DynamoDB caps items at 400 KB).
- */
-export const maxOutputItemBytes = 128 * 1024;
 
 /** Iterates a streaming handler's output, buffering each item as it comes. */
 async function drainOutput(
