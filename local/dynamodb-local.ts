@@ -91,6 +91,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 const service = "DynamoDB Local";
 
+/** How long a start waits for a port still held by an exiting process before it refuses, in ms. */
+const portReleaseWaitMs = 5_000;
+
 /** Whether something accepts TCP connections on 127.0.0.1:`port` (connects; binds nothing). */
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolveListening) => {
@@ -113,8 +116,13 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   for (let attempt = 1; ; attempt++) {
     const port = pickPort ? await findFreePort() : (options.port as number);
     // Something already answering there (another DynamoDB Local, say) would pass the
-    // readiness probe while our Java fails to bind: refuse instead.
-    if (await isListening(port)) throw new PortInUseError(port, service);
+    // readiness probe while our Java fails to bind: refuse instead, after a short wait
+    // for a holder that is exiting (a stack killed a moment ago, whose Java is going).
+    if (await isListening(port)) {
+      const deadline = Date.now() + portReleaseWaitMs;
+      while ((await isListening(port)) && Date.now() < deadline) await sleep(200);
+      if (await isListening(port)) throw new PortInUseError(port, service);
+    }
     try {
       return await startOnce(port, options.dataDir);
     } catch (error) {

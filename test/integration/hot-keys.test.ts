@@ -66,7 +66,9 @@ describe("hot keys", () => {
       for (const run of runs) await ctx.client.wait(run.runId);
       return runs.length;
     });
-    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 8 } });
+    // A long lease: one process fans out 200 children while its workers run them, and a
+    // starved event loop must not fence the parent (this test is about keys, not leases).
+    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 8, leaseMs: 15_000 } });
 
     // Phase 1: 200 runs of one job, due in an hour
     const later = new Date(Date.now() + 3_600_000);
