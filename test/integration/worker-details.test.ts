@@ -201,7 +201,8 @@ describe("worker details", () => {
   it("leaves no timer behind after stop()", async () => {
     const app = new JobApp();
     const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
-    system = await startTestSystem({ app, workers: 0 });
+    // No timer loop or stream consumers: their own timers would come and go meanwhile.
+    system = await startTestSystem({ app, workers: 0, timer: false, streams: false });
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
     const worker = new PollingWorker({
