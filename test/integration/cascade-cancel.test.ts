@@ -10,7 +10,6 @@
  * - a child whose parent ended Canceled or Failed, or moved past its creating attempt,
  *   is canceled instead of started; a child of a Succeeded parent runs.
  */
-import { spawn } from "node:child_process";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -27,6 +26,7 @@ import type { RunStore } from "../../sdk/src/store/run-store.js";
 import { startChildWorker } from "../support/child-worker.js";
 import { createTestResources, type TestResources } from "../support/local-resources.js";
 import { type RunTree, seedRunTree } from "../support/run-tree.js";
+import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -292,16 +292,6 @@ describe("a child whose parent moved on", () => {
 
 /** Runs the killed canceler on `rootRunId`; resolves with the signal that ended it. */
 function runKilledCanceler(resources: TestResources, rootRunId: string): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/killed-canceler.ts"], {
-    env: {
-      ...process.env,
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      SQS_ENDPOINT: inject("sqsEndpoint"),
-      TABLE_NAME: resources.tableName,
-      LANE_URLS: JSON.stringify(resources.laneUrls),
-      ROOT_RUN_ID: rootRunId,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const child = spawnChild("killed-canceler.ts", resources, { env: { ROOT_RUN_ID: rootRunId } });
   return new Promise((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
 }

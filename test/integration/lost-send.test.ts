@@ -5,7 +5,6 @@
  * send, a stream batch that failed once), and a wake-up that dead-letters fails its run
  * with a typed error instead of leaving it Pending.
  */
-import { spawn } from "node:child_process";
 import {
   DeleteMessageCommand,
   ReceiveMessageCommand,
@@ -13,10 +12,11 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
 import { createTestResources, type TestResources } from "../support/local-resources.js";
+import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 let system: TestSystem | undefined;
@@ -132,16 +132,7 @@ describe("lost send", () => {
 
 /** Runs the killed client; resolves with the signal that ended it. */
 function runChild(resources: TestResources): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/killed-client.ts"], {
-    env: {
-      ...process.env,
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      SQS_ENDPOINT: inject("sqsEndpoint"),
-      TABLE_NAME: resources.tableName,
-      LANE_URLS: JSON.stringify(resources.laneUrls),
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const child = spawnChild("killed-client.ts", resources);
   return new Promise((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
 }
 

@@ -1,8 +1,8 @@
-import { spawn } from "node:child_process";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { JobApp, JobRunError } from "../../sdk/src/index.js";
 import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
 import { inputIdleTimeoutMs } from "../../sdk/src/streams/input-log.js";
+import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -170,19 +170,10 @@ describe("pipelines", () => {
       return total;
     });
     system = await startTestSystem({ app });
-    const child = spawn(process.execPath, ["--import", "tsx", "test/support/pumping-client.ts"], {
-      env: {
-        ...process.env,
-        DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-        SQS_ENDPOINT: inject("sqsEndpoint"),
-        TABLE_NAME: system.resources.tableName,
-        LANE_URLS: JSON.stringify(system.resources.laneUrls),
-      },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawnChild("pumping-client.ts", system.resources, { stdout: "pipe" });
     const exited = new Promise((resolve) => child.once("exit", resolve));
     let out = "";
-    child.stdout.on("data", (chunk) => {
+    child.stdout?.on("data", (chunk) => {
       out += String(chunk);
     });
     try {

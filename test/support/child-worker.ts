@@ -2,9 +2,9 @@
  * Starts `test/support/worker-process.ts` in a child process on a test system's table and
  * lanes, and follows what it prints.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { inject } from "vitest";
+import type { ChildProcess } from "node:child_process";
 import type { TestResources } from "./local-resources.js";
+import { spawnChild } from "./spawn-child.js";
 
 export interface ChildWorker {
   readonly process: ChildProcess;
@@ -17,16 +17,7 @@ export interface ChildWorker {
 }
 
 export function startChildWorker(resources: TestResources): ChildWorker {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/worker-process.ts"], {
-    env: {
-      ...process.env,
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
-      SQS_ENDPOINT: inject("sqsEndpoint"),
-      TABLE_NAME: resources.tableName,
-      LANE_URLS: JSON.stringify(resources.laneUrls),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawnChild("worker-process.ts", resources, { stdout: "pipe" });
   const exited = new Promise((resolve) => child.once("exit", resolve));
   let output = "";
   const waiters: { text: string; resolve: () => void }[] = [];

@@ -18,18 +18,9 @@
  *   anyway, and a message it is handed is hidden for the lane's visibility timeout. With
  *   1 s, every poll of the dead process has ended before its run's message comes back.
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
-import { localClientConfig } from "../../local/aws-clients.js";
-import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { PollingWorker } from "../../sdk/src/worker/polling-worker.js";
-
-const env = (name: string) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-};
+import { connectToParent } from "./child-env.js";
 
 const leaseMs = 3_000;
 /** Past the first heartbeat after the claim (every `leaseMs / 3`), with a margin for its two requests. */
@@ -68,13 +59,7 @@ app
   })
   .withRetry({ maxRetries: 2, initialDelay: "100ms" });
 
-const system = connect({
-  dynamodb: new DynamoDBClient(localClientConfig(env("DYNAMODB_ENDPOINT"))),
-  sqs: new SQSClient(localClientConfig(env("SQS_ENDPOINT"))),
-  tableName: env("TABLE_NAME"),
-  laneUrls: JSON.parse(env("LANE_URLS")),
-  app,
-});
+const system = connectToParent({ app });
 new PollingWorker({
   app,
   store: system.store,
