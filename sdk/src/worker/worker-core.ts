@@ -277,9 +277,7 @@ export class WorkerCore {
 
   /** Reports a given-up handler that has not settled {@link abandonedAfterMs} later, and counts it until it does. */
   #watchAbandoned(run: RunItem, attempt: AttemptResult): void {
-    let settled = false;
     const timer = setTimeout(() => {
-      if (settled) return;
       this.#ignoredAborts++;
       this.#abandoned.add(run.runId);
       const by = attempt.abortedBy instanceof Error ? attempt.abortedBy.name : String(attempt.abortedBy);
@@ -288,7 +286,6 @@ export class WorkerCore {
     }, abandonedAfterMs);
     timer.unref();
     void attempt.handlerSettled.then(() => {
-      settled = true;
       clearTimeout(timer);
       this.#abandoned.delete(run.runId);
     });
