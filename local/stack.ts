@@ -24,6 +24,7 @@ import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
 import { localClientConfig } from "./aws-clients.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import { startDynamoDbLocal } from "./dynamodb-local.js";
+import { PortInUseError } from "./errors.js";
 import { startLocalTimer } from "./local-timer.js";
 import { createLanes, createTable } from "./provision.js";
 import { startLocalRealtime } from "./realtime.js";
@@ -129,24 +130,24 @@ async function startParts(
     stops.push(() => held.release());
   }
   const saved = dataDir !== undefined ? readSavedPorts(dataDir) : {};
-  const pick = (explicit: number | undefined, savedPort: number | undefined) => explicit ?? savedPort ?? 0;
 
   // Settled both ways before going on: a failure of one must not leave the other starting unseen.
   const [dynamoDbEndpoint, sqsEndpoint] = await allOrFirstError([
     options.dynamoDbEndpoint ??
-      startDynamoDbLocal({
-        port: pick(options.dynamoDbPort, saved.dynamoDb),
-        ...(dataDir !== undefined ? { dataDir } : {}),
-      }).then((dynamo) => {
+      onPort(options.dynamoDbPort, saved.dynamoDb, "DynamoDB Local", (port) =>
+        startDynamoDbLocal({ port, ...(dataDir !== undefined ? { dataDir } : {}) }),
+      ).then((dynamo) => {
         stops.push(() => dynamo.stop());
         lock?.recordJavaPid(dynamo.pid);
         return dynamo.endpoint;
       }),
     options.sqsEndpoint ??
-      startSqsLocal({ port: pick(options.sqsPort, saved.sqs) }).then((sqsLocal) => {
-        stops.push(() => sqsLocal.stop());
-        return sqsLocal.endpoint;
-      }),
+      onPort(options.sqsPort, saved.sqs, "SQS (fauxqs)", (port) => startSqsLocal({ port })).then(
+        (sqsLocal) => {
+          stops.push(() => sqsLocal.stop());
+          return sqsLocal.endpoint;
+        },
+      ),
   ]);
   const dynamodb = new DynamoDBClient(localClientConfig(dynamoDbEndpoint));
   const sqs = new SQSClient(localClientConfig(sqsEndpoint));
@@ -173,11 +174,13 @@ async function startParts(
   await registerJobs(system, options.app);
   if (dataDir !== undefined) await resendPending(system.store, system.dispatcher, runTimer);
 
-  const realtime = await startLocalRealtime({
-    store: system.store,
-    port: pick(options.webSocketPort, saved.webSocket),
-    ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
-  });
+  const realtime = await onPort(options.webSocketPort, saved.webSocket, "WebSocket server", (port) =>
+    startLocalRealtime({
+      store: system.store,
+      port,
+      ...(options.webSocketToken !== undefined ? { token: options.webSocketToken } : {}),
+    }),
+  );
   stops.push(() => realtime.stop());
 
   const workerOptions = {
@@ -255,6 +258,27 @@ async function startParts(
 }
 
 const portOf = (url: string) => Number(new URL(url).port);
+
+/**
+ * Starts a service on the port given (taken: `PortInUseError`, the caller's to change),
+ * else on the port saved in the data folder, else on a free one. A saved port that another
+ * program took meanwhile falls back to a free one, with a warning: the restart goes on.
+ */
+async function onPort<T>(
+  explicit: number | undefined,
+  saved: number | undefined,
+  service: string,
+  start: (port: number) => Promise<T>,
+): Promise<T> {
+  if (explicit !== undefined || saved === undefined) return start(explicit ?? 0);
+  try {
+    return await start(saved);
+  } catch (error) {
+    if (!(error instanceof PortInUseError)) throw error;
+    console.warn(`local stack: port ${saved} (saved for the ${service}) is taken now; using a free one`);
+    return start(0);
+  }
+}
 
 /** Like `Promise.all`, but waits for every promise to settle before rejecting with the first error. */
 async function allOrFirstError<T extends readonly unknown[]>(

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -99,5 +100,23 @@ describe("a data folder holds one stack at a time", () => {
     // stop() releases the folder.
     await third.stop();
     await expect(readFile(join(dataDir, lockFileName), "utf8")).rejects.toThrow(/ENOENT/);
+  }, 120_000);
+
+  it("starts on a free port when another program took a saved one meanwhile, keeping the others", async () => {
+    dir = await mkdtemp(join(tmpdir(), "stack-ports-"));
+    const dataDir = join(dir, "data");
+    const first = await startLocalStack({ app, dataDir, workers: 0 });
+    await first.stop();
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(Number(new URL(first.webSocket.url).port), "127.0.0.1", r));
+    try {
+      const second = await startLocalStack({ app, dataDir, workers: 0 });
+      stacks.push(second);
+      expect(second.webSocket.url).not.toBe(first.webSocket.url);
+      expect(second.dynamoDbEndpoint).toBe(first.dynamoDbEndpoint);
+      expect(second.sqsEndpoint).toBe(first.sqsEndpoint);
+    } finally {
+      taken.close();
+    }
   }, 120_000);
 });
