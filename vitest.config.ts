@@ -43,6 +43,7 @@ export default defineConfig({
             ...againstEmulators,
           ],
           globalSetup: ["test/support/global-setup.ts"],
+          setupFiles: ["test/support/dispose-resources.ts"],
         },
       },
     ],

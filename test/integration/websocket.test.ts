@@ -110,7 +110,14 @@ async function rawSocket(url: string, headers: Record<string, string> = {}) {
     for (let i = 0; i < 100 && frames.length === 0; i++) await sleep(20);
     return frames.shift();
   };
-  return { ws, next, frames };
+  /** The next reply to a request: pushed events may come before it (the fanout races the confirmation), so they are skipped. */
+  const nextReply = async () => {
+    for (;;) {
+      const frame = (await next()) as { type?: string } | undefined;
+      if (frame?.type !== "event") return frame;
+    }
+  };
+  return { ws, next, nextReply, frames };
 }
 
 /** Waits (up to 10 s) until `check` holds. */
@@ -316,21 +323,21 @@ describe("WebSocket authorization", () => {
     const { system: s, realtime: rt } = await start(app);
     const run = await s.client.trigger(chatty, { n: 2 });
     const other = await s.client.trigger(chatty, { n: 1 });
-    const { ws, next } = await rawSocket(rt.url);
+    const { ws, nextReply } = await rawSocket(rt.url);
     const subscribe = (token?: string) =>
       ws.send(JSON.stringify({ action: "subscribe", runId: run.runId, ...(token ? { token } : {}) }));
     // Act + Assert
     subscribe();
-    expect(await next()).toMatchObject({ type: "error", code: "Unauthorized" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "Unauthorized" });
     subscribe(createSubscriptionToken(rt.token, other.runId));
-    expect(await next()).toMatchObject({ type: "error", code: "Unauthorized" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "Unauthorized" });
     subscribe(createSubscriptionToken(rt.token, run.runId, { nowMs: Date.now() - 120_000, ttlMs: 60_000 }));
-    expect(await next()).toMatchObject({ type: "error", code: "Unauthorized" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "Unauthorized" });
     subscribe(createSubscriptionToken("another-secret", run.runId));
-    expect(await next()).toMatchObject({ type: "error", code: "Unauthorized" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "Unauthorized" });
     expect(await subscribers(s.store, run.runId)).toEqual([]);
     subscribe(createSubscriptionToken(rt.token, run.runId));
-    expect(await next()).toEqual({ type: "subscribed", runId: run.runId });
+    expect(await nextReply()).toEqual({ type: "subscribed", runId: run.runId });
     expect(await subscribers(s.store, run.runId)).toHaveLength(1);
     ws.close();
   });
@@ -338,16 +345,16 @@ describe("WebSocket authorization", () => {
   it("answers an unknown run and a malformed message with error frames and stays usable", async () => {
     const { app, chatty } = appWithJobs();
     const { system: s, realtime: rt, socketClient } = await start(app);
-    const { ws, next } = await rawSocket(rt.url, { Authorization: `Bearer ${rt.token}` });
+    const { ws, nextReply } = await rawSocket(rt.url, { Authorization: `Bearer ${rt.token}` });
     ws.send("{not json");
-    expect(await next()).toMatchObject({ type: "error", code: "BadRequest", message: "message is not JSON" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "BadRequest", message: "message is not JSON" });
     ws.send(JSON.stringify({ action: "subscribe", runId: "no-such-run" }));
-    expect(await next()).toMatchObject({ type: "error", code: "RunNotFound" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "RunNotFound" });
     ws.send(JSON.stringify({ action: "subscribe", runId: "x", token: 5 }));
-    expect(await next()).toMatchObject({ type: "error", code: "BadRequest" });
+    expect(await nextReply()).toMatchObject({ type: "error", code: "BadRequest" });
     const run = await s.client.trigger(chatty, { n: 1 });
     ws.send(JSON.stringify({ action: "subscribe", runId: run.runId }));
-    expect(await next()).toEqual({ type: "subscribed", runId: run.runId });
+    expect(await nextReply()).toEqual({ type: "subscribed", runId: run.runId });
     ws.close();
     await expect(collect(socketClient.observeRunEvents("no-such-run"))).rejects.toBeInstanceOf(
       RunNotFoundError,

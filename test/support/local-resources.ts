@@ -1,10 +1,13 @@
 /**
  * Per-test resources on the shared local stack: a fresh table and fresh lanes under a
- * random prefix, so tests never see each other's data.
+ * random prefix, so tests never see each other's data. Every table and queue made here
+ * is deleted after its test file (`disposeTestResources`, run by dispose-resources.ts):
+ * DynamoDB Local slows down as tables pile up (a put took 2× as long after 300 tables),
+ * and a whole suite creates hundreds.
  */
 import { randomUUID } from "node:crypto";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { inject } from "vitest";
 import { localClientConfig } from "../../local/aws-clients.js";
 import { createLanes, createTable } from "../../local/provision.js";
@@ -23,6 +26,9 @@ export interface TestResources {
   sqs: SQSClient;
 }
 
+/** What this test process created, to delete after its file. */
+const created: TestResources[] = [];
+
 export async function createTestResources(): Promise<TestResources> {
   if (!inject("dynamoEndpoint")) {
     throw new Error("this test needs the emulators: list it in the integration project (vitest.config.ts)");
@@ -35,7 +41,7 @@ export async function createTestResources(): Promise<TestResources> {
     createLanes(sqs, prefix),
     createTable(dynamodb, tableName),
   ]);
-  return {
+  const resources: TestResources = {
     prefix,
     tableName,
     laneUrls,
@@ -44,4 +50,19 @@ export async function createTestResources(): Promise<TestResources> {
     sqs,
     dynamoDbEndpoint: inject("dynamoEndpoint"),
   };
+  created.push(resources);
+  return resources;
+}
+
+/** Deletes every table and queue `createTestResources` made in this process (best effort: a test may have deleted some). */
+export async function disposeTestResources(): Promise<void> {
+  const all = created.splice(0);
+  await Promise.allSettled(
+    all.flatMap((r) => [
+      r.dynamodb.send(new DeleteTableCommand({ TableName: r.tableName })),
+      ...[...Object.values(r.laneUrls), ...Object.values(r.deadLetterUrls)].map((QueueUrl) =>
+        r.sqs.send(new DeleteQueueCommand({ QueueUrl })),
+      ),
+    ]),
+  );
 }

@@ -19,6 +19,8 @@
  * Server → client (JSON text frames):
  * - `{ "type": "subscribed", "runId" }`: the subscription is stored; every event
  *   committed after this frame is pushed, so a table read started now misses nothing.
+ *   Events of the run may arrive before it: the fanout pushes as soon as the
+ *   subscription is stored, racing this reply.
  * - `{ "type": "event", "runId", "event": RunEvent }`: in commit order per item only
  *   (a DynamoDB stream orders records per item), and possibly one the client already
  *   read; clients order events by id and drop ids they have seen.
