@@ -347,7 +347,11 @@ describe("WebSocket authorization", () => {
     const { system: s, realtime: rt, socketClient } = await start(app);
     const { ws, nextReply } = await rawSocket(rt.url, { Authorization: `Bearer ${rt.token}` });
     ws.send("{not json");
-    expect(await nextReply()).toMatchObject({ type: "error", code: "BadRequest", message: "message is not JSON" });
+    expect(await nextReply()).toMatchObject({
+      type: "error",
+      code: "BadRequest",
+      message: "message is not JSON",
+    });
     ws.send(JSON.stringify({ action: "subscribe", runId: "no-such-run" }));
     expect(await nextReply()).toMatchObject({ type: "error", code: "RunNotFound" });
     ws.send(JSON.stringify({ action: "subscribe", runId: "x", token: 5 }));
