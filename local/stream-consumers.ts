@@ -1,12 +1,13 @@
 /**
  * The two consumers of the table's stream, as the CDK construct deploys them (two event
  * source mappings), run locally by two stream pollers: the dispatch consumer (wake-ups,
- * then the WebSocket fanout when given, then the cascade cancel) every 100 ms, and the projections consumer (run
+ * then the WebSocket fanout when given, then the cascade cancel, then batches) every 100 ms, and the projections consumer (run
  * counts) every `projectionsIntervalMs`, which stands in for its mapping's batching window.
  */
 import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
+import { createBatchStreamHandler } from "../sdk/src/batches/batch-stream.js";
 import { createWakeUpHandler, type StreamRecords } from "../sdk/src/dispatch/wake-ups.js";
 import { createRunCountsHandler } from "../sdk/src/projections/run-counts.js";
 import type { Dispatcher } from "../sdk/src/queue/dispatcher.js";
@@ -47,6 +48,10 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
     store: options.store,
     ...(options.timer ? { timer: options.timer } : {}),
   });
+  const batches = createBatchStreamHandler({
+    store: options.store,
+    ...(options.timer ? { timer: options.timer } : {}),
+  });
   const positionFile = (name: string) =>
     options.dataDir ? { positionFile: join(options.dataDir, `stream-${tableName}-${name}.json`) } : {};
   const onError = options.onError ? { onError: options.onError } : {};
@@ -59,6 +64,7 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
         await wakeUps(event);
         await options.fanout?.(event);
         await cascade(event);
+        await batches(event);
       },
       { intervalMs: 100, ...positionFile("dispatch"), ...onError },
     ),

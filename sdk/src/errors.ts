@@ -28,9 +28,12 @@ export class ValidationError extends JobSystemError {
 export class JobNotFoundError extends JobSystemError {
   override name = "JobNotFoundError" as const;
   readonly jobName: string;
-  constructor(jobName: string) {
-    super(`job "${jobName}" is not registered`);
+  /** In a batch, the index of the item that names the job. */
+  readonly batchIndex?: number;
+  constructor(jobName: string, batchIndex?: number) {
+    super(`${batchIndex === undefined ? "" : `items[${batchIndex}]: `}job "${jobName}" is not registered`);
     this.jobName = jobName;
+    if (batchIndex !== undefined) this.batchIndex = batchIndex;
   }
 }
 
@@ -44,6 +47,16 @@ export class RunNotFoundError extends JobSystemError {
   }
 }
 
+/** No batch has this id (it never existed, or retention purged it). */
+export class BatchNotFoundError extends JobSystemError {
+  override name = "BatchNotFoundError" as const;
+  readonly batchId: string;
+  constructor(batchId: string) {
+    super(`batch "${batchId}" was not found`);
+    this.batchId = batchId;
+  }
+}
+
 /**
  * A trigger used a deduplication id that a non-terminal run of the same job holds.
  * Nothing was written; `existingRunId` is the run holding the id.
@@ -53,13 +66,16 @@ export class RunConflictError extends JobSystemError {
   readonly jobName: string;
   readonly deduplicationId: string;
   readonly existingRunId: string;
-  constructor(jobName: string, deduplicationId: string, existingRunId: string) {
+  /** In a batch, the index of the item whose deduplication id is held (nothing of the batch was written). */
+  readonly batchIndex?: number;
+  constructor(jobName: string, deduplicationId: string, existingRunId: string, batchIndex?: number) {
     super(
-      `job "${jobName}" already has an active run ${existingRunId} with deduplication id "${deduplicationId}"`,
+      `${batchIndex === undefined ? "" : `items[${batchIndex}]: `}job "${jobName}" already has an active run ${existingRunId} with deduplication id "${deduplicationId}"`,
     );
     this.jobName = jobName;
     this.deduplicationId = deduplicationId;
     this.existingRunId = existingRunId;
+    if (batchIndex !== undefined) this.batchIndex = batchIndex;
   }
 }
 

@@ -2,6 +2,16 @@
  * The job system's public API: define jobs, connect a client, trigger and observe runs.
  * Each export is named; internals stay internal.
  */
+
+export type { BatchEvent } from "./batches/batch-events.js";
+export type {
+  BatchCallOptions,
+  BatchHandle,
+  BatchOptions,
+  BatchStatus,
+  JobBatch,
+} from "./client/batch-calls.js";
+export type { BatchItem } from "./client/batch-inputs.js";
 export {
   JobClient,
   type JobClientOptions,
@@ -32,6 +42,7 @@ export {
   type SignalOptions,
 } from "./domain/run-options.js";
 export {
+  BatchNotFoundError,
   DeadLetterError,
   HandBackLimitError,
   HandlerIgnoredAbortError,
@@ -65,6 +76,8 @@ export {
   type SubscriptionTokenOptions,
 } from "./realtime/tokens.js";
 export type { CancelOutcome } from "./runs/lifecycle.js";
+export type { BatchCounts } from "./store/batch-record.js";
+export { maxBatchItems } from "./store/batch-record.js";
 export { InputStalledError, InputStreamError } from "./streams/input-stream.js";
 export { LocalRunTimer, type LocalRunTimerOptions, type LocalTimerEntry } from "./timer/local-timer.js";
 export {

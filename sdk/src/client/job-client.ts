@@ -5,12 +5,12 @@
  * Observer calls (`wait`, `waitResult`) only watch: aborting stops the watching.
  */
 import { ulid } from "ulid";
+import type { BatchEvent } from "../batches/batch-events.js";
 import { toJson } from "../domain/json.js";
 import type { JobRun } from "../domain/run.js";
 import { isTerminal } from "../domain/run.js";
 import { isTerminalEvent, type RunEvent } from "../domain/run-event.js";
 import {
-  maxScheduleAheadMs,
   type ResolvedRunOptions,
   type RunOptions,
   resolveRunOptions,
@@ -40,9 +40,19 @@ import { markSpawned } from "../store/spawn-mark.js";
 import { pollRunEvents } from "../streams/event-poller.js";
 import { copyInput } from "../streams/input-log.js";
 import { extractStreams, streamNames } from "../streams/stream-args.js";
-import { type RunTimer, releasePath } from "../timer/timer-port.js";
+import { releasePlan } from "../timer/release-plan.js";
+import type { RunTimer } from "../timer/timer-port.js";
 import { onAbort } from "./abort-listeners.js";
 import { abortableSleep, waitDelays } from "./abortable-sleep.js";
+import {
+  type BatchCallOptions,
+  BatchCalls,
+  type BatchHandle,
+  type BatchInputs,
+  type BatchOptions,
+  type JobBatch,
+} from "./batch-calls.js";
+import type { BatchItem } from "./batch-inputs.js";
 import { pumpInput } from "./input-pump.js";
 import { planListing, type RunFilter } from "./run-filter.js";
 
@@ -123,6 +133,7 @@ export class JobClient {
   readonly #durations: RunDurations;
   /** The parent's `spawnedAttempt` write, made before this client's first child (see `store/spawn-mark.ts`). */
   #spawnMarked: Promise<void> | undefined;
+  readonly #batches: BatchCalls;
 
   constructor(
     options: JobClientOptions,
@@ -134,6 +145,15 @@ export class JobClient {
     this.#now = options.now ?? Date.now;
     this.#knownJobs = shared?.knownJobs ?? new Map();
     this.#durations = shared?.durations ?? new RunDurations();
+    this.#batches = new BatchCalls({
+      store: options.store,
+      resolveJob: (name) => this.#resolveJob(name),
+      ...(lineage ? { lineage } : {}),
+      markSpawned: () => this.#markSpawned(),
+      snapshot: (item) => this.#snapshot(item),
+      maxPollIntervalMs: options.maxPollIntervalMs ?? 1000,
+      now: this.#now,
+    });
   }
 
   /**
@@ -408,6 +428,12 @@ export class JobClient {
   getRuns(filter: RunFilter = {}): AsyncIterable<JobRun> {
     const store = this.#options.store;
     const plan = planListing(filter);
+    if (filter.batchId !== undefined) {
+      const children = this.#batches.children(filter.batchId);
+      return (async function* () {
+        for await (const item of children) if (plan.matches(item)) yield toJobRun(item);
+      })();
+    }
     return (async function* () {
       const jobNames = plan.needsJobNames ? await store.jobNames() : [];
       for await (const item of readRuns(store, listKeys(store, plan.listing(jobNames)))) {
@@ -458,6 +484,174 @@ export class JobClient {
     );
     if (!outcome) throw new RunNotFoundError(runId);
     return outcome;
+  }
+
+  /**
+   * Creates a batch and returns at once: one job over many inputs
+   * (`triggerBatch(job, inputs, options?)`), or a mix of jobs
+   * (`triggerBatch(items, options?)`, each item `{ job, args?, options? }`). Each input
+   * becomes a child run, with the batch's id and its ordinal (commit order is input
+   * order; child ids are `<batchId>-<ordinal>`). The children are created from the
+   * table's stream after this call returns, at most 500 per step (the handle's
+   * `runIds()` yields them as they exist; `getBatch` says `Creating` until all do); a
+   * crash of this process after the call returned does not stop it. Inside a job, the
+   * batch is a child of the job's run: ending that run without success cancels the batch.
+   *
+   * Every item is checked before anything is written; one bad item rejects the batch.
+   *
+   * @param options.deduplicationId - the batch's idempotency key: a repeat call returns
+   *   the existing batch (`existing: true`) and creates nothing.
+   * @throws {@link ValidationError} no items, more than 10,000, or a bad item (the path
+   *   names it: `items[3].args.when: Date is not JSON; pass an ISO string`).
+   * @throws {@link JobNotFoundError} an item names an unknown job (`batchIndex`).
+   * @throws {@link RunConflictError} an item's own deduplication id is held by a
+   *   non-terminal run (`batchIndex`).
+   * @example
+   * ```ts
+   * const batch = await client.triggerBatch("ProcessOrder", [{ orderId: 101 }, { orderId: 102 }]);
+   * const mixed = await client.triggerBatch([{ job: "ProcessOrder", args: { orderId: 101 } }, { job: "EmailReceipt", args: { orderId: 101 } }]);
+   * ```
+   */
+  triggerBatch<TArgs, TResult>(
+    job: JobDefinition<TArgs, TResult>,
+    inputs: readonly TArgs[],
+    options?: BatchOptions,
+  ): Promise<BatchHandle>;
+  triggerBatch(jobName: string, inputs: readonly unknown[], options?: BatchOptions): Promise<BatchHandle>;
+  triggerBatch(items: readonly BatchItem[], options?: BatchOptions): Promise<BatchHandle>;
+  triggerBatch(...form: BatchInputs): Promise<BatchHandle> {
+    return this.#batches.trigger(...form);
+  }
+
+  /**
+   * Triggers a batch and waits for every child to end (owner call: aborting
+   * `options.signal` cancels the batch). Reads the batch's progress, not each child.
+   *
+   * @returns the results in commit order (input order).
+   * @throws AggregateError after every child ended, when any child failed or was
+   *   canceled: one {@link JobRunError} per such child, in commit order (each carries the child).
+   * @throws everything {@link JobClient.triggerBatch} throws.
+   * @example
+   * ```ts
+   * const results = await client.runBatch<{ orderId: number }>("ProcessOrder", [{ orderId: 101 }, { orderId: 102 }]);
+   * ```
+   */
+  runBatch<TArgs, TResult>(
+    job: JobDefinition<TArgs, TResult>,
+    inputs: readonly TArgs[],
+    options?: BatchCallOptions,
+  ): Promise<TResult[]>;
+  runBatch<T = unknown>(
+    jobName: string,
+    inputs: readonly unknown[],
+    options?: BatchCallOptions,
+  ): Promise<T[]>;
+  runBatch<T = unknown>(items: readonly BatchItem[], options?: BatchCallOptions): Promise<T[]>;
+  runBatch<T>(...form: BatchInputs): Promise<T[]> {
+    return this.#batches.run<T>(...form);
+  }
+
+  /**
+   * Triggers a batch and yields each child's result as that child succeeds (fail-fast:
+   * throws {@link JobRunError} at the first child that failed or was canceled, while the
+   * rest of the batch keeps running). Owner call: aborting `options.signal`, or leaving
+   * the loop early (`break`, `return`), cancels the batch; the throw on a failed child does not.
+   *
+   * @throws everything {@link JobClient.triggerBatch} throws.
+   * @example
+   * ```ts
+   * for await (const result of client.streamBatch("ProcessOrder", orders)) console.log(result);
+   * ```
+   */
+  streamBatch<TArgs, TResult>(
+    job: JobDefinition<TArgs, TResult>,
+    inputs: readonly TArgs[],
+    options?: BatchCallOptions,
+  ): AsyncIterable<TResult>;
+  streamBatch<T = unknown>(
+    jobName: string,
+    inputs: readonly unknown[],
+    options?: BatchCallOptions,
+  ): AsyncIterable<T>;
+  streamBatch<T = unknown>(items: readonly BatchItem[], options?: BatchCallOptions): AsyncIterable<T>;
+  streamBatch<T>(...form: BatchInputs): AsyncIterable<T> {
+    return this.#batches.stream<T>(...form);
+  }
+
+  /**
+   * Reads a batch: status (`Creating` until every child exists, `Completed` once every
+   * child is terminal), total, children created, counts per status (kept from the
+   * table's stream, up to one stream batch behind the children). One strongly consistent `Query`.
+   *
+   * @throws {@link BatchNotFoundError} no such batch.
+   */
+  getBatch(batchId: string): Promise<JobBatch> {
+    return this.#batches.get(batchId);
+  }
+
+  /**
+   * Waits until every child of the batch is terminal and its counts account for every
+   * child, and returns the final snapshot (observer call: aborting only stops waiting).
+   *
+   * @throws {@link BatchNotFoundError} no such batch.
+   * @example
+   * ```ts
+   * const { counts } = await client.waitBatch(batchId); // counts.Failed, counts.Succeeded, ...
+   * ```
+   */
+  waitBatch(batchId: string, options: SignalOptions = {}): Promise<JobBatch> {
+    return this.#batches.wait(batchId, options.signal);
+  }
+
+  /**
+   * Yields each child of the batch exactly once, as it reaches a terminal status
+   * (observer call). Ends once every child was yielded.
+   *
+   * @throws {@link BatchNotFoundError} no such batch.
+   * @example
+   * ```ts
+   * for await (const child of client.waitEach(batchId)) console.log(child.batchOrdinal, child.status);
+   * ```
+   */
+  waitEach(batchId: string, options: SignalOptions = {}): AsyncIterable<JobRun> {
+    return this.#batches.waitEach(batchId, options.signal);
+  }
+
+  /**
+   * Yields the batch's events: each child's status changes (`Pending`, `Running`, and
+   * its terminal status), in order per child, merged across children by commit time;
+   * ends after every child's terminal event (observer call). Event ids are opaque
+   * strings: resume with `sinceEventId` set to the last id seen, with no event skipped
+   * or repeated.
+   *
+   * @throws {@link BatchNotFoundError} no such batch.
+   * @throws {@link ValidationError} `sinceEventId` is not an id of this batch.
+   * @example
+   * ```ts
+   * for await (const e of client.observeBatchEvents(batchId, { sinceEventId: last })) last = e.eventId;
+   * ```
+   */
+  observeBatchEvents(
+    batchId: string,
+    options: SignalOptions & { readonly sinceEventId?: string } = {},
+  ): AsyncIterable<BatchEvent> {
+    return this.#batches.observe(batchId, options.sinceEventId, options.signal);
+  }
+
+  /**
+   * Cancels every child of the batch that is not terminal yet, and their descendants.
+   * One write, whatever the batch's size: the table's stream carries it out (500
+   * children per step) whether or not this process is still there, and a child claimed
+   * afterwards is canceled instead of started. Resolves before the children are
+   * canceled; `canceled: false` when the batch was canceled before.
+   *
+   * @throws {@link BatchNotFoundError} no such batch.
+   */
+  cancelBatch(
+    batchId: string,
+    options: { readonly reason?: string } = {},
+  ): Promise<{ batchId: string; canceled: boolean }> {
+    return this.#batches.cancel(batchId, options.reason ?? `batch ${batchId} canceled by request`);
   }
 
   /**
@@ -576,12 +770,9 @@ export class JobClient {
     const timer = this.#options.timer;
     // Due soon: send now, the worker holds the message until notBefore. Further: the timer
     // sends it. No timer: the maintenance pass finds it in the sparse byLater index when due.
-    const dueMs = resolved.notBeforeMs ?? now;
-    const path = releasePath(timer, dueMs, now);
-    // An expiry timer only when one can fire (a deadline past the scheduling horizon is enforced at claim time).
+    const release = releasePlan(timer, resolved, now);
+    const { path, dueMs, expiry } = release;
     const notAfterMs = resolved.notAfterMs;
-    const expiry =
-      timer?.expiresRuns === true && notAfterMs !== undefined && notAfterMs - now <= maxScheduleAheadMs;
     const inline = argsJson === undefined || Buffer.byteLength(argsJson, "utf8") <= inlinePayloadBytes;
     const item = newRunItem(
       {
@@ -597,9 +788,7 @@ export class JobClient {
           : { rootRunId: runId }),
         ...extra,
         createdMs: now,
-        enqueueCount: path === "later" ? 0 : 1,
-        ...(path === "timer" ? { timerRelease: 0 } : {}),
-        ...(expiry ? { timerExpiry: true } : {}),
+        ...release.fields,
       },
       path === "later",
     );

@@ -23,6 +23,8 @@ export interface RunFilter {
   readonly jobName?: string;
   readonly status?: RunStatus;
   readonly parentRunId?: string;
+  /** The children of this batch, in commit order (ordinal), instead of newest first. */
+  readonly batchId?: string;
   /** Only runs created after this time, exclusive (a Date or ISO 8601 string; millisecond precision). */
   readonly createdAfter?: Date | string;
   /** Only runs created before this time, exclusive (a Date or ISO 8601 string; millisecond precision). */
@@ -94,8 +96,23 @@ export function planListing(filter: RunFilter = {}): ListingPlan {
     listing,
     matches: (run) =>
       (filter.status === undefined || run.status === filter.status) &&
-      (!byParent || filter.jobName === undefined || run.jobName === filter.jobName),
+      (!byParent || filter.jobName === undefined || run.jobName === filter.jobName) &&
+      (filter.batchId === undefined || filter.jobName === undefined || run.jobName === filter.jobName) &&
+      (filter.batchId === undefined ||
+        filter.parentRunId === undefined ||
+        run.parentRunId === filter.parentRunId) &&
+      inRange(run.createdMs, afterMs, beforeMs, filter.batchId !== undefined),
   };
+}
+
+/** A batch listing reads children by ordinal, so its creation range is checked on each run. */
+function inRange(
+  ms: number,
+  afterMs: number | undefined,
+  beforeMs: number | undefined,
+  check: boolean,
+): boolean {
+  return !check || ((afterMs === undefined || ms > afterMs) && (beforeMs === undefined || ms < beforeMs));
 }
 
 function rangeOf(after: string | undefined, before: string | undefined): ShardedListing["range"] {

@@ -59,6 +59,10 @@ export interface JobRun<TResult = unknown> {
   readonly deduplicationId?: string;
   readonly parentRunId?: string;
   readonly rootRunId: string;
+  /** The batch this run is a child of. */
+  readonly batchId?: string;
+  /** Its position in the batch: commit order, from 0. */
+  readonly batchOrdinal?: number;
   readonly rerunOfRunId?: string;
   /** 0..1, as last reported by the handler. Resets to 0 on retry; 1 after success. */
   readonly progress: number;

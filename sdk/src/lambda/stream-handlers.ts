@@ -6,7 +6,8 @@
  *   message, or makes the timer, of every run a write left Pending and due; see
  *   `dispatch/wake-ups.ts`), when `JOBS_WS_CALLBACK_URL` is set the WebSocket fanout, and
  *   the cascade cancel of the children of runs whose attempt ended without success
- *   (`runs/cascade-cancel.ts`). No batching window: latency.
+ *   (`runs/cascade-cancel.ts`), and batches (children's creation and cancel, counts and
+ *   events; `batches/batch-stream.ts`). No batching window: latency.
  * - `createProjectionsLambdaHandler`: run counts per job and queue
  *   (`projections/run-counts.ts`), with a long batching window so their writes are
  *   shared by many runs.
@@ -14,6 +15,7 @@
  * A failing batch throws: the mappings retry it until it succeeds (never skipped), and
  * everything both handlers do is safe to repeat.
  */
+import { createBatchStreamHandler } from "../batches/batch-stream.js";
 import { connectFromEnvironment, environmentVariables } from "../config/environment.js";
 import { createWakeUpHandler, type StreamRecords } from "../dispatch/wake-ups.js";
 import { createRunCountsHandler } from "../projections/run-counts.js";
@@ -21,7 +23,7 @@ import { managementApiPoster } from "../realtime/connection-poster.js";
 import { createFanoutHandler } from "../realtime/fanout.js";
 import { createCascadeCancelHandler } from "../runs/cascade-cancel.js";
 
-/** The dispatch consumer: wake-ups, then (with the WebSocket API) the fanout, then the cascade cancel. */
+/** The dispatch consumer: wake-ups, then (with the WebSocket API) the fanout, then the cascade cancel, then batches. */
 export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = process.env) {
   const system = connectFromEnvironment({}, env);
   const wakeUps = createWakeUpHandler({
@@ -36,10 +38,15 @@ export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = proce
     store: system.store,
     ...(system.timer ? { timer: system.timer } : {}),
   });
+  const batches = createBatchStreamHandler({
+    store: system.store,
+    ...(system.timer ? { timer: system.timer } : {}),
+  });
   return async (event: StreamRecords) => {
     await wakeUps(event);
     await fanout?.(event);
     await cascade(event);
+    await batches(event);
   };
 }
 

@@ -5,7 +5,8 @@
  * attempt count when sent (the claim must still see it). A child run's message also
  * names its parent and the parent's attempt that created it (`parentRunId`,
  * `parentAttempt`, which never change), so the worker checks the parent before it claims
- * (`domain/lineage.ts`) without reading the child first. `MessageDeduplicationId` is
+ * (`domain/lineage.ts`) without reading the child first; a batch child's names its batch,
+ * checked the same way. `MessageDeduplicationId` is
  * run id + attempt + enqueue count, so each wake-up the run item counts is one message:
  * the writer's own send (the fast path) and the table stream consumer's send of the same
  * wake-up (the reliable path) carry the same id, and SQS drops the second within its
@@ -28,7 +29,7 @@ export interface Lane extends LaneDefinition {
 /** What a wake-up message is built from. */
 export type WakeUp = Pick<
   RunItem,
-  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt"
+  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
 >;
 
 /** Most entries in one `SendMessageBatch` (SQS limit). */
@@ -42,6 +43,8 @@ export interface RunMessage {
   readonly parentRunId?: string;
   /** The parent's attempt that created the child. */
   readonly parentAttempt?: number;
+  /** A batch child's batch (checked before the claim: a canceled batch's child never starts). */
+  readonly batchId?: string;
 }
 
 /** Parses a lane message body; returns `undefined` for anything that is not one. */
@@ -54,6 +57,7 @@ export function parseRunMessage(body: string | undefined): RunMessage | undefine
         attempt: parsed.attempt,
         ...(typeof parsed.parentRunId === "string" ? { parentRunId: parsed.parentRunId } : {}),
         ...(typeof parsed.parentAttempt === "number" ? { parentAttempt: parsed.parentAttempt } : {}),
+        ...(typeof parsed.batchId === "string" ? { batchId: parsed.batchId } : {}),
       };
     }
   } catch {
@@ -135,6 +139,7 @@ export class Dispatcher {
       attempt: run.attempt,
       ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
       ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
+      ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
     };
     const messageId = `${run.runId}-${run.attempt}-${run.enqueueCount}`;
     return {

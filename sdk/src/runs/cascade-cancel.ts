@@ -30,6 +30,7 @@ import { childRuns } from "../store/listing.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import type { RunTimer } from "../timer/timer-port.js";
+import { forEachAtMost } from "./for-each-at-most.js";
 import { cancelRun } from "./lifecycle.js";
 
 /** What the canceller needs. */
@@ -126,26 +127,4 @@ async function markDescendantsCanceled(store: RunStore, runId: string, cause: st
     if ((error as Error).name === "ConditionalCheckFailedException") return false;
     throw error;
   }
-}
-
-/** Runs `task` for each item, at most `limit` at once; stops taking items at the first failure and throws it once the running ones settle. */
-async function forEachAtMost<T>(
-  limit: number,
-  items: AsyncIterable<T>,
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failed: { error: unknown } | undefined;
-  for await (const item of items) {
-    if (failed) break;
-    const run: Promise<void> = task(item)
-      .catch((error: unknown) => {
-        failed ??= { error };
-      })
-      .finally(() => running.delete(run));
-    running.add(run);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failed) throw failed.error;
 }

@@ -83,3 +83,28 @@ export const appliedBatchKey = (shardId: string, sequenceNumber: string) => ({
   pk: `AGGB#${shardId}`,
   sk: sequenceNumber,
 });
+
+/** A batch's record, in the batch's item collection with its inputs, counters and events. */
+export const batchPk = (batchId: string) => `BATCH#${batchId}`;
+export const batchKey = (batchId: string) => ({ pk: batchPk(batchId), sk: "#BATCH" });
+/** A chunk of a batch's inputs, by the ordinal of its first input (so a `Query` reads them in order). */
+export const batchInputKey = (batchId: string, firstOrdinal: number) => ({
+  pk: batchPk(batchId),
+  sk: batchInputSk(firstOrdinal),
+});
+export const batchInputSk = (firstOrdinal: number) => `IN#${pad(firstOrdinal, 8)}`;
+/** One counters shard of a batch (counts per status and the shard's event sequence). */
+export const batchCounterKey = (batchId: string, shard: number) => ({
+  pk: batchPk(batchId),
+  sk: `CNT#${pad(shard, 2)}`,
+});
+/** Upper bound of the record and counter sort keys (`#BATCH` < `CNT#…` < `EVT#…` < `IN#…`). */
+export const lastBatchCounterSk = "CNT#~";
+/** Event `seq` of counters shard `shard` of a batch: the child status changes one stream batch applied there. */
+export const batchEventKey = (batchId: string, shard: number, seq: number) => ({
+  pk: batchPk(batchId),
+  sk: batchEventSk(shard, seq),
+});
+export const batchEventSk = (shard: number, seq: number) => `EVT#${pad(shard, 2)}#${pad(seq, 10)}`;
+/** The child run of a batch at `ordinal`: deterministic, so creating it again is a no-op. */
+export const batchChildRunId = (batchId: string, ordinal: number) => `${batchId}-${pad(ordinal, 5)}`;

@@ -40,7 +40,9 @@ export function newRunItem(fields: NewRunFields, later: boolean): RunItem {
     jobPk: jobPk(fields.jobName, shard),
     createdSk: createdSk(new Date(fields.createdMs).toISOString(), fields.runId),
   };
-  if (fields.parentRunId !== undefined) item.parentPk = parentPk(fields.parentRunId, shard);
+  // A batch's children hang off the batch by ordinal; the batch record is the parent's index entry.
+  if (fields.parentRunId !== undefined && fields.batchId === undefined)
+    item.parentPk = parentPk(fields.parentRunId, shard);
   if (later) {
     item.laterPk = laterPk(shard);
     item.dueSk = dueSk(fields.notBeforeMs ?? fields.createdMs, fields.runId);

@@ -59,6 +59,9 @@ export interface RunItem {
    */
   descendantsCanceled?: string;
   rootRunId: string;
+  /** The batch this run is a child of, and its ordinal there (commit order). */
+  batchId?: string;
+  batchOrdinal?: number;
   rerunOfRunId?: string;
   createdMs: number;
   startedMs?: number;
@@ -142,6 +145,9 @@ export function toJobRun<T = unknown>(item: RunItem, extras: RunExtras = {}): Jo
     ...(item.deduplicationId !== undefined ? { deduplicationId: item.deduplicationId } : {}),
     ...(item.parentRunId !== undefined ? { parentRunId: item.parentRunId } : {}),
     rootRunId: item.rootRunId,
+    ...(item.batchId !== undefined
+      ? { batchId: item.batchId, batchOrdinal: item.batchOrdinal as number }
+      : {}),
     ...(item.rerunOfRunId !== undefined ? { rerunOfRunId: item.rerunOfRunId } : {}),
     progress,
     createdAt: iso(item.createdMs) as string,

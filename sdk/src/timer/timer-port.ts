@@ -55,7 +55,7 @@ import type { RunItem } from "../store/run-item.js";
 /** What a timer needs to know about a run: its identity, its lane, its send count and its parent (the wake-up's fields). */
 export type TimerRun = Pick<
   RunItem,
-  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt"
+  "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
 >;
 
 /** What a timer does for a run. */

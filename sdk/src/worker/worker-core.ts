@@ -29,7 +29,9 @@
  * live execution per attempt) holds because the handler only runs after the
  * conditional claim committed.
  */
+
 import { randomUUID } from "node:crypto";
+import { canceledBatchReason } from "../batches/batch-claim-check.js";
 import type { JobClient } from "../client/job-client.js";
 import { earlierAttemptsOrder, orphanReason } from "../domain/lineage.js";
 import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
@@ -180,12 +182,16 @@ export class WorkerCore {
   /**
    * A child whose parent ended Canceled or Failed, or moved past the attempt that created
    * it, is canceled instead of claimed (`domain/lineage.ts`): one strongly consistent read
-   * of the parent, for child runs only. Returns whether it was.
+   * of the parent, for child runs only; so is a child of a canceled batch (one read of the
+   * batch record, `batches/batch-claim-check.ts`). Returns whether it was.
    */
   async #orphaned(message: RunMessage): Promise<boolean> {
-    if (message.parentRunId === undefined) return false;
     const { store, timer } = this.#options;
-    const reason = orphanReason(await store.get(message.parentRunId), message.parentAttempt);
+    const reason =
+      (message.parentRunId === undefined
+        ? undefined
+        : orphanReason(await store.get(message.parentRunId), message.parentAttempt)) ??
+      (await canceledBatchReason(store, message.batchId));
     if (reason === undefined) return false;
     await cancelRun(store, message.runId, reason, this.#now, timer);
     return true;
