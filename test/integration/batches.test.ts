@@ -1,9 +1,32 @@
 /**
- * Batches (issue 10) end to end on the local emulators: creation, order and failure
- * rules of each consumption style, counts, cancel, resume of the event log.
+ * Batches (issue 10) end to end on the local emulators: creation and its validation,
+ * order and failure rules of each consumption style, counts from the stream, crash and
+ * repeat during creation, one-write cancel and the claim-time check, event log resume.
+ * The 10,000-child figures are `npx tsx bench/batch.ts`.
  */
-import { afterEach, describe, expect, it } from "vitest";
-import { JobApp, JobRunError } from "../../sdk/src/index.js";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { localClientConfig } from "../../local/aws-clients.js";
+import { readBatchRecord } from "../../sdk/src/batches/batch-creation.js";
+import { createBatchDriverHandler } from "../../sdk/src/batches/batch-expander.js";
+import { abortableSleep } from "../../sdk/src/client/abortable-sleep.js";
+import { connect } from "../../sdk/src/connect.js";
+import {
+  type BatchEvent,
+  JobApp,
+  JobNotFoundError,
+  type JobRun,
+  JobRunError,
+  RunConflictError,
+  ValidationError,
+} from "../../sdk/src/index.js";
+import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
+import { addMiddleware } from "../../sdk/src/metrics/sdk-middleware.js";
+import type { RunStore } from "../../sdk/src/store/run-store.js";
+import { createTestResources, type TestResources } from "../support/local-resources.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -15,32 +38,327 @@ afterEach(async () => {
 
 function jobs() {
   const app = new JobApp();
+  const started = new Set<string>();
   const processOrder = app.addJob(
     "ProcessOrder",
-    async ({ orderId, ms }: { orderId: number; ms?: number }) => {
-      if (ms) await sleep(ms);
+    async ({ orderId, ms }: { orderId: number; ms?: number }, ctx) => {
+      started.add(ctx.runId);
+      if (ms) await abortableSleep(ms, ctx.signal);
       if (orderId < 0) throw new Error(`order ${orderId} is invalid`);
       return { orderId, processed: true };
     },
   );
-  const emailReceipt = app.addJob("EmailReceipt", ({ orderId }: { orderId: number }) => `receipt ${orderId}`);
-  return { app, processOrder, emailReceipt };
+  app.addJob("EmailReceipt", ({ orderId }: { orderId: number }) => `receipt ${orderId}`);
+  const hang = app.addJob("Hang", (_: undefined, ctx) => {
+    started.add(ctx.runId);
+    return new Promise<never>((_r, reject) =>
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+    );
+  });
+  return { app, processOrder, hang, started };
 }
 
-describe("batches", () => {
+/** Every item of the table whose pk starts with `prefix` (a test table is small). */
+async function itemsWithPrefix(store: RunStore, prefix: string): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await store.doc.send(
+      new ScanCommand({
+        TableName: store.tableName,
+        FilterExpression: "begins_with(pk, :p)",
+        ExpressionAttributeValues: { ":p": prefix },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Resolves once every child of the batch is created. */
+async function created(system: TestSystem, batchId: string): Promise<void> {
+  for (;;) {
+    const batch = await system.client.getBatch(batchId);
+    if (batch.created === batch.total) return;
+    await sleep(50);
+  }
+}
+
+/** A client of the system's table and lanes with its DynamoDB requests counted. */
+function countedClient(resources: TestResources) {
+  const dynamodb = new DynamoDBClient(localClientConfig(resources.dynamoDbEndpoint));
+  const counter = new RequestCounter();
+  counter.attach(dynamodb, "DynamoDB");
+  const { client } = connect({
+    ...resources,
+    dynamodb,
+    sqs: new SQSClient(localClientConfig(inject("sqsEndpoint"))),
+  });
+  return { client, counter };
+}
+
+describe("creating a batch", () => {
   it("runs a one-job batch and a mixed batch, results in commit order", async () => {
+    // Arrange
     const { app, processOrder } = jobs();
     system = await startTestSystem({ app });
+    // Act
     const results = await system.client.runBatch(processOrder, [
       { orderId: 101 },
       { orderId: 102 },
       { orderId: 103 },
     ]);
-    expect(results.map((r) => r.orderId)).toEqual([101, 102, 103]);
     const mixed = await system.client.runBatch([
       { job: "ProcessOrder", args: { orderId: 101 } },
       { job: "EmailReceipt", args: { orderId: 101 } },
     ]);
+    // Assert
+    expect(results.map((r) => r.orderId)).toEqual([101, 102, 103]);
     expect(mixed).toEqual([{ orderId: 101, processed: true }, "receipt 101"]);
+  });
+
+  it("rejects bad input naming the item, and writes nothing", async () => {
+    // Arrange: a run holding a deduplication id a batch item asks for
+    const { app, processOrder, hang } = jobs();
+    system = await startTestSystem({ app, workers: 0, streams: false });
+    const holder = await system.client.trigger(hang, undefined, { deduplicationId: "only-one" });
+    const client = system.client;
+    // Act / Assert
+    await expect(client.triggerBatch(processOrder, [])).rejects.toThrow(ValidationError);
+    await expect(
+      client.triggerBatch([
+        { job: "ProcessOrder", args: { orderId: 1 } },
+        { job: "Nope", args: {} },
+      ]),
+    ).rejects.toMatchObject({ name: "JobNotFoundError", batchIndex: 1, jobName: "Nope" });
+    await expect(
+      client.triggerBatch(processOrder, [{ orderId: 1 }, { orderId: new Date() as unknown as number }]),
+    ).rejects.toMatchObject({ name: "ValidationError", path: "items[1].args.orderId" });
+    await expect(
+      client.triggerBatch([{ job: "ProcessOrder", args: { orderId: 1 }, options: { priority: 1.5 } }]),
+    ).rejects.toMatchObject({ name: "ValidationError", path: "items[0].options.priority" });
+    const tooMany = Array.from({ length: 10_001 }, (_, orderId) => ({ orderId }));
+    await expect(client.triggerBatch(processOrder, tooMany)).rejects.toThrow(/at most 10000/);
+    const conflict = await client
+      .triggerBatch([{ job: "Hang" }, { job: "Hang", options: { deduplicationId: "only-one" } }])
+      .catch((e: unknown) => e);
+    expect(conflict).toBeInstanceOf(RunConflictError);
+    expect(conflict).toMatchObject({ batchIndex: 1, existingRunId: holder.runId });
+    expect(await itemsWithPrefix(system.store, "BATCH#")).toEqual([]);
+    expect(JobNotFoundError).toBeDefined();
+  });
+
+  it("completes creation after a failure midway, and a repeat call returns the same batch without duplicating children", async () => {
+    // Arrange: the stream consumer's 150th child write fails once, as a crash of the
+    // creating step would; the batch is handed over again
+    const resources = await createTestResources();
+    const fault = { puts: 0, failed: false };
+    addMiddleware(resources.dynamodb, "build", "crashMidCreation", (next, operation) => async (args) => {
+      if (operation === "PutItem" && !fault.failed && ++fault.puts === 150) {
+        fault.failed = true;
+        throw Object.assign(new Error("injected: process died"), { name: "InternalServerError" });
+      }
+      return next(args);
+    });
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, resources, workers: 2, worker: { concurrency: 16 } });
+    const inputs = Array.from({ length: 300 }, (_, orderId) => ({ orderId }));
+    // Act
+    const first = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "import-42" });
+    const again = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "import-42" });
+    const done = await system.client.waitBatch(first.batchId);
+    // Assert
+    expect(fault.failed).toBe(true);
+    expect(again).toMatchObject({ batchId: first.batchId, existing: true, total: 300 });
+    expect(done).toMatchObject({ status: "Completed", total: 300, created: 300 });
+    expect(done.counts.Succeeded).toBe(300);
+    const children: JobRun[] = [];
+    for await (const child of system.client.getRuns({ batchId: first.batchId })) children.push(child);
+    expect(children.map((c) => c.batchOrdinal)).toEqual(inputs.map((_, i) => i));
+    expect(children.map((c) => (c.result as { orderId: number }).orderId)).toEqual(
+      inputs.map((i) => i.orderId),
+    );
+    const runs = await itemsWithPrefix(system.store, "RUN#");
+    expect(runs.filter((r) => r.sk === "#RUN")).toHaveLength(300);
+  });
+});
+
+describe("consuming a batch", () => {
+  it("returns 1,000 results in commit order while children end in random order; waitEach yields each child once", async () => {
+    // Arrange
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 32 } });
+    const inputs = Array.from({ length: 1000 }, (_, orderId) => ({
+      orderId,
+      ms: Math.floor(Math.random() * 40),
+    }));
+    // Act
+    const handle = await system.client.triggerBatch(processOrder, inputs);
+    const each: JobRun[] = [];
+    const eaching = (async () => {
+      for await (const child of system.client.waitEach(handle.batchId)) each.push(child);
+    })();
+    const results = await system.client.runBatch(processOrder, inputs);
+    await eaching;
+    // Assert
+    expect(results.map((r) => r.orderId)).toEqual(inputs.map((i) => i.orderId));
+    expect(each).toHaveLength(1000);
+    expect(new Set(each.map((c) => c.runId)).size).toBe(1000);
+    const order = each.map((c) => c.batchOrdinal as number);
+    expect(order).not.toEqual([...order].sort((a, b) => a - b)); // they did end out of order
+  });
+
+  it("runBatch throws an AggregateError naming the failed child only after every other child ended", async () => {
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
+    const inputs = [
+      { orderId: 1, ms: 600 },
+      { orderId: -2 },
+      { orderId: 3, ms: 600 },
+      { orderId: 4, ms: 300 },
+    ];
+    // Act
+    const error = await system.client.runBatch(processOrder, inputs).catch((e: unknown) => e);
+    // Assert
+    expect(error).toBeInstanceOf(AggregateError);
+    const errors = (error as AggregateError).errors as JobRunError[];
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(JobRunError);
+    expect(errors[0]?.run).toMatchObject({ batchOrdinal: 1, status: "Failed" });
+    const batchId = errors[0]?.run.batchId as string;
+    const statuses: string[] = [];
+    for await (const child of system.client.getRuns({ batchId })) statuses.push(child.status);
+    expect(statuses).toEqual(["Succeeded", "Failed", "Succeeded", "Succeeded"]);
+  });
+
+  it("streamBatch throws at the failed child while the rest keep running; waitBatch reports the counts", async () => {
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
+    const inputs = [{ orderId: 1, ms: 800 }, { orderId: -2 }, { orderId: 3, ms: 800 }];
+    const yielded: unknown[] = [];
+    // Act
+    const error = await (async () => {
+      for await (const result of system.client.streamBatch(processOrder, inputs)) yielded.push(result);
+    })().catch((e: unknown) => e);
+    // Assert
+    expect(error).toBeInstanceOf(JobRunError);
+    const failed = (error as JobRunError).run;
+    expect(failed).toMatchObject({ batchOrdinal: 1, status: "Failed" });
+    expect(yielded).toEqual([]);
+    const atThrow = await system.client.getBatch(failed.batchId as string);
+    expect(atThrow.status).toBe("Running");
+    const done = await system.client.waitBatch(failed.batchId as string);
+    expect(done.cancelReason).toBeUndefined();
+    expect(done.counts).toMatchObject({ Succeeded: 2, Failed: 1, Canceled: 0, Pending: 0, Running: 0 });
+  });
+
+  it("leaving streamBatch early cancels the batch", async () => {
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
+    const inputs = [{ orderId: 1 }, { orderId: 2, ms: 60_000 }, { orderId: 3, ms: 60_000 }];
+    let batchId: string | undefined;
+    // Act
+    for await (const result of system.client.streamBatch(processOrder, inputs)) {
+      expect(result).toMatchObject({ orderId: 1 });
+      break;
+    }
+    for await (const run of system.client.getRuns({ jobName: "ProcessOrder" })) batchId = run.batchId;
+    // Assert
+    const done = await system.client.waitBatch(batchId as string);
+    expect(done.cancelReason).toBe("the consumer that owns the batch stopped");
+    expect(done.counts).toMatchObject({ Succeeded: 1, Canceled: 2 });
+  });
+});
+
+describe("canceling a batch", () => {
+  it("makes the same requests for 10 children as for 1,000, and every child ends Canceled", async () => {
+    const { app } = jobs();
+    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
+    const { client, counter } = countedClient(system.resources);
+    const requests: Record<string, number>[] = [];
+    for (const size of [10, 1000]) {
+      const batch = await system.client.triggerBatch(
+        "Hang",
+        Array.from({ length: size }, () => undefined),
+      );
+      await created(system, batch.batchId);
+      // Act
+      counter.reset();
+      await client.cancelBatch(batch.batchId);
+      requests.push(counter.table());
+      // Assert
+      const done = await system.client.waitBatch(batch.batchId);
+      expect(done.counts.Canceled).toBe(size);
+    }
+    expect(requests[0]).toEqual({ "DynamoDB.UpdateItem": 1 });
+    expect(requests[1]).toEqual(requests[0]);
+  });
+
+  it("cancels a child claimed after cancelBatch returned instead of starting it", async () => {
+    // Arrange: no stream consumers, so the canceller never runs and only the claim sees the cancel
+    const { app, hang, started } = jobs();
+    system = await startTestSystem({ app, workers: 0, streams: false });
+    const batch = await system.client.triggerBatch(hang, [undefined, undefined, undefined]);
+    const record = await readBatchRecord(system.store, batch.batchId);
+    await createBatchDriverHandler({ store: system.store }).call(undefined, {
+      Records: [{ eventName: "INSERT", dynamodb: { NewImage: marshall(record) as never } }],
+    });
+    // Act
+    await system.client.cancelBatch(batch.batchId);
+    system.addWorker();
+    const ids = [0, 1, 2].map((o) => batch.childRunId(o));
+    await system.dispatcher.sendBatch(
+      await Promise.all(ids.map(async (id) => (await system?.store.get(id)) as never)),
+    );
+    // Assert
+    for (const id of ids) {
+      const child = await system.client.wait(id);
+      expect(child).toMatchObject({
+        status: "Canceled",
+        attempt: 0,
+        cancelReason: `batch ${batch.batchId} canceled by request`,
+      });
+    }
+    expect(started.size).toBe(0);
+  });
+});
+
+describe("observing a batch", () => {
+  it("resumes observeBatchEvents from its last id with no gap and no duplicate", async () => {
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 16 } });
+    const inputs = Array.from({ length: 100 }, (_, orderId) => ({
+      orderId,
+      ms: Math.floor(Math.random() * 50),
+    }));
+    const batch = await system.client.triggerBatch(processOrder, inputs);
+    // Act: read to the middle while the batch runs, stop, resume from the last id
+    const seen: BatchEvent[] = [];
+    for await (const event of system.client.observeBatchEvents(batch.batchId)) {
+      seen.push(event);
+      if (seen.length === 150) break;
+    }
+    for await (const event of system.client.observeBatchEvents(batch.batchId, {
+      sinceEventId: seen.at(-1)?.eventId as string,
+    }))
+      seen.push(event);
+    // Assert: each child's Pending, Running and Succeeded, once each and in that order
+    const full: BatchEvent[] = [];
+    for await (const event of system.client.observeBatchEvents(batch.batchId)) full.push(event);
+    expect(seen).toHaveLength(300);
+    expect(new Set(seen.map((e) => `${e.ordinal}:${e.status}`)).size).toBe(300);
+    expect(new Set(seen.map((e) => e.eventId)).size).toBe(300);
+    for (let o = 0; o < 100; o++) {
+      expect(seen.filter((e) => e.ordinal === o).map((e) => e.status)).toEqual([
+        "Pending",
+        "Running",
+        "Succeeded",
+      ]);
+    }
+    expect(full.map((e) => `${e.ordinal}:${e.status}`).sort()).toEqual(
+      seen.map((e) => `${e.ordinal}:${e.status}`).sort(),
+    );
   });
 });
