@@ -22,21 +22,14 @@
  * Cost per stream batch and batch: 2 WU for the marker plus 2 WU per shard touched for
  * the counter and 2 WU per KB for its event item (an entry is about 40 bytes).
  */
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
 import type { RunStatus } from "../domain/run.js";
-import type { BatchEventEntry, CounterItem } from "../store/batch-record.js";
+import type { BatchEventEntry } from "../store/batch-record.js";
 import { shardOfOrdinal } from "../store/batch-record.js";
-import {
-  appliedBatchKey,
-  batchCounterKey,
-  batchEventKey,
-  batchPk,
-  lastBatchCounterSk,
-} from "../store/keys.js";
+import { appliedBatchKey, batchCounterKey, batchEventKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { pauseAfterLostRace, type TransactItem, transactWrite } from "../store/transact.js";
-import { readBatchRecord } from "./batch-creation.js";
+import { readBatchProgress } from "./batch-events.js";
 
 /** How long a stream batch marker is kept, in seconds (longer than a stream record lives: 24 h). */
 const markerTtlSeconds = 2 * 24 * 3600;
@@ -81,8 +74,9 @@ export function createBatchCountersHandler(store: RunStore, now: () => number = 
     const byBatch = changesOf(event);
     if (byBatch.size === 0 || !first || !last) return { batches: 0 };
     for (const [batchId, changes] of byBatch) {
-      const batch = await readBatchRecord(store, batchId);
-      if (!batch) continue; // purged
+      const progress = await readBatchProgress(store, batchId);
+      if (!progress) continue; // purged
+      const batch = progress.record;
       const shards = new Map<number, ShardChanges>();
       for (const change of changes) {
         const shard = shardOfOrdinal(change.ordinal, batch.shards);
@@ -92,7 +86,7 @@ export function createBatchCountersHandler(store: RunStore, now: () => number = 
         entry.entries.push(change.entry);
         shards.set(shard, entry);
       }
-      await apply(store, batchId, shards, appliedBatchKey(first, `${last}#${batchId}`), now);
+      await apply(store, batchId, shards, appliedBatchKey(first, `${last}#${batchId}`), now, progress.seqs);
     }
     return { batches: byBatch.size };
   };
@@ -105,9 +99,10 @@ async function apply(
   shards: ReadonlyMap<number, ShardChanges>,
   marker: { pk: string; sk: string },
   now: () => number,
+  seqsAsRead: readonly number[],
 ): Promise<void> {
   for (let race = 0; ; race++) {
-    const seqs = await readSeqs(store, batchId);
+    const seqs = race === 0 ? seqsAsRead : ((await readBatchProgress(store, batchId))?.seqs ?? []);
     const items: TransactItem[] = [
       {
         Put: {
@@ -118,7 +113,7 @@ async function apply(
       },
     ];
     for (const [shard, changes] of shards) {
-      const seen = seqs.get(shard);
+      const seen = seqs[shard] || undefined;
       const seq = (seen ?? 0) + 1;
       const entries = Object.entries(changes.deltas).filter(([, n]) => n !== 0);
       items.push(
@@ -162,19 +157,4 @@ async function apply(
     if (outcome.ok || outcome.failedConditions.includes(0)) return; // applied now, or before
     await pauseAfterLostRace(race);
   }
-}
-
-/** Each counters shard's event `seq` (strongly consistent; one `Query` of the record and counters). */
-async function readSeqs(store: RunStore, batchId: string): Promise<Map<number, number>> {
-  const seqs = new Map<number, number>();
-  const out = await store.doc.send(
-    new QueryCommand({
-      TableName: store.tableName,
-      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-      ExpressionAttributeValues: { ":pk": batchPk(batchId), ":from": "CNT#", ":to": lastBatchCounterSk },
-      ConsistentRead: true,
-    }),
-  );
-  for (const item of (out.Items ?? []) as CounterItem[]) seqs.set(item.shard, item.seq);
-  return seqs;
 }

@@ -104,8 +104,10 @@ export class Dispatcher {
     }
     const failures: string[] = [];
     await Promise.all(
-      [...byLane].map(async ([queueUrl, inputs]) => {
-        for (let i = 0; i < inputs.length; i += batchLimit) {
+      [...byLane].flatMap(([queueUrl, inputs]) =>
+        // Every request of every lane at once: a batch's fan-out sends hundreds of wake-ups in one go.
+        Array.from({ length: Math.ceil(inputs.length / batchLimit) }, async (_, part) => {
+          const i = part * batchLimit;
           const out = await this.sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: queueUrl,
@@ -118,8 +120,8 @@ export class Dispatcher {
             }),
           );
           for (const failed of out.Failed ?? []) failures.push(`${failed.Code}: ${failed.Message ?? ""}`);
-        }
-      }),
+        }),
+      ),
     );
     if (failures.length > 0) throw new Error(`${failures.length} wake-ups were not sent (${failures[0]})`);
   }

@@ -18,10 +18,16 @@
  * was carried out, or missed by the eventually consistent index, is caught before it
  * starts (`WorkerCore`, `orphanReason`).
  *
+ * A batch the parent created (its record is in the parent's `byParent` partition) is
+ * canceled as a whole: one write of its record, carried out by the batch driver
+ * (`batches/batch-expander.ts`).
+ *
  * Entry points: {@link createCascadeCancelHandler} for stream records, and
- * {@link cancelChildren} for one order (what `cancelBatch` will give it per batch).
+ * {@link cancelChildren} for one order.
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { requestBatchCancel } from "../batches/batch-cancel.js";
+import { readBatchRecord } from "../batches/batch-creation.js";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
 import { type CascadeOrder, cascadeOrderOf, inScope } from "../domain/lineage.js";
 import { isTerminal } from "../domain/run.js";
@@ -79,15 +85,19 @@ async function carryOut(
   orders: readonly CascadeOrder[],
 ): Promise<CascadeReport> {
   const report: CascadeReport = { orders: orders.length, canceled: 0, marked: 0 };
+  const batches: { order: CascadeOrder; batchId: string }[] = [];
   const work = (async function* () {
     for (const order of orders) {
-      for await (const child of childRuns(options.store, order.parentRunId)) yield { order, child };
+      const onBatch = (batchId: string) => batches.push({ order, batchId });
+      for await (const child of childRuns(options.store, order.parentRunId, onBatch)) yield { order, child };
     }
   })();
   await forEachAtMost(options.concurrency ?? 32, work, async ({ order, child }) => {
     const done = await settle(options, order, child);
     if (done) report[done]++;
   });
+  // A batch the parent created is canceled as a whole: one write, its children follow from the stream.
+  for (const { order, batchId } of batches) await cancelChildBatch(options, order, batchId);
   return report;
 }
 
@@ -107,6 +117,17 @@ async function settle(
   if (child?.status !== "Succeeded" || child.spawnedAttempt === undefined) return undefined;
   if (child.descendantsCanceled !== undefined) return undefined;
   return (await markDescendantsCanceled(options.store, child.runId, order.cause)) ? "marked" : undefined;
+}
+
+/** Requests the cancel of a batch in the order's scope (created by an attempt it covers). */
+async function cancelChildBatch(
+  options: CascadeCancelOptions,
+  order: CascadeOrder,
+  batchId: string,
+): Promise<void> {
+  const batch = await readBatchRecord(options.store, batchId);
+  if (!batch || !inScope(order, batch)) return;
+  await requestBatchCancel(options.store, batchId, order.reason, (options.now ?? Date.now)());
 }
 
 /** Marks a Succeeded run whose descendants are canceled; false when it already was. */

@@ -5,11 +5,13 @@
  * (`BatchGetItem`), because the index holds keys only.
  */
 import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
-import { allShards, parentPk, runKey } from "./keys.js";
+import { allShards, batchPk, parentPk, runKey } from "./keys.js";
 import { mergeSorted } from "./merge-sorted.js";
 import type { RunItem } from "./run-item.js";
 import type { RunStore } from "./run-store.js";
 import { IndexName } from "./table-definition.js";
+
+const batchPkPrefix = batchPk("");
 
 /** An index entry of a run: its id and its creation sort key. */
 export interface ListedKey {
@@ -28,6 +30,8 @@ export interface ShardedListing {
   readonly ascending?: boolean;
   /** Items per DynamoDB page. @default 100 */
   readonly pageSize?: number;
+  /** Called with the id of each batch record met (they share `byParent` with child runs). @default ignored */
+  readonly onBatch?: (batchId: string) => void;
 }
 
 /** The keys of every run in the listing, merged over its shards in creation order. */
@@ -43,7 +47,11 @@ export function listKeys(store: RunStore, listing: ShardedListing): AsyncIterabl
   );
   const merged = mergeSorted(sources, (item) => item.createdSk, listing.ascending === true);
   return (async function* () {
-    for await (const item of merged) yield { runId: item.pk.slice("RUN#".length), createdSk: item.createdSk };
+    for await (const item of merged) {
+      // `byParent` also holds batch records (a batch created inside a job): not runs.
+      if (item.pk.startsWith(batchPkPrefix)) listing.onBatch?.(item.pk.slice(batchPkPrefix.length));
+      else yield { runId: item.pk.slice("RUN#".length), createdSk: item.createdSk };
+    }
   })();
 }
 
@@ -91,8 +99,15 @@ async function batchGet(store: RunStore, runIds: string[]): Promise<Map<string, 
   return found;
 }
 
-/** A run's direct children, oldest first: the `byParent` shards merged, the items read 100 at a time (eventually consistent). */
-export function childRuns(store: RunStore, runId: string): AsyncIterable<RunItem> {
+/**
+ * A run's direct children, oldest first: the `byParent` shards merged, the items read 100
+ * at a time (eventually consistent). Batches it created are passed to `onBatch`.
+ */
+export function childRuns(
+  store: RunStore,
+  runId: string,
+  onBatch?: (batchId: string) => void,
+): AsyncIterable<RunItem> {
   return readRuns(
     store,
     listKeys(store, {
@@ -100,6 +115,7 @@ export function childRuns(store: RunStore, runId: string): AsyncIterable<RunItem
       partitionAttribute: "parentPk",
       partitionKeys: allShards.map((shard) => parentPk(runId, shard)),
       ascending: true,
+      ...(onBatch ? { onBatch } : {}),
     }),
   );
 }
