@@ -2,7 +2,8 @@
  * `npm run demo`: starts the local stack in this process (DynamoDB Local, the fauxqs
  * SQS emulator, 2 polling workers with 2 slots each, the local timer, the local
  * WebSocket API), walks through the spec's "Triggering and running" examples, then
- * streaming, a pipeline, and observing a run's events live and resuming them, checks
+ * streaming, a pipeline, observing a run's events live and resuming them, and batches
+ * (runBatch of one job and of two, streamBatch with a failing child, cancelBatch), checks
  * every outcome, and stops the stack. Exits 0 when every expectation held, 1 otherwise.
  */
 
@@ -23,10 +24,13 @@ import {
   app,
   backlogItem,
   cleanup,
+  emailReceipt,
   flaky,
   importData,
   importJob,
+  longChild,
   longParent,
+  processOrder,
   report,
   slow,
   streamOrders,
@@ -565,6 +569,76 @@ try {
       );
     },
   );
+  await scenario("16. runBatch: ProcessOrder over orders 101, 102, 103", async (signal) => {
+    const results = await client.runBatch(
+      processOrder,
+      [{ orderId: 101 }, { orderId: 102 }, { orderId: 103 }],
+      {
+        signal,
+      },
+    );
+    for (const result of results) console.log(`  → ${show(result)}`);
+    check(
+      results.map((r) => r.orderId).join() === "101,102,103",
+      "one result per order, in commit order, each with its orderId",
+    );
+  });
+
+  await scenario(
+    "17. runBatch of different jobs: ProcessOrder + EmailReceipt for order 101",
+    async (signal) => {
+      const mixed = await client.runBatch(
+        [
+          { job: processOrder, args: { orderId: 101 } },
+          { job: emailReceipt, args: { orderId: 101 } },
+        ],
+        { signal },
+      );
+      for (const result of mixed) console.log(`  → ${show(result)}`);
+      check(
+        (mixed[0] as { status?: string }).status === "processed" &&
+          (mixed[1] as { emailed?: boolean }).emailed === true,
+        "ProcessOrder's result, then EmailReceipt's",
+      );
+    },
+  );
+
+  await scenario("18. streamBatch is fail-fast; the rest of the batch keeps running", async (signal) => {
+    const inputs = [{ orderId: 201 }, { orderId: -1 }, { orderId: 203 }];
+    const yielded: unknown[] = [];
+    let failed: JobRunError | undefined;
+    try {
+      for await (const result of client.streamBatch(processOrder, inputs, { signal })) yielded.push(result);
+    } catch (error) {
+      if (!(error instanceof JobRunError)) throw error;
+      failed = error;
+    }
+    console.log(`  yielded ${yielded.length} result(s), then threw: ${failed?.message}`);
+    check(failed?.run.batchOrdinal === 1, "the throw to name the child at ordinal 1");
+    const batchId = failed?.run.batchId as string;
+    const done = await client.waitBatch(batchId, { signal });
+    console.log(`  waitBatch("${batchId}") → ${done.status} ${show(done.counts)}`);
+    check(
+      done.counts.Succeeded === 2 && done.counts.Failed === 1,
+      "the two other children to succeed anyway",
+    );
+  });
+
+  await scenario("19. cancelBatch: one write cancels every child not yet terminal", async (signal) => {
+    const batch = await client.triggerBatch(
+      longChild,
+      Array.from({ length: 20 }, () => undefined),
+    );
+    console.log(`  triggerBatch(LongChild × 20) → batch ${batch.batchId}`);
+    await poll(
+      async () => ((await client.getBatch(batch.batchId)).counts.Running > 0 ? true : undefined),
+      signal,
+    );
+    const outcome = await client.cancelBatch(batch.batchId);
+    const done = await client.waitBatch(batch.batchId, { signal });
+    console.log(`  cancelBatch → ${show(outcome)}; waitBatch → ${done.status} ${show(done.counts)}`);
+    check(outcome.canceled && done.counts.Canceled === 20, "all 20 children Canceled");
+  });
 } finally {
   console.log("\nstopping the local stack...");
   await stack.stop();
@@ -575,5 +649,5 @@ if (failures.length > 0) {
   for (const failure of failures) console.error(`  - ${failure}`);
   process.exit(1);
 }
-console.log("\nall 15 scenarios behaved as expected");
+console.log("\nall 19 scenarios behaved as expected");
 process.exit(0);

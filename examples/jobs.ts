@@ -127,3 +127,16 @@ export const importData = app.addJob("ImportData", async ({ rows }: { rows: numb
   }
   return { imported: rows };
 });
+
+/** Processes one order (the spec's batch example); an order id below 0 fails. */
+export const processOrder = app.addJob("ProcessOrder", async ({ orderId }: { orderId: number }, ctx) => {
+  await sleep(100 + Math.floor(Math.random() * 200), ctx.signal);
+  if (orderId < 0) throw new Error(`order ${orderId} does not exist`);
+  return { orderId, status: "processed", total: orderId * 3 };
+});
+
+/** Emails the receipt of an order (the spec's mixed batch example). */
+export const emailReceipt = app.addJob("EmailReceipt", async ({ orderId }: { orderId: number }, ctx) => {
+  await sleep(50, ctx.signal);
+  return { orderId, emailed: true };
+});
