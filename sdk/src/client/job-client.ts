@@ -180,9 +180,10 @@ export class JobClient {
   ): Promise<TResult>;
   run<TResult = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): Promise<TResult>;
   async run(job: JobRef, args?: unknown, options?: RunCallOptions): Promise<unknown> {
-    const signal = options?.signal ?? this.#lineage?.signal;
+    const { signal: own, ...runOptions } = options ?? {};
+    const signal = own ?? this.#lineage?.signal;
     signal?.throwIfAborted();
-    const created = await this.#create(job, args, options, {});
+    const created = await this.#create(job, args, runOptions, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     try {
       const item = await this.#untilTerminal(created.runId, signal, created);
@@ -218,9 +219,10 @@ export class JobClient {
   ): AsyncIterable<TItem>;
   stream<TItem = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): AsyncIterable<TItem>;
   async *stream(job: JobRef, args?: unknown, options?: RunCallOptions): AsyncIterable<unknown> {
-    const signal = options?.signal ?? this.#lineage?.signal;
+    const { signal: own, ...runOptions } = options ?? {};
+    const signal = own ?? this.#lineage?.signal;
     signal?.throwIfAborted();
-    const created = await this.#create(job, args, options, {});
+    const created = await this.#create(job, args, runOptions, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     let finished = false;
     try {
