@@ -124,7 +124,7 @@ describe("local stack restart", () => {
         const done = await second.system.client.wait(run.runId);
         // Assert
         expect(handedBack.error).toBeUndefined();
-        expect(done).toMatchObject({ status: "Succeeded", result: "done", attempt: 2 });
+        expect(done).toMatchObject({ status: "Succeeded", result: "done", attempt: 2, handBacks: 1 });
         expect(executions).toBe(2);
         const events = [];
         for await (const e of second.system.store.events(run.runId)) events.push(e);
