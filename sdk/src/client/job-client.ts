@@ -609,8 +609,9 @@ export class JobClient {
     await this.#markSpawned();
     const stored = await this.#options.store.create(item);
     for (const [name, source] of streams) {
+      // The consuming run sees no more input and fails with InputStalledError after the idle bound.
       void pumpInput(this.#options.store, runId, name, source).catch((error) =>
-        (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId),
+        console.warn(`the input "${name}" of run ${runId} stopped being written:`, error),
       );
     }
     const onError = (error: unknown) => (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);
