@@ -18,7 +18,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { environmentVariables } from "../sdk/src/config/environment.js";
 import { connect, type JobSystem, registerJobs } from "../sdk/src/connect.js";
 import type { JobApp } from "../sdk/src/jobs/job-app.js";
-import { resendPending } from "../sdk/src/maintenance/resend-pending.js";
+import { resendWakeUps } from "../sdk/src/maintenance/resend-wake-ups.js";
 import { LocalRunTimer } from "../sdk/src/timer/local-timer.js";
 import { PollingWorker } from "../sdk/src/worker/polling-worker.js";
 import { localClientConfig } from "./aws-clients.js";
@@ -172,7 +172,7 @@ async function startParts(
     timer: (parts) => (runTimer = new LocalRunTimer(parts)),
   });
   await registerJobs(system, options.app);
-  if (dataDir !== undefined) await resendPending(system.store, system.dispatcher, runTimer);
+  if (dataDir !== undefined) await resendWakeUps(system.store, system.dispatcher, runTimer);
 
   const realtime = await onPort(options.webSocketPort, saved.webSocket, "WebSocket server", (port) =>
     startLocalRealtime({

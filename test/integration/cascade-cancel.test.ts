@@ -24,10 +24,12 @@ import { readRuns } from "../../sdk/src/store/listing.js";
 import type { RunItem } from "../../sdk/src/store/run-item.js";
 import type { RunStore } from "../../sdk/src/store/run-store.js";
 import { startChildWorker } from "../support/child-worker.js";
-import { createTestResources, type TestResources } from "../support/local-resources.js";
+import { createTestResources, type TestResources, useOwnDynamoDbLocal } from "../support/local-resources.js";
 import { type RunTree, seedRunTree } from "../support/run-tree.js";
 import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
+
+useOwnDynamoDbLocal();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let system: TestSystem | undefined;

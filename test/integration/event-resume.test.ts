@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp, type RunEvent } from "../../sdk/src/index.js";
+import { useOwnDynamoDbLocal } from "../support/local-resources.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
+
+useOwnDynamoDbLocal();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let system: TestSystem | undefined;

@@ -2,7 +2,10 @@ import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
 import { startChildWorker } from "../support/child-worker.js";
+import { useOwnDynamoDbLocal } from "../support/local-resources.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
+
+useOwnDynamoDbLocal();
 
 let system: TestSystem | undefined;
 afterEach(async () => {

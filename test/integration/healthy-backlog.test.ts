@@ -13,7 +13,9 @@ import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
 import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
 import { newRunItem } from "../../sdk/src/store/run-factory.js";
 import type { RunItem } from "../../sdk/src/store/run-item.js";
-import { createTestResources } from "../support/local-resources.js";
+import { createTestResources, useOwnDynamoDbLocal } from "../support/local-resources.js";
+
+useOwnDynamoDbLocal();
 
 const backlog = 10_000;
 

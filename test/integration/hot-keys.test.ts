@@ -8,7 +8,10 @@ import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
 import { tableDefinition } from "../../sdk/src/store/table-definition.js";
+import { useOwnDynamoDbLocal } from "../support/local-resources.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
+
+useOwnDynamoDbLocal();
 
 let system: TestSystem | undefined;
 afterEach(async () => {

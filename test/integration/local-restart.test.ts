@@ -2,7 +2,9 @@
  * K3 across a restart: the local stack dies between a run's write and its send, and is
  * started again on the same data (`--persist`). The SQS emulator kept nothing, so the
  * restart re-sends the wake-ups of Pending runs, and the stream consumers resume from
- * their stored positions; the run starts with no maintenance pass needed.
+ * their stored positions; the run starts with no maintenance pass needed. A run whose
+ * worker died with the stack (a hard stop) is recovered after the restart like any run
+ * whose holder is gone.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
@@ -12,9 +14,12 @@ import { describe, expect, it } from "vitest";
 import { startLocalStack } from "../../local/stack.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 
-function runDyingStack(dataDir: string): Promise<{ code: number | null; runId: string }> {
+function runDyingStack(
+  dataDir: string,
+  dieAt: "send" | "running" = "send",
+): Promise<{ code: number | null; runId: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "test/support/dying-stack.ts"], {
-    env: { ...process.env, DATA_DIR: dataDir },
+    env: { ...process.env, DATA_DIR: dataDir, DIE_AT: dieAt },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
@@ -54,6 +59,41 @@ describe("local stack restart", () => {
     }
   });
 
+  it("recovers a run left Running by a stack that died (kill -9), after a restart on the same data", {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "sluice-hard-stop-"));
+    try {
+      // Arrange: the first stack dies while the run's handler runs, its lease message lost with the SQS emulator
+      const first = await runDyingStack(dataDir, "running");
+      expect(first.code).toBe(1);
+      const app = new JobApp();
+      app.addJob("KillsItsWorker", (_: undefined, ctx) => `attempt ${ctx.attempt}`).withRetry(1);
+      // Act: start again on the same data, with a timer that never fires a maintenance pass
+      const stack = await startLocalStack({
+        app,
+        dataDir,
+        workers: 1,
+        leaseMs: 2_000,
+        timerIntervalMs: 600_000,
+      });
+      try {
+        const done = await stack.system.client.wait(first.runId);
+        // Assert: the dead attempt failed (lease expired) and the retry ran here
+        expect(done).toMatchObject({ status: "Succeeded", result: "attempt 2", attempt: 2 });
+        const events = [];
+        for await (const e of stack.system.store.events(first.runId)) events.push(e);
+        expect(events).toContainEqual(
+          expect.objectContaining({ type: "status", status: "Pending", reason: "lease expired" }),
+        );
+      } finally {
+        await stack.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("L4: hands a running 60 s run back when the stack stops, and completes it after a restart on the same data", {
     timeout: 120_000,
   }, async () => {
@@ -84,7 +124,7 @@ describe("local stack restart", () => {
         const done = await second.system.client.wait(run.runId);
         // Assert
         expect(handedBack.error).toBeUndefined();
-        expect(done).toMatchObject({ status: "Succeeded", result: "done", attempt: 2 });
+        expect(done).toMatchObject({ status: "Succeeded", result: "done", attempt: 2, handBacks: 1 });
         expect(executions).toBe(2);
         const events = [];
         for await (const e of second.system.store.events(run.runId)) events.push(e);

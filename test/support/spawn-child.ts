@@ -22,7 +22,7 @@ export function spawnChild(
   return spawn(process.execPath, ["--import", "tsx", `test/support/${script}`], {
     env: {
       ...process.env,
-      DYNAMODB_ENDPOINT: inject("dynamoEndpoint"),
+      DYNAMODB_ENDPOINT: resources.dynamoDbEndpoint,
       SQS_ENDPOINT: inject("sqsEndpoint"),
       TABLE_NAME: resources.tableName,
       LANE_URLS: JSON.stringify(resources.laneUrls),

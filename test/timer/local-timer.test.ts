@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { connect } from "../../sdk/src/connect.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
-import { resendPending } from "../../sdk/src/maintenance/resend-pending.js";
+import { resendWakeUps } from "../../sdk/src/maintenance/resend-wake-ups.js";
 import { maxHoldMs } from "../../sdk/src/queue/visibility.js";
 import { shardOf } from "../../sdk/src/store/keys.js";
 import { LocalRunTimer } from "../../sdk/src/timer/local-timer.js";
@@ -113,7 +113,7 @@ describe("LocalRunTimer after a restart", () => {
         now: clock.now,
       });
       // Act
-      const sent = await resendPending(system.store, system.dispatcher, restarted, clock.now());
+      const sent = await resendWakeUps(system.store, system.dispatcher, restarted, clock.now());
       const names = restarted.pending().map((e) => e.name);
       clock.set(notBefore);
       const released = await restarted.fireDue();

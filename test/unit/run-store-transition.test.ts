@@ -6,7 +6,8 @@
  *   retry is a transaction that materializes the attempt's `Running` event and the new
  *   `Pending` event as event items;
  * - another writer on a Running run: a transaction materializing both;
- * - another writer on a Pending run: one `UpdateItem`, inline;
+ * - another writer on a Pending run: one `UpdateItem`, inline (and no read of the log
+ *   before the first claim, when the log has no event item);
  * - a terminal transition frees the deduplication lock in the same write.
  */
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -236,14 +237,14 @@ describe("another writer (a cancel, a recovery)", () => {
     expect(log6[5]).toMatchObject({ reason: "canceled by request" });
   });
 
-  it("cancels a Pending run with one UpdateItem, the Canceled event inline", async () => {
+  it("cancels a never-claimed Pending run with one UpdateItem and no read of the log, the Canceled event inline", async () => {
     // Arrange
     const run = await created();
     const commands = recordCommands();
     // Act
     const outcome = await store.transition(run, must(cancel(run, "stop", now)));
     // Assert
-    expect(commands).toEqual(["QueryCommand", "UpdateCommand"]);
+    expect(commands).toEqual(["UpdateCommand"]);
     expect(outcome).toMatchObject({
       stored: { status: "Canceled", seq: 2, statusInline: true, completedMs: now },
     });

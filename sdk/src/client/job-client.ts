@@ -200,9 +200,10 @@ export class JobClient {
   ): Promise<TResult>;
   run<TResult = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): Promise<TResult>;
   async run(job: JobRef, args?: unknown, options?: RunCallOptions): Promise<unknown> {
-    const signal = options?.signal ?? this.#lineage?.signal;
+    const { signal: own, ...runOptions } = options ?? {};
+    const signal = own ?? this.#lineage?.signal;
     signal?.throwIfAborted();
-    const created = await this.#create(job, args, options, {});
+    const created = await this.#create(job, args, runOptions, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     try {
       const item = await this.#untilTerminal(created.runId, signal, created);
@@ -238,9 +239,10 @@ export class JobClient {
   ): AsyncIterable<TItem>;
   stream<TItem = unknown>(jobName: string, args?: unknown, options?: RunCallOptions): AsyncIterable<TItem>;
   async *stream(job: JobRef, args?: unknown, options?: RunCallOptions): AsyncIterable<unknown> {
-    const signal = options?.signal ?? this.#lineage?.signal;
+    const { signal: own, ...runOptions } = options ?? {};
+    const signal = own ?? this.#lineage?.signal;
     signal?.throwIfAborted();
-    const created = await this.#create(job, args, options, {});
+    const created = await this.#create(job, args, runOptions, {});
     const release = this.#cancelOnAbort(created.runId, signal);
     let finished = false;
     try {
@@ -796,8 +798,9 @@ export class JobClient {
     await this.#markSpawned();
     const stored = await this.#options.store.create(item);
     for (const [name, source] of streams) {
+      // The consuming run sees no more input and fails with InputStalledError after the idle bound.
       void pumpInput(this.#options.store, runId, name, source).catch((error) =>
-        (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId),
+        console.warn(`the input "${name}" of run ${runId} stopped being written:`, error),
       );
     }
     const onError = (error: unknown) => (this.#options.onEnqueueError ?? defaultEnqueueError)(error, runId);

@@ -11,6 +11,8 @@
  * 100 listed runs and shard. A listing is exact: index keys never change, so each run
  * appears once however its status changes while the listing pages.
  */
+
+import { assertKnownKeys } from "../domain/known-keys.js";
 import { type RunStatus, runStatuses } from "../domain/run.js";
 import { ValidationError } from "../errors.js";
 import { allShards, jobPk, parentPk } from "../store/keys.js";
@@ -33,6 +35,15 @@ export interface RunFilter {
   readonly pageSize?: number;
 }
 
+const runFilterKeys = [
+  "jobName",
+  "status",
+  "parentRunId",
+  "createdAfter",
+  "createdBefore",
+  "pageSize",
+] as const satisfies readonly (keyof RunFilter)[];
+
 /** How a filter is listed. */
 export interface ListingPlan {
   /** The listing needs the names of every job (no job or parent in the filter). */
@@ -45,9 +56,11 @@ export interface ListingPlan {
 
 /**
  * Plans the listing of `filter`.
- * @throws {@link ValidationError} an unknown status, a bad date or page size, a reversed range.
+ * @throws {@link ValidationError} an unknown status, a bad date or page size, a reversed range,
+ * a key that is not a filter (`{ jobname }` would otherwise list every run).
  */
 export function planListing(filter: RunFilter = {}): ListingPlan {
+  assertKnownKeys(filter, runFilterKeys, "filter");
   if (filter.status !== undefined && !runStatuses.includes(filter.status)) {
     throw new ValidationError(
       "filter.status",

@@ -6,6 +6,7 @@
  */
 import { ValidationError } from "../errors.js";
 import { type Duration, toMillis } from "./duration.js";
+import { assertKnownKeys } from "./known-keys.js";
 
 /** How a job retries a failed attempt. */
 export interface RetryPolicy {
@@ -34,16 +35,31 @@ export interface ResolvedRetryPolicy {
   readonly jitter: number;
 }
 
+const retryPolicyKeys = [
+  "maxRetries",
+  "backoff",
+  "initialDelay",
+  "maxDelay",
+  "jitter",
+] as const satisfies readonly (keyof RetryPolicy)[];
+
 /** The policy of a job that did not call `withRetry`: no retries. */
 export const noRetries: ResolvedRetryPolicy = resolveRetryPolicy(0);
 
 /**
  * Applies defaults to a policy (or a bare retry count) and validates it. Throws
  * {@link ValidationError} for a negative or fractional retry count, a jitter outside
- * 0..1, or a bad duration.
+ * 0..1, an unknown backoff, a bad duration, or a key that is not an option.
  */
 export function resolveRetryPolicy(policy: number | RetryPolicy): ResolvedRetryPolicy {
   const p: RetryPolicy = typeof policy === "number" ? { maxRetries: policy } : policy;
+  assertKnownKeys(p, retryPolicyKeys, "retry");
+  if (p.backoff !== undefined && p.backoff !== "fixed" && p.backoff !== "exponential") {
+    throw new ValidationError(
+      "retry.backoff",
+      `${JSON.stringify(p.backoff)} is not "fixed" or "exponential"`,
+    );
+  }
   if (!Number.isInteger(p.maxRetries) || p.maxRetries < 0) {
     throw new ValidationError("retry.maxRetries", `${p.maxRetries} is not a whole number >= 0`);
   }

@@ -2,6 +2,7 @@
  * Options of a trigger, validated and normalized in one place.
  */
 import { ValidationError } from "../errors.js";
+import { assertKnownKeys } from "./known-keys.js";
 
 /** When and how a run may start. All fields optional. */
 export interface RunOptions {
@@ -35,6 +36,9 @@ export interface SignalOptions {
   readonly signal?: AbortSignal;
 }
 
+/** The keys of {@link RunOptions}. */
+const runOptionKeys = ["notBefore", "notAfter", "priority", "deduplicationId"] as const;
+
 /** Longest accepted deduplication id, in characters. */
 export const maxDeduplicationIdLength = 256;
 
@@ -53,13 +57,15 @@ export interface ResolvedRunOptions {
  * Validates trigger options against the clock `nowMs` (epoch ms). Throws
  * {@link ValidationError} naming the option for: an unparseable or zone-less date,
  * `notBefore` more than a year ahead, `notAfter` in the past or before `notBefore`,
- * a non-integer or out-of-range priority, an empty or oversized deduplication id.
+ * a non-integer or out-of-range priority, an empty or oversized deduplication id, a key
+ * that is not an option (a misspelling would otherwise be ignored).
  */
 export function resolveRunOptions(options: RunOptions | undefined, nowMs: number): ResolvedRunOptions {
   if (options === undefined) return {};
   if (typeof options !== "object" || options === null) {
     throw new ValidationError("options", "must be an object");
   }
+  assertKnownKeys(options, runOptionKeys, "options");
   const notBeforeMs = toEpochMs(options.notBefore, "options.notBefore");
   const notAfterMs = toEpochMs(options.notAfter, "options.notAfter");
   if (notBeforeMs !== undefined && notBeforeMs - nowMs > maxScheduleAheadMs) {
@@ -101,7 +107,8 @@ export function resolveRunOptions(options: RunOptions | undefined, nowMs: number
 /** Throws {@link ValidationError} unless `priority` is an integer in -1,000,000..1,000,000. */
 export function assertPriority(priority: unknown, path: string): asserts priority is number {
   if (typeof priority !== "number" || !Number.isInteger(priority) || Math.abs(priority) > 1_000_000) {
-    throw new ValidationError(path, `${String(priority)} is not an integer in -1000000..1000000`);
+    const shown = typeof priority === "string" ? `${JSON.stringify(priority)} (a string)` : String(priority);
+    throw new ValidationError(path, `${shown} is not an integer in -1000000..1000000`);
   }
 }
 

@@ -45,6 +45,11 @@ export interface JobRun<TResult = unknown> {
   readonly status: RunStatus;
   /** Executions started so far: 0 before the first claim, 1 during the first attempt. */
   readonly attempt: number;
+  /**
+   * Attempts a stopping worker handed back unfinished (not failures: they consume no
+   * retry). Present only when there were some; failed attempts are `attempt - handBacks`.
+   */
+  readonly handBacks?: number;
   readonly args: unknown;
   /** Present only when the run succeeded and its handler returned a value (`null` included). */
   readonly result?: TResult;

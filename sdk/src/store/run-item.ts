@@ -134,6 +134,7 @@ export function toJobRun<T = unknown>(item: RunItem, extras: RunExtras = {}): Jo
     jobName: item.jobName,
     status: item.status,
     attempt: item.attempt,
+    ...(item.handBacks ? { handBacks: item.handBacks } : {}),
     args,
     hasResult,
     ...(hasResult && result !== undefined ? { result: result as T } : {}),

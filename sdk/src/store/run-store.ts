@@ -214,7 +214,7 @@ export class RunStore {
   ): Promise<{ stored: RunItem } | { current: RunItem | undefined }> {
     const leavingRunning = current.status === "Running" && current.startSeq !== undefined;
     const materialize = leavingRunning && (own === undefined || transition.next.status === "Pending");
-    let eventId = Math.max(current.seq, own ? own.lastEventId : await this.lastEventId(current.runId)) + 1;
+    let eventId = Math.max(current.seq, own ? own.lastEventId : await this.#logEnd(current)) + 1;
     for (;;) {
       // `startSeq` stays: readers rebuild the attempt's Running event from it (the same
       // event as the item materialized here) and drop a stale attempt's events after it.
@@ -307,6 +307,16 @@ export class RunStore {
       }
     }
     return bodies.length;
+  }
+
+  /**
+   * `lastEventId` for a writer that does not hold the attempt, without the query when no
+   * event item can exist: before its first claim a run's status events are all inline
+   * (a pipeline's input chunks are a log of their own, `streams/input-log.ts`).
+   */
+  async #logEnd(run: RunItem): Promise<number> {
+    if (run.attempt === 0) return 0;
+    return this.lastEventId(run.runId);
   }
 
   /** The highest event id stored as an event item (0 if none; inline status events are on the run). */

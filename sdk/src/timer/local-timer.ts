@@ -7,7 +7,7 @@
  * Same contract as EventBridge Scheduler, tighter timing: a release fires at its due
  * time (no lead), an expiry at `notAfter`, each within one loop interval. A firing that
  * fails is tried again after `retryDelayMs` (at least once). Timers live in memory:
- * after a restart the local stack makes them again (`maintenance/resend-pending.ts`), as it
+ * after a restart the local stack makes them again (`maintenance/resend-wake-ups.ts`), as it
  * would on AWS for a lost schedule.
  *
  * The default threshold is the visibility hold (12 hours): locally a held message costs
