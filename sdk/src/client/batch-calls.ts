@@ -17,6 +17,7 @@ import {
   readBatchProgress,
   readUpTo,
 } from "../batches/batch-events.js";
+import { assertKnownKeys } from "../domain/known-keys.js";
 import type { JobRun } from "../domain/run.js";
 import type { RunOptions, SignalOptions } from "../domain/run-options.js";
 import { BatchNotFoundError, JobRunError, ValidationError } from "../errors.js";
@@ -103,6 +104,8 @@ export class BatchCalls {
   async trigger(...form: BatchInputs): Promise<BatchHandle> {
     const { items, options } = itemsOf(form);
     const { store, now } = this.#deps;
+    if (options !== undefined)
+      assertKnownKeys(options, ["deduplicationId", "childOptions", "signal"], "options");
     const dedup = options?.deduplicationId;
     if (dedup !== undefined && (typeof dedup !== "string" || dedup.length < 1 || dedup.length > 256)) {
       throw new ValidationError(

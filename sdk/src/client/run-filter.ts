@@ -39,6 +39,7 @@ const runFilterKeys = [
   "jobName",
   "status",
   "parentRunId",
+  "batchId",
   "createdAfter",
   "createdBefore",
   "pageSize",
