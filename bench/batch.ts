@@ -8,6 +8,8 @@
  *    per second, and write and read units per child from every component (client,
  *    workers, stream consumers), priced by AWS's rules (`CapacityRecorder`: transactions
  *    at 2 WU per KB per item), with a per-write breakdown.
+ * 0. M1 at 1,000: `runBatch` of 1,000 children that end in random order returns every
+ *    result in commit order, and `waitEach` on the same batch yields each child once.
  * 2. A batch of `children` runs of a job that waits for its signal, canceled once every
  *    child exists: the requests `cancelBatch` made, and how long until every child is
  *    Canceled.
@@ -25,6 +27,10 @@ const processOrder = app.addJob("ProcessOrder", ({ orderId }: { orderId: number 
   orderId,
   ok: true,
 }));
+const randomDelay = app.addJob("RandomDelay", async ({ i }: { i: number }) => {
+  await sleep(Math.floor(Math.random() * 50));
+  return i;
+});
 const hang = app.addJob("Hang", (_: undefined, ctx) => {
   return new Promise<never>((_r, reject) =>
     ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
@@ -34,6 +40,26 @@ const hang = app.addJob("Hang", (_: undefined, ctx) => {
 const system = await startBenchSystem({ app, workers, concurrency: 32, maintenance: false });
 const client = system.client.client;
 await client.runBatch(processOrder, [{ orderId: 0 }]); // warm up
+
+// 0. Order at 1,000.
+{
+  const inputs = Array.from({ length: 1000 }, (_, i) => ({ i }));
+  const handle = await client.triggerBatch(randomDelay, inputs, { deduplicationId: "order-1000" });
+  const each: number[] = [];
+  const eaching = (async () => {
+    for await (const child of client.waitEach(handle.batchId)) each.push(child.batchOrdinal as number);
+  })();
+  const t = performance.now();
+  const results = await client.runBatch(randomDelay, inputs, { deduplicationId: "order-1000" });
+  await eaching;
+  const inOrder = results.every((r, i) => r === i);
+  const once = new Set(each).size === 1000 && each.length === 1000;
+  const shuffled = each.some((o, i) => i > 0 && o < (each[i - 1] as number));
+  console.log(
+    `order: 1000 children in ${Math.round(performance.now() - t)} ms; results in commit order: ${inOrder}; waitEach each child once: ${once}; children ended out of order: ${shuffled}`,
+  );
+  if (!inOrder || !once) process.exitCode = 1;
+}
 system.capacity.reset();
 system.requests.reset();
 

@@ -21,8 +21,13 @@
  * per batch of k each). Lambda: one worker invocation per k messages (1024 MB, for the
  * measured duration of a run), and one stream invocation per k records (256 MB, 20 ms).
  * Prices: `bench/support/prices.ts`.
+ *
+ * Last, a batch of 500 `Add` children: write and read units per child from every
+ * component, stream consumers included, with a per-write breakdown (`bench/batch.ts`
+ * measures the same at 10,000).
  */
 import { JobApp } from "../sdk/src/index.js";
+import { perChildUnits } from "./support/batch-cost.js";
 import { type BenchSystem, startBenchSystem } from "./support/bench-system.js";
 import { functionMemoryGb, prices } from "./support/prices.js";
 
@@ -214,6 +219,18 @@ for (const c of cases) {
     usdPerMillionAt1: round(at1.usd),
   };
 }
+// A batch: per child, every component's writes (the stream dispatch consumer creates the
+// children and keeps the batch's counters and events; the projections its run counts).
+system.capacity.reset();
+system.requests.reset();
+const batchChildren = 500;
+const batch = await client(system).triggerBatch(
+  add,
+  Array.from({ length: batchChildren }, (_, a) => ({ a, b: 1 })),
+);
+await client(system).waitBatch(batch.batchId);
+await sleep(projectionsWindowMs + 1000);
+const batchCost = perChildUnits(system, batchChildren);
 // Maintenance: one pass, as the schedule runs it every minute (a fixed cost, not per run).
 system.capacity.reset();
 system.requests.reset();
@@ -232,9 +249,14 @@ console.log(
   `maintenance pass (every minute, fixed): ${round(pass.writeUnits)} WU, ${round(pass.readUnits)} RU, ${passSqs} SQS requests: $${round(monthly, 3)} a month plus its invocations`,
 );
 console.log(
+  `batch of ${batchChildren} Add children, per child (every component; target <= 6 WU): ${batchCost.writeUnits} WU, ${batchCost.readUnits} RU`,
+);
+console.table(batchCost.rows);
+console.log(
   JSON.stringify({
     bench: "cost",
     perRun,
+    batchPerChild: { writeUnits: batchCost.writeUnits, readUnits: batchCost.readUnits },
     maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs },
   }),
 );
