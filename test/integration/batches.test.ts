@@ -18,6 +18,7 @@ import {
   type BatchEvent,
   BatchNotFoundError,
   JobApp,
+  JobClient,
   type JobRun,
   JobRunError,
   RunConflictError,
@@ -344,37 +345,54 @@ describe("canceling a batch", () => {
 });
 
 describe("observing a batch", () => {
-  it("resumes observeBatchEvents from its last id with no gap and no duplicate", async () => {
-    const { app, processOrder } = jobs();
-    system = await startTestSystem({ app, workers: 1, worker: { concurrency: 16 } });
-    const inputs = Array.from({ length: 60 }, (_, orderId) => ({
-      orderId,
-      ms: Math.floor(Math.random() * 20),
-    }));
-    const batch = await system.client.triggerBatch(processOrder, inputs);
-    // Act: read to the middle while the batch runs, stop, resume from the last id
-    const seen: BatchEvent[] = [];
-    for await (const event of system.client.observeBatchEvents(batch.batchId)) {
-      seen.push(event);
-      if (seen.length === 90) break;
-    }
-    for await (const event of system.client.observeBatchEvents(batch.batchId, {
-      sinceEventId: seen.at(-1)?.eventId as string,
-    }))
-      seen.push(event);
-    // Assert: each child's Pending, Running and terminal status, once each and in that order
-    const full: BatchEvent[] = [];
-    for await (const event of system.client.observeBatchEvents(batch.batchId)) full.push(event);
-    expect(seen).toHaveLength(180);
-    expect(new Set(seen.map((e) => `${e.ordinal}:${e.status}`)).size).toBe(180);
-    expect(new Set(seen.map((e) => e.eventId)).size).toBe(180);
-    for (let o = 0; o < 60; o++) {
-      const statuses = seen.filter((e) => e.ordinal === o).map((e) => e.status);
-      expect(statuses.slice(0, 2)).toEqual(["Pending", "Running"]);
-      expect(["Succeeded", "Failed", "Canceled"]).toContain(statuses[2]);
-    }
-    expect(full.map((e) => `${e.ordinal}:${e.status}`).sort()).toEqual(
-      seen.map((e) => `${e.ordinal}:${e.status}`).sort(),
-    );
-  });
+  it.each([
+    ["polling", false],
+    ["the WebSocket API", true],
+  ])(
+    "resumes observeBatchEvents from its last id with no gap and no duplicate, over %s",
+    async (_, overSocket) => {
+      const { app, processOrder } = jobs();
+      system = await startTestSystem({ app, workers: 1, worker: { concurrency: 16 }, realtime: overSocket });
+      const realtime = system.realtime;
+      // Over the socket, no idle safety read within the test: only the pushed frames wake the reader.
+      const client = realtime
+        ? new JobClient({
+            store: system.store,
+            dispatcher: system.dispatcher,
+            app,
+            maxPollIntervalMs: 60_000,
+            webSocket: { url: realtime.url, token: realtime.token, safetyReadMs: 60_000 },
+          })
+        : system.client;
+      const inputs = Array.from({ length: 60 }, (_, orderId) => ({
+        orderId,
+        ms: Math.floor(Math.random() * 20),
+      }));
+      const batch = await system.client.triggerBatch(processOrder, inputs);
+      // Act: read to the middle while the batch runs, stop, resume from the last id
+      const seen: BatchEvent[] = [];
+      for await (const event of client.observeBatchEvents(batch.batchId)) {
+        seen.push(event);
+        if (seen.length === 90) break;
+      }
+      for await (const event of client.observeBatchEvents(batch.batchId, {
+        sinceEventId: seen.at(-1)?.eventId as string,
+      }))
+        seen.push(event);
+      // Assert: each child's Pending, Running and terminal status, once each and in that order
+      const full: BatchEvent[] = [];
+      for await (const event of system.client.observeBatchEvents(batch.batchId)) full.push(event);
+      expect(seen).toHaveLength(180);
+      expect(new Set(seen.map((e) => `${e.ordinal}:${e.status}`)).size).toBe(180);
+      expect(new Set(seen.map((e) => e.eventId)).size).toBe(180);
+      for (let o = 0; o < 60; o++) {
+        const statuses = seen.filter((e) => e.ordinal === o).map((e) => e.status);
+        expect(statuses.slice(0, 2)).toEqual(["Pending", "Running"]);
+        expect(["Succeeded", "Failed", "Canceled"]).toContain(statuses[2]);
+      }
+      expect(full.map((e) => `${e.ordinal}:${e.status}`).sort()).toEqual(
+        seen.map((e) => `${e.ordinal}:${e.status}`).sort(),
+      );
+    },
+  );
 });

@@ -21,6 +21,8 @@ import { assertKnownKeys } from "../domain/known-keys.js";
 import type { JobRun } from "../domain/run.js";
 import type { RunOptions, SignalOptions } from "../domain/run-options.js";
 import { BatchNotFoundError, JobRunError, ValidationError } from "../errors.js";
+import { openBatchDoorbell } from "../realtime/batch-doorbell.js";
+import type { WebSocketOptions } from "../realtime/socket-observer.js";
 import type { BatchCounts, BatchRecord } from "../store/batch-record.js";
 import { batchChildRunId } from "../store/keys.js";
 import { readRuns } from "../store/listing.js";
@@ -87,6 +89,8 @@ export interface BatchCallsDeps {
   /** A child's public snapshot (reads its result payload when it has one). */
   readonly snapshot: (item: RunItem) => Promise<JobRun>;
   readonly maxPollIntervalMs: number;
+  /** Observe over the WebSocket API: a frame per commit of the batch's events wakes the reader. */
+  readonly webSocket?: WebSocketOptions;
   readonly now: () => number;
 }
 
@@ -170,21 +174,31 @@ export class BatchCalls {
 
   /** The batch's events after `sinceEventId`, one array per read, until every child is terminal and read. */
   async *#eventReads(batchId: string, sinceEventId: string | undefined, signal?: AbortSignal) {
-    const { store, maxPollIntervalMs } = this.#deps;
+    const { store, maxPollIntervalMs, webSocket } = this.#deps;
     let delays = adaptiveDelays(maxPollIntervalMs);
     let cursor: ReturnType<typeof parseCursor> | undefined;
-    for (;;) {
-      const progress = await readBatchProgress(store, batchId);
-      if (!progress) throw new BatchNotFoundError(batchId);
-      cursor ??= parseCursor(sinceEventId, progress.record.shards);
-      const events: BatchEvent[] = [];
-      for await (const event of readBatchEvents(store, batchId, cursor, progress.seqs)) events.push(event);
-      if (events.length > 0) {
-        yield events;
-        delays = adaptiveDelays(maxPollIntervalMs);
+    // Subscribed before the first read: every event committed after it rings the doorbell.
+    const doorbell = webSocket
+      ? await openBatchDoorbell(webSocket, batchId, signal).catch(() => undefined)
+      : undefined;
+    try {
+      for (;;) {
+        const progress = await readBatchProgress(store, batchId);
+        if (!progress) throw new BatchNotFoundError(batchId);
+        cursor ??= parseCursor(sinceEventId, progress.record.shards);
+        const events: BatchEvent[] = [];
+        for await (const event of readBatchEvents(store, batchId, cursor, progress.seqs)) events.push(event);
+        if (events.length > 0) {
+          yield events;
+          delays = adaptiveDelays(maxPollIntervalMs);
+        }
+        if (isComplete(progress) && readUpTo(cursor, progress.seqs)) return;
+        if (events.length > 0) continue;
+        if (doorbell) await doorbell.wait(delays.next().value);
+        else await abortableSleep(delays.next().value, signal);
       }
-      if (isComplete(progress) && readUpTo(cursor, progress.seqs)) return;
-      if (events.length === 0) await abortableSleep(delays.next().value, signal);
+    } finally {
+      doorbell?.close();
     }
   }
 

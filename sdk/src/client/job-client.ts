@@ -152,6 +152,7 @@ export class JobClient {
       markSpawned: () => this.#markSpawned(),
       snapshot: (item) => this.#snapshot(item),
       maxPollIntervalMs: options.maxPollIntervalMs ?? 1000,
+      ...(options.webSocket ? { webSocket: options.webSocket } : {}),
       now: this.#now,
     });
   }

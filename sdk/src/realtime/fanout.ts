@@ -10,12 +10,15 @@
  * some: a run item's image says so (`watched`, set by the `subscribe` route before it
  * sends the backlog, so every later write's image carries it), and event items are only
  * written by runs that log, stream or take input. A simple run costs the fanout no read.
+ * A batch's event items ring its subscribers once per stream batch (`batchEvents`): one
+ * `Query` of its subscribers per batch and stream batch.
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
 import type { RunEvent } from "../domain/run-event.js";
 import { type EventItem, toRunEvent } from "../store/event-item.js";
+import { batchPk } from "../store/keys.js";
 import { inlineEvents } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import type { ConnectionPoster } from "./connection-poster.js";
@@ -46,11 +49,32 @@ export function eventsOf(event: StreamRecords): Map<string, RunEvent[]> {
   return byRun;
 }
 
+/** The batches whose event log a batch of stream records wrote to. */
+export function batchesWithEvents(event: StreamRecords): Set<string> {
+  const ids = new Set<string>();
+  for (const record of event.Records) {
+    const image = record.dynamodb?.NewImage;
+    if (record.eventName === "INSERT" && image?.kind?.S === "batchEvents" && image.pk?.S) {
+      ids.add(image.pk.S.slice(batchPk("").length));
+    }
+  }
+  return ids;
+}
+
 export function createFanoutHandler(options: FanoutOptions) {
   const { store, poster } = options;
   return async (event: StreamRecords): Promise<{ delivered: number; gone: number }> => {
     let delivered = 0;
     let gone = 0;
+    // A batch's event log: one doorbell frame per batch and stream batch (the client reads the log).
+    for (const batchId of batchesWithEvents(event)) {
+      for (const connectionId of await subscribers(store, batchId)) {
+        if ((await poster.post(connectionId, { type: "batchEvents", batchId })) === "gone") {
+          gone++;
+          await dropConnection(store, connectionId);
+        } else delivered++;
+      }
+    }
     for (const [runId, events] of eventsOf(event)) {
       const connections = await subscribers(store, runId);
       await Promise.all(

@@ -15,6 +15,9 @@
  *   run written from now on. `token` is a subscription token, required on a connection
  *   opened without one.
  * - `{ "action": "unsubscribe", "runId": "…" }`
+ * - `{ "action": "subscribe", "batchId": "…", "token"?: "…" }` and `unsubscribe` the same:
+ *   a batch. Its events are not pushed one by one: each write of its event log rings a
+ *   doorbell frame, and the client reads the log from its cursor (`batches/batch-events.ts`).
  *
  * Server → client (JSON text frames):
  * - `{ "type": "subscribed", "runId" }`: the subscription is stored; every event
@@ -24,15 +27,25 @@
  * - `{ "type": "event", "runId", "event": RunEvent }`: in commit order per item only
  *   (a DynamoDB stream orders records per item), and possibly one the client already
  *   read; clients order events by id and drop ids they have seen.
+ * - `{ "type": "subscribed", "batchId" }`, then `{ "type": "batchEvents", "batchId" }` each
+ *   time new events of the batch were committed.
  * - `{ "type": "error", "code", "message" }`: the request was refused; the connection
  *   stays open and usable.
  */
 import type { RunEvent } from "../domain/run-event.js";
 
+/** What a subscription watches: one run, or one batch. */
+export type SubscriptionTarget =
+  | { readonly runId: string; readonly batchId?: never }
+  | { readonly batchId: string; readonly runId?: never };
+
 /** A request from the client. */
 export type ClientMessage =
-  | { readonly action: "subscribe"; readonly runId: string; readonly token?: string }
-  | { readonly action: "unsubscribe"; readonly runId: string };
+  | ({ readonly action: "subscribe"; readonly token?: string } & SubscriptionTarget)
+  | ({ readonly action: "unsubscribe" } & SubscriptionTarget);
+
+/** The id a subscription is stored under (run and batch ids never collide: a batch child's id has a `-`). */
+export const targetId = (target: SubscriptionTarget): string => target.runId ?? (target.batchId as string);
 
 /** Error codes of error frames. */
 export type ErrorCode = "BadRequest" | "Unauthorized" | "RunNotFound" | "NotSupported";
@@ -40,6 +53,8 @@ export type ErrorCode = "BadRequest" | "Unauthorized" | "RunNotFound" | "NotSupp
 /** A frame from the server. */
 export type ServerFrame =
   | { readonly type: "subscribed"; readonly runId: string }
+  | { readonly type: "subscribed"; readonly batchId: string }
+  | { readonly type: "batchEvents"; readonly batchId: string }
   | { readonly type: "event"; readonly runId: string; readonly event: RunEvent }
   | { readonly type: "error"; readonly code: ErrorCode; readonly message: string };
 
@@ -65,18 +80,15 @@ export function parseClientMessage(
   if (action !== "subscribe" && action !== "unsubscribe") {
     return bad(`unknown action ${JSON.stringify(action)}; use "subscribe" or "unsubscribe"`);
   }
-  if (batchId !== undefined) {
-    return {
-      type: "error",
-      code: "NotSupported",
-      message: "batch subscriptions are not available yet; subscribe by runId",
-    };
+  if (batchId !== undefined && runId !== undefined) return bad("give runId or batchId, not both");
+  const field = batchId !== undefined ? "batchId" : "runId";
+  const id = batchId ?? runId;
+  if (typeof id !== "string" || id.length === 0 || id.length > 128) {
+    return bad(`${field} must be a non-empty string of at most 128 characters`);
   }
-  if (typeof runId !== "string" || runId.length === 0 || runId.length > 128) {
-    return bad("runId must be a non-empty string of at most 128 characters");
-  }
-  if (action === "unsubscribe") return { action, runId };
-  if (token === undefined) return { action, runId };
+  const target = (field === "batchId" ? { batchId: id } : { runId: id }) as SubscriptionTarget;
+  if (action === "unsubscribe") return { action, ...target };
+  if (token === undefined) return { action, ...target };
   if (typeof token !== "string" || token.length === 0) return bad("token must be a non-empty string");
-  return { action, runId, token };
+  return { action, ...target, token };
 }

@@ -1,11 +1,11 @@
 /**
- * One WebSocket connection subscribed to one run (Node, the `ws` library): it connects
+ * One WebSocket connection subscribed to one run (or batch) (Node, the `ws` library): it connects
  * with the API's token in an `Authorization: Bearer` header (never in the URL), sends
  * `subscribe` once open, and hands every frame and the close to a listener.
  */
 import WebSocket from "ws";
 import { onAbort } from "../client/abort-listeners.js";
-import type { ServerFrame } from "./protocol.js";
+import type { ServerFrame, SubscriptionTarget } from "./protocol.js";
 import { SubscriptionError } from "./subscription-error.js";
 
 /** What a {@link RunSocket} reports. */
@@ -24,14 +24,14 @@ export interface RunSocket {
 const handshakeTimeoutMs = 10_000;
 
 /**
- * Opens a connection to `url` and subscribes to `runId`.
+ * Opens a connection to `url` and subscribes to `target` (a run or a batch).
  *
  * @throws {@link SubscriptionError} `$connect` answered with an HTTP error (401: a wrong token).
  * @throws the socket's error when it cannot connect, or the signal's reason if it aborts first.
  */
 export function openRunSocket(
   options: { readonly url: string; readonly token: string },
-  runId: string,
+  target: SubscriptionTarget,
   listener: RunSocketListener,
   signal?: AbortSignal,
 ): Promise<RunSocket> {
@@ -69,7 +69,7 @@ export function openRunSocket(
         if (frame) listener.frame(frame);
       });
       ws.on("close", () => listener.closed());
-      ws.send(JSON.stringify({ action: "subscribe", runId }));
+      ws.send(JSON.stringify({ action: "subscribe", ...target }));
       resolve({ close });
     });
   });

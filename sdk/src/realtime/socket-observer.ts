@@ -98,7 +98,7 @@ export async function* observeOverSocket(
   let quietSinceMs = Date.now();
   let gapSinceMs: number | undefined;
   try {
-    socket = await openRunSocket(options, runId, listener, signal);
+    socket = await openRunSocket(options, { runId }, listener, signal);
     for (;;) {
       signal?.throwIfAborted();
       if (failure) throw failure;
@@ -113,7 +113,7 @@ export async function* observeOverSocket(
         if (reconnects >= (options.reconnectAttempts ?? 3)) break;
         reconnects++;
         closed = false;
-        socket = await openRunSocket(options, runId, listener, signal).catch(() => undefined);
+        socket = await openRunSocket(options, { runId }, listener, signal).catch(() => undefined);
         if (!socket) {
           closed = true;
           await bell.wait(100 * reconnects);

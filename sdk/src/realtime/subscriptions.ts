@@ -4,8 +4,8 @@
  * after {@link subscriptionTtlSeconds}, API Gateway's maximum connection duration (2 h,
  * API Gateway quotas), in case a `$disconnect` is never delivered.
  */
-import { BatchWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { connectionPk, connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
+import { BatchWriteCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { batchKey, connectionPk, connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { sleep } from "../store/transact.js";
 
@@ -26,13 +26,37 @@ export async function subscribe(
   nowMs = Date.now(),
 ): Promise<"subscribed" | "run-not-found"> {
   if (!(await markWatched(store, runId))) return "run-not-found";
+  await putSubscription(store, connectionId, runId, nowMs);
+  return "subscribed";
+}
+
+/**
+ * Subscribes `connectionId` to the batch `batchId` (the fanout looks up a batch's
+ * subscribers on every write of its event log, so there is no mark to set).
+ * @returns `"batch-not-found"` when there is no such batch.
+ */
+export async function subscribeBatch(
+  store: RunStore,
+  connectionId: string,
+  batchId: string,
+  nowMs = Date.now(),
+): Promise<"subscribed" | "batch-not-found"> {
+  const found = await store.doc.send(
+    new GetCommand({ TableName: store.tableName, Key: batchKey(batchId), ProjectionExpression: "pk" }),
+  );
+  if (!found.Item) return "batch-not-found";
+  await putSubscription(store, connectionId, batchId, nowMs);
+  return "subscribed";
+}
+
+/** Both subscription items (`runId` holds the run or batch id). */
+async function putSubscription(store: RunStore, connectionId: string, runId: string, nowMs: number) {
   const expiresAt = Math.floor(nowMs / 1000) + subscriptionTtlSeconds;
   const fields = { kind: "sub", connectionId, runId, expiresAt };
   await batchWrite(store, [
     { PutRequest: { Item: { ...subscriptionKey(runId, connectionId), ...fields } } },
     { PutRequest: { Item: { ...connectionSubscriptionKey(connectionId, runId), ...fields } } },
   ]);
-  return "subscribed";
 }
 
 /**

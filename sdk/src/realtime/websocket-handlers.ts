@@ -11,8 +11,8 @@
 import type { RunStore } from "../store/run-store.js";
 import { grantConnection, isGrantedConnection } from "./connection-grants.js";
 import type { ConnectionPoster } from "./connection-poster.js";
-import { type ClientMessage, parseClientMessage, type ServerFrame } from "./protocol.js";
-import { dropConnection, subscribe, unsubscribe } from "./subscriptions.js";
+import { type ClientMessage, parseClientMessage, type ServerFrame, targetId } from "./protocol.js";
+import { dropConnection, subscribe, subscribeBatch, unsubscribe } from "./subscriptions.js";
 import type { WebSocketAuthorizer } from "./tokens.js";
 
 /** The parts of API Gateway's WebSocket event these handlers read. */
@@ -58,17 +58,20 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
   const refuse = (connectionId: string, code: "Unauthorized" | "RunNotFound", message: string) =>
     reply(connectionId, { type: "error", code, message });
 
+  // A subscription token names the run or batch it grants.
   const mayWatch = async (connectionId: string, request: Extract<ClientMessage, { action: "subscribe" }>) =>
     request.token === undefined
       ? isGrantedConnection(store, connectionId, now())
-      : authorizer.subscription(request.token, request.runId, now());
+      : authorizer.subscription(request.token, targetId(request), now());
 
   const message = async (event: WebSocketEvent): Promise<RouteResult> => {
     const connectionId = event.requestContext.connectionId;
     const parsed = parseClientMessage(event.body ?? undefined);
     if ("type" in parsed) return reply(connectionId, parsed);
+    const id = targetId(parsed);
+    const what = parsed.batchId !== undefined ? "batch" : "run";
     if (parsed.action === "unsubscribe") {
-      await unsubscribe(store, connectionId, parsed.runId);
+      await unsubscribe(store, connectionId, id);
       return { statusCode: 200 };
     }
     if (!(await mayWatch(connectionId, parsed))) {
@@ -76,14 +79,20 @@ export function createWebSocketHandlers(options: WebSocketHandlerOptions) {
         connectionId,
         "Unauthorized",
         parsed.token === undefined
-          ? "this connection was opened without a token: send a subscription token for the run in the message's token field"
-          : `the token is not a valid, unexpired subscription token for run "${parsed.runId}"`,
+          ? `this connection was opened without a token: send a subscription token for the ${what} in the message's token field`
+          : `the token is not a valid, unexpired subscription token for ${what} "${id}"`,
       );
     }
-    if ((await subscribe(store, connectionId, parsed.runId, now())) === "run-not-found") {
-      return refuse(connectionId, "RunNotFound", `run "${parsed.runId}" was not found`);
+    if (parsed.batchId !== undefined) {
+      if ((await subscribeBatch(store, connectionId, id, now())) === "batch-not-found") {
+        return refuse(connectionId, "RunNotFound", `batch "${id}" was not found`);
+      }
+      return reply(connectionId, { type: "subscribed", batchId: id });
     }
-    return reply(connectionId, { type: "subscribed", runId: parsed.runId });
+    if ((await subscribe(store, connectionId, id, now())) === "run-not-found") {
+      return refuse(connectionId, "RunNotFound", `run "${id}" was not found`);
+    }
+    return reply(connectionId, { type: "subscribed", runId: id });
   };
 
   return {
