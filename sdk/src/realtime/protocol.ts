@@ -30,7 +30,7 @@
  * - `{ "type": "subscribed", "batchId" }`, then `{ "type": "batchEvents", "batchId" }` each
  *   time new events of the batch were committed.
  * - `{ "type": "error", "code", "message" }`: the request was refused; the connection
- *   stays open and usable.
+ *   stays open and usable (`RunNotFound` also answers a batch that does not exist).
  */
 import type { RunEvent } from "../domain/run-event.js";
 
@@ -48,7 +48,7 @@ export type ClientMessage =
 export const targetId = (target: SubscriptionTarget): string => target.runId ?? (target.batchId as string);
 
 /** Error codes of error frames. */
-export type ErrorCode = "BadRequest" | "Unauthorized" | "RunNotFound" | "NotSupported";
+export type ErrorCode = "BadRequest" | "Unauthorized" | "RunNotFound";
 
 /** A frame from the server. */
 export type ServerFrame =
