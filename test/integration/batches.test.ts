@@ -315,6 +315,36 @@ describe("canceling a batch", () => {
     }
   });
 
+  it("cancels the batch a job created when that job's run is canceled", async () => {
+    // Arrange: a parent that starts a batch of Hang children, then waits for it
+    const { app, hang } = jobs();
+    let batchId: string | undefined;
+    const parent = app.addJob("BatchParent", async (_: undefined, ctx) => {
+      const batch = await ctx.client.triggerBatch(hang, [undefined, undefined, undefined]);
+      batchId = batch.batchId;
+      await ctx.client.waitBatch(batch.batchId, { signal: ctx.signal });
+    });
+    system = await startTestSystem({ app, worker: { concurrency: 8 } });
+    const run = await system.client.trigger(parent);
+    while (batchId === undefined || (await system.client.getBatch(batchId)).counts.Running < 3)
+      await sleep(50);
+    // Act
+    await system.client.cancel(run.runId);
+    // Assert
+    const done = await system.client.waitBatch(batchId);
+    expect(done).toMatchObject({
+      parentRunId: run.runId,
+      cancelReason: `parent run ${run.runId} ended Canceled`,
+    });
+    expect(done.counts.Canceled).toBe(3);
+    const children: JobRun[] = [];
+    for await (const child of system.client.getRuns({ batchId })) children.push(child);
+    expect(children.map((c) => c.parentRunId)).toEqual([run.runId, run.runId, run.runId]);
+    const listed: JobRun[] = [];
+    for await (const child of system.client.getRuns({ parentRunId: run.runId })) listed.push(child);
+    expect(listed).toEqual([]); // the children hang off the batch, not the parent's index
+  });
+
   it("cancels a child claimed after cancelBatch returned instead of starting it", async () => {
     // Arrange: no stream consumers, so the canceller never runs and only the claim sees the cancel
     const { app, hang, started } = jobs();
