@@ -1,0 +1,63 @@
+/**
+ * Pure parts of batches: event id cursors (opaque, one position per counters shard),
+ * counter shards, and the WebSocket protocol's batch subscriptions.
+ */
+import { describe, expect, it } from "vitest";
+import { parseCursor, readUpTo } from "../../sdk/src/batches/batch-events.js";
+import { ValidationError } from "../../sdk/src/errors.js";
+import { parseClientMessage } from "../../sdk/src/realtime/protocol.js";
+import { counterShards, shardOfOrdinal } from "../../sdk/src/store/batch-record.js";
+
+describe("batch event ids", () => {
+  it("start at every shard's beginning and parse back what they encode", () => {
+    expect(parseCursor(undefined, 3)).toEqual([
+      { items: 0, entries: 0 },
+      { items: 0, entries: 0 },
+      { items: 0, entries: 0 },
+    ]);
+    expect(parseCursor("b1:4.0-2.7", 3)).toEqual([
+      { items: 4, entries: 0 },
+      { items: 0, entries: 2 },
+      { items: 7, entries: 0 },
+    ]);
+  });
+
+  it("rejects an id of another batch shape or a made-up one", () => {
+    expect(() => parseCursor("b1:4.2", 3)).toThrow(ValidationError);
+    expect(() => parseCursor("41", 1)).toThrow(/is not an event id of this batch/);
+    expect(() => parseCursor("b1:x", 1)).toThrow(ValidationError);
+  });
+
+  it("has read up to the shards' sequences only when every shard has", () => {
+    expect(readUpTo(parseCursor("b1:4.2", 2), [4, 2])).toBe(true);
+    expect(readUpTo(parseCursor("b1:4.1-3", 2), [4, 2])).toBe(false);
+  });
+});
+
+describe("counter shards", () => {
+  it("take one shard per 64 children, at most 16, and spread ordinals evenly", () => {
+    expect([1, 64, 65, 1000, 10_000].map(counterShards)).toEqual([1, 1, 2, 16, 16]);
+    const perShard = new Array(16).fill(0);
+    for (let o = 0; o < 10_000; o++) perShard[shardOfOrdinal(o, 16)]++;
+    expect(Math.max(...perShard) - Math.min(...perShard)).toBeLessThanOrEqual(1);
+  });
+});
+
+describe("batch subscriptions in the WebSocket protocol", () => {
+  it("accepts a batchId, and refuses a message naming both a run and a batch", () => {
+    expect(parseClientMessage(JSON.stringify({ action: "subscribe", batchId: "B1" }))).toEqual({
+      action: "subscribe",
+      batchId: "B1",
+    });
+    expect(parseClientMessage(JSON.stringify({ action: "unsubscribe", batchId: "B1" }))).toEqual({
+      action: "unsubscribe",
+      batchId: "B1",
+    });
+    expect(
+      parseClientMessage(JSON.stringify({ action: "subscribe", runId: "R", batchId: "B" })),
+    ).toMatchObject({
+      type: "error",
+      code: "BadRequest",
+    });
+  });
+});
