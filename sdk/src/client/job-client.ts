@@ -625,7 +625,8 @@ export class JobClient {
    * its terminal status), in order per child, merged across children by commit time;
    * ends after every child's terminal event (observer call). Event ids are opaque
    * strings: resume with `sinceEventId` set to the last id seen, with no event skipped
-   * or repeated.
+   * or repeated. With `webSocket` client options it reads the log when the WebSocket API
+   * says it grew, else it polls (adaptive backoff up to `maxPollIntervalMs`).
    *
    * @throws {@link BatchNotFoundError} no such batch.
    * @throws {@link ValidationError} `sinceEventId` is not an id of this batch.
