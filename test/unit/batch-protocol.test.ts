@@ -35,8 +35,8 @@ describe("batch event ids", () => {
 });
 
 describe("counter shards", () => {
-  it("take one shard per 64 children, at most 16, and spread ordinals evenly", () => {
-    expect([1, 64, 65, 1000, 10_000].map(counterShards)).toEqual([1, 1, 2, 16, 16]);
+  it("take one shard per 1,000 children, at most 16, and spread ordinals evenly", () => {
+    expect([1, 1000, 1001, 10_000, 100_000].map(counterShards)).toEqual([1, 1, 2, 10, 16]);
     const perShard = new Array(16).fill(0);
     for (let o = 0; o < 10_000; o++) perShard[shardOfOrdinal(o, 16)]++;
     expect(Math.max(...perShard) - Math.min(...perShard)).toBeLessThanOrEqual(1);

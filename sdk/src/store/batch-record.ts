@@ -23,9 +23,14 @@ export const inputsPerChunk = 100;
 /** An input chunk is closed once its JSON passes this many bytes (one input may make it larger, up to the payload limit). */
 export const chunkBytes = 32 * 1024;
 
-/** Counter shards of a batch of `total` children: one per 64 children, at most 16. */
+/**
+ * Counter shards of a batch of `total` children: one per 1,000 children, at most 16. A
+ * counter is written once per stream batch that changes its children (never by the
+ * children's own writes), so one item keeps up with about a thousand children; every
+ * shard a stream batch touches costs its transaction 4 WU more (counter and event item).
+ */
 export function counterShards(total: number): number {
-  return Math.min(16, Math.max(1, Math.ceil(total / 64)));
+  return Math.min(16, Math.max(1, Math.ceil(total / 1000)));
 }
 
 /** The counters shard of the child at `ordinal`. */
