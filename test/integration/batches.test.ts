@@ -152,12 +152,12 @@ describe("creating a batch", () => {
 
   it("completes creation after the creator and the creating step die midway, and a repeat call returns the same batch without duplicating children", async () => {
     // Arrange: once armed, the first PutItem (the client's batch record, after its inputs)
-    // fails as a client dying there would, and the 61st (the stream consumer's 60th child)
+    // fails as a client dying there would, and the 31st (the stream consumer's 30th child)
     // as a crash of the creating step would: the stream hands that step over again
     const resources = await createTestResources();
     const fault = { armed: false, puts: 0, failed: [] as number[] };
     addMiddleware(resources.dynamodb, "build", "crashMidCreation", (next, operation) => async (args) => {
-      if (fault.armed && operation === "PutItem" && [1, 61].includes(++fault.puts)) {
+      if (fault.armed && operation === "PutItem" && [1, 31].includes(++fault.puts)) {
         fault.failed.push(fault.puts);
         throw Object.assign(new Error("injected: process died"), { name: "InternalServerError" });
       }
@@ -165,7 +165,7 @@ describe("creating a batch", () => {
     });
     const { app, processOrder } = jobs();
     system = await startTestSystem({ app, resources, workers: 2, worker: { concurrency: 16 } });
-    const inputs = Array.from({ length: 120 }, (_, orderId) => ({ orderId }));
+    const inputs = Array.from({ length: 60 }, (_, orderId) => ({ orderId }));
     fault.armed = true;
     // Act
     const died = await system.client
@@ -178,11 +178,11 @@ describe("creating a batch", () => {
     // Assert
     expect(died).toMatchObject({ message: "injected: process died" });
     expect(invisible).toBeInstanceOf(BatchNotFoundError);
-    expect(fault.failed).toEqual([1, 61]);
+    expect(fault.failed).toEqual([1, 31]);
     expect(first.existing).toBe(false);
-    expect(again).toMatchObject({ batchId: first.batchId, existing: true, total: 120 });
-    expect(done).toMatchObject({ status: "Completed", total: 120, created: 120 });
-    expect(done.counts.Succeeded).toBe(120);
+    expect(again).toMatchObject({ batchId: first.batchId, existing: true, total: 60 });
+    expect(done).toMatchObject({ status: "Completed", total: 60, created: 60 });
+    expect(done.counts.Succeeded).toBe(60);
     const children: JobRun[] = [];
     for await (const child of system.client.getRuns({ batchId: first.batchId })) children.push(child);
     expect(children.map((c) => c.batchOrdinal)).toEqual(inputs.map((_, i) => i));
@@ -190,7 +190,7 @@ describe("creating a batch", () => {
       inputs.map((i) => i.orderId),
     );
     const runs = await itemsWithPrefix(system.store, "RUN#");
-    expect(runs.filter((r) => r.sk === "#RUN")).toHaveLength(120);
+    expect(runs.filter((r) => r.sk === "#RUN")).toHaveLength(60);
   });
 });
 
