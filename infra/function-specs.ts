@@ -6,7 +6,7 @@
  * lanes ──SQS ESM──▶ Worker                 (claims and executes runs)
  * Scheduler (1 min) ─▶ Maintenance          (the lanes' DLQs, runs due later; expiry target; one at a time)
  * API Gateway ───────▶ WebSocket            (connections, subscriptions)   [webSocket]
- * table stream ──────▶ StreamDispatch       (wake-ups, timers, cascade cancel; fanout with webSocket)
+ * table stream ──────▶ StreamDispatch       (wake-ups, timers, cascade cancel, batches; fanout with webSocket)
  * table stream ──────▶ Projections          (aggregates)
  * ```
  */
@@ -16,7 +16,7 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
 import { ValidationError } from "../sdk/src/errors.js";
-import { appliedBatchKey, countsKey, dedupPkPrefix, runPk } from "../sdk/src/store/keys.js";
+import { appliedBatchKey, batchPk, countsKey, dedupPkPrefix, runPk } from "../sdk/src/store/keys.js";
 import { IndexName } from "../sdk/src/store/table-definition.js";
 import { grantKey } from "./encryption.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
@@ -158,7 +158,7 @@ export const functionSpecs: readonly FunctionSpec[] = [
     id: "StreamDispatch",
     factory: { module: "stream-handlers", name: "createStreamDispatchLambdaHandler" },
     description:
-      "Job system stream dispatch: wake-ups and timers of the runs a write left Pending, the WebSocket fanout of new events, and the cascade cancel of children",
+      "Job system stream dispatch: wake-ups and timers of the runs a write left Pending, the WebSocket fanout of new events, the cascade cancel of children, and batches (children, cancel, counts)",
     memorySize: () => 256,
     timeout: () => Duration.seconds(60),
     wire: (fn, { parts }) => {
@@ -174,8 +174,11 @@ export const functionSpecs: readonly FunctionSpec[] = [
       // deduplication lock (DEDUP#); a Succeeded child marked by an update.
       parts.table.grantItems(fn, ["dynamodb:Query"], { indexes: [IndexName.byParent] });
       parts.table.grantItems(fn, ["dynamodb:BatchGetItem"]);
+      // Batches (batches/): children created (RUN#, with a deduplication lock: DEDUP#), the
+      // batch record's cursors and cancel request, its counters and event items (BATCH#),
+      // and the marker of each applied stream batch (AGGB#).
       parts.table.grantItems(fn, ["dynamodb:UpdateItem", "dynamodb:PutItem"], {
-        partitionKeyPrefixes: [runPk("")],
+        partitionKeyPrefixes: [runPk(""), batchPk(""), dedupPkPrefix, appliedBatchKey("", "").pk],
       });
       parts.table.grantItems(fn, ["dynamodb:DeleteItem"], { partitionKeyPrefixes: [dedupPkPrefix] });
       grantKey(parts.encryptionKey, fn);
@@ -186,7 +189,9 @@ export const functionSpecs: readonly FunctionSpec[] = [
         filters: [
           lambda.FilterCriteria.filter({
             eventName: lambda.FilterRule.or("INSERT", "MODIFY"),
-            ...imageKindFilter("NewImage", ["run", "event"]),
+            // Runs and their events; batch records (creation and cancel steps) and batch
+            // event items (the fanout's batch doorbell).
+            ...imageKindFilter("NewImage", ["run", "event", "batch", "batchEvents"]),
           }),
         ],
       });

@@ -211,7 +211,7 @@ const functionActionAllowList: Readonly<
     {
       actions: ["dynamodb:UpdateItem", "dynamodb:PutItem"],
       reason:
-        "The cascade cancel writes run items and their status events only (RUN#: a LeadingKeys condition): a child's cancel, a Succeeded child's mark.",
+        "The cascade cancel writes run items and their status events (RUN#): a child's cancel, a Succeeded child's mark; batches create children (RUN#, with their deduplication locks: DEDUP#), move the batch record's cursors, keep its counters and events (BATCH#) and mark each applied stream batch (AGGB#); a LeadingKeys condition.",
     },
     {
       actions: ["dynamodb:DeleteItem"],

@@ -67,7 +67,7 @@ describe("the table stream's consumers (default props)", () => {
     );
   });
 
-  it("feeds the stream dispatch from the oldest record, 100 at a time with no batching window, retrying forever with bisection and partial batch responses, run and event inserts and updates only", () => {
+  it("feeds the stream dispatch from the oldest record, 100 at a time with no batching window, retrying forever with bisection and partial batch responses, inserts and updates of runs, events, batch records and batch events only", () => {
     expect(mappingOf(template, /stream dispatch/)).toEqual({
       FunctionName: { Ref: functionId(template, /stream dispatch/) },
       EventSourceArn: { "Fn::GetAtt": [tableId(template), "StreamArn"] },
@@ -82,7 +82,7 @@ describe("the table stream's consumers (default props)", () => {
           {
             Pattern: JSON.stringify({
               eventName: ["INSERT", "MODIFY"],
-              dynamodb: { NewImage: { kind: { S: ["run", "event"] } } },
+              dynamodb: { NewImage: { kind: { S: ["run", "event", "batch", "batchEvents"] } } },
             }),
           },
         ],
@@ -146,7 +146,7 @@ describe("the table stream's consumers (default props)", () => {
     ]);
   });
 
-  it("lets the stream dispatch cancel children: query byParent, read run items in batches, write run items and free dedup locks only", () => {
+  it("lets the stream dispatch cancel children and drive batches: query byParent, read run items in batches, write run, batch, lock and marker items, free dedup locks only", () => {
     const statements = statementsOfRole(template, "JobsStreamDispatchRole");
     const byAction = (action: string) => statements.filter((s) => asList(s.Action).includes(action));
     const table = { "Fn::GetAtt": [tableId(template), "Arn"] };
@@ -163,7 +163,9 @@ describe("the table stream's consumers (default props)", () => {
         Action: ["dynamodb:UpdateItem", "dynamodb:PutItem"],
         Effect: "Allow",
         Resource: table,
-        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["RUN#*"] } },
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["RUN#*", "BATCH#*", "DEDUP#*", "AGGB#*"] },
+        },
       },
     ]);
     expect(byAction("dynamodb:DeleteItem")).toEqual([

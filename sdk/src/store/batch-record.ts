@@ -4,7 +4,7 @@
  * | sk | item | written by | one write costs |
  * |---|---|---|---|
  * | `#BATCH` | the record: total, creation cursor, cancel request and cursor, lineage | client (create, `cancelBatch`), stream dispatch (cursors) | 1 WU (under 1 KB) |
- * | `IN#<first ordinal>` | a chunk of inputs (up to 100, or about 32 KB of JSON) | client, once, `BatchWriteItem` | 1 WU per KB: a few hundredths of a WU per small input |
+ * | `IN#<first ordinal>` | a chunk of inputs (up to 100, or about 32 KB of JSON) | client, once, `PutItem` each | 1 WU per KB: a few hundredths of a WU per small input |
  * | `CNT#<shard>` | counts per status of the children in the shard, and its event `seq` | stream dispatch (`batches/batch-counters.ts`) | 2 WU in a transaction, once per stream batch and shard |
  * | `EVT#<shard>#<seq>` | the child status changes one stream batch applied to the shard | same transaction | 2 WU per KB |
  *
