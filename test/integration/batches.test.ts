@@ -151,9 +151,9 @@ describe("creating a batch", () => {
   });
 
   it("completes creation after the creator and the creating step die midway, and a repeat call returns the same batch without duplicating children", async () => {
-    // Arrange: once armed, the first PutItem (the client's batch record, after its inputs)
-    // fails as a client dying there would, and the 31st (the stream consumer's 30th child)
-    // as a crash of the creating step would: the stream hands that step over again
+    // Arrange: once armed, the first PutItem (the client's input chunk, before its batch
+    // record) fails as a client dying there would, and the 31st (a child written by the
+    // stream consumer) as a crash of the creating step would: the stream hands that step over again
     const resources = await createTestResources();
     const fault = { armed: false, puts: 0, failed: [] as number[] };
     addMiddleware(resources.dynamodb, "build", "crashMidCreation", (next, operation) => async (args) => {
