@@ -11,7 +11,7 @@ import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { localClientConfig } from "../../local/aws-clients.js";
 import { batchIdFor, readBatchRecord } from "../../sdk/src/batches/batch-creation.js";
-import { createBatchDriverHandler } from "../../sdk/src/batches/batch-expander.js";
+import { createBatchDriverHandler } from "../../sdk/src/batches/batch-driver.js";
 import { abortableSleep } from "../../sdk/src/client/abortable-sleep.js";
 import { connect } from "../../sdk/src/connect.js";
 import {

@@ -1,6 +1,6 @@
 /**
  * The cancel request of a batch: one conditional `UpdateItem` of its record (1 WU),
- * whatever the batch's size. The batch driver (`batch-expander.ts`) carries it out from
+ * whatever the batch's size. The batch driver (`batch-driver.ts`) carries it out from
  * the table's stream, and the claim of each child checks it (`batch-claim-check.ts`).
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";

@@ -1,7 +1,7 @@
 /**
  * Creating a batch (the client's part): its inputs in chunks, then its record. The record
  * is written last, so a reader never finds a batch without its inputs; its insert in the
- * table's stream starts the creation of the children (`batch-expander.ts`), which goes on
+ * table's stream starts the creation of the children (`batch-driver.ts`), which goes on
  * whether or not the caller is still there.
  *
  * Writes: `ceil(inputs / 100)` chunk items (one `PutItem` each, 25 at a time; about 1 WU

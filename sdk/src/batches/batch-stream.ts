@@ -1,13 +1,13 @@
 /**
  * The batch work of the stream dispatch consumer: counts and events from children's
  * records (`batch-counters.ts`), then creation and cancel steps from batch records
- * (`batch-expander.ts`). Both are safe to repeat, so a batch handed over again is harmless.
+ * (`batch-driver.ts`). Both are safe to repeat, so a batch handed over again is harmless.
  */
 import type { StreamRecords } from "../dispatch/wake-ups.js";
 import type { RunStore } from "../store/run-store.js";
 import type { RunTimer } from "../timer/timer-port.js";
 import { createBatchCountersHandler } from "./batch-counters.js";
-import { createBatchDriverHandler } from "./batch-expander.js";
+import { createBatchDriverHandler } from "./batch-driver.js";
 
 export interface BatchStreamOptions {
   readonly store: RunStore;

@@ -20,7 +20,7 @@
  *
  * A batch the parent created (its record is in the parent's `byParent` partition) is
  * canceled as a whole: one write of its record, carried out by the batch driver
- * (`batches/batch-expander.ts`).
+ * (`batches/batch-driver.ts`).
  *
  * Entry points: {@link createCascadeCancelHandler} for stream records, and
  * {@link cancelChildren} for one order.
