@@ -59,7 +59,13 @@ export async function readBatchProgress(
 export const isComplete = (progress: BatchProgress) =>
   progress.record.createdCount >= progress.record.total && progress.terminal >= progress.record.total;
 
-/** A child's status change, as `observeBatchEvents` yields it. */
+/**
+ * A child's status change, as `observeBatchEvents` yields it.
+ * @example
+ * ```ts
+ * // { eventId: "b1:3.1-2", batchId, runId: "<batchId>-00042", ordinal: 42, status: "Succeeded", attempt: 1, at: "2026-12-03T08:00:00.000Z" }
+ * ```
+ */
 export interface BatchEvent {
   /** Resume after this event with `sinceEventId: eventId` (opaque). */
   readonly eventId: string;

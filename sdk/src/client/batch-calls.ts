@@ -32,7 +32,13 @@ import { onAbort } from "./abort-listeners.js";
 import { abortableSleep, adaptiveDelays } from "./abortable-sleep.js";
 import { type BatchItem, type BatchJobRef, type JobResolver, resolveBatchInputs } from "./batch-inputs.js";
 
-/** Options of a batch as a whole (each child's own options are in its item). */
+/**
+ * Options of a batch as a whole (each child's own options are in its item).
+ * @example
+ * ```ts
+ * await client.triggerBatch("ProcessOrder", orders, { deduplicationId: "orders-2026-12-03", childOptions: { priority: 5 } });
+ * ```
+ */
 export interface BatchOptions {
   /**
    * The batch's idempotency key: a repeat call with the same id returns the existing
@@ -47,7 +53,14 @@ export interface BatchOptions {
 /** Options of `runBatch` and `streamBatch`: batch options plus the owner's signal (aborting it cancels the batch). */
 export type BatchCallOptions = BatchOptions & SignalOptions;
 
-/** A batch as `triggerBatch` returns it. */
+/**
+ * A batch as `triggerBatch` returns it.
+ * @example
+ * ```ts
+ * const batch = await client.triggerBatch("ProcessOrder", orders);
+ * for await (const runId of batch.runIds()) console.log(runId); // "<batchId>-00000", ...
+ * ```
+ */
 export interface BatchHandle {
   readonly batchId: string;
   /** Children (one per input). */
@@ -63,7 +76,13 @@ export interface BatchHandle {
 /** How a batch stands. `Creating`: not every child exists yet; `Completed`: every child is terminal. */
 export type BatchStatus = "Creating" | "Running" | "Completed";
 
-/** A snapshot of a batch. Times are ISO 8601 strings in UTC. */
+/**
+ * A snapshot of a batch. Times are ISO 8601 strings in UTC.
+ * @example
+ * ```ts
+ * const { status, counts, total } = await client.getBatch(batchId); // "Running", { Succeeded: 120, ... }, 1000
+ * ```
+ */
 export interface JobBatch {
   readonly batchId: string;
   readonly status: BatchStatus;

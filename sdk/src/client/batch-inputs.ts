@@ -17,7 +17,13 @@ import type { JobRecord } from "../store/run-store.js";
 /** A job of a batch: its definition (anything with its `name`) or its name. */
 export type BatchJobRef = string | { readonly name: string };
 
-/** One item of a mixed batch: a job, its arguments and its run options. */
+/**
+ * One item of a mixed batch: a job, its arguments and its run options.
+ * @example
+ * ```ts
+ * const items: BatchItem[] = [{ job: "ProcessOrder", args: { orderId: 101 } }, { job: emailReceipt, args: { orderId: 101 } }];
+ * ```
+ */
 export interface BatchItem {
   /** The job's definition or its name. */
   readonly job: BatchJobRef;
