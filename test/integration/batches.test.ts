@@ -28,6 +28,7 @@ import { RequestCounter } from "../../sdk/src/metrics/request-counter.js";
 import { addMiddleware } from "../../sdk/src/metrics/sdk-middleware.js";
 import type { RunStore } from "../../sdk/src/store/run-store.js";
 import { createTestResources, type TestResources, useOwnDynamoDbLocal } from "../support/local-resources.js";
+import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 // Thousands of children: a DynamoDB Local of this file's own, so later files do not pay for them.
@@ -87,6 +88,15 @@ async function created(system: TestSystem, batchId: string): Promise<void> {
     if (batch.created === batch.total) return;
     await sleep(50);
   }
+}
+
+/** Runs the killed batch creator (`test/support/killed-batch-creator.ts`); resolves with the signal that ended it. */
+function killedCreator(
+  resources: TestResources,
+  env: Record<string, string>,
+): Promise<NodeJS.Signals | null> {
+  const child = spawnChild("killed-batch-creator.ts", resources, { env });
+  return new Promise((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
 }
 
 /** A client of the system's table and lanes with its DynamoDB requests counted. */
@@ -150,47 +160,55 @@ describe("creating a batch", () => {
     expect(await itemsWithPrefix(system.store, "BATCH#")).toEqual([]);
   });
 
-  it("completes creation after the creator and the creating step die midway, and a repeat call returns the same batch without duplicating children", async () => {
-    // Arrange: once armed, the first PutItem (the client's input chunk, before its batch
-    // record) fails as a client dying there would, and the 31st (a child written by the
-    // stream consumer) as a crash of the creating step would: the stream hands that step over again
+  it("leaves no orphaned, missing or duplicated child when the creating process is killed midway, or a creating step fails", async () => {
+    // Arrange: a child process is killed after its 1st PutItem (midway through the 2 input
+    // chunks) and another right after its 3rd (the batch record); in this process, the
+    // stream consumer's 60th child write fails once, as a crash of the creating step would
     const resources = await createTestResources();
-    const fault = { armed: false, puts: 0, failed: [] as number[] };
+    const fault = { armed: false, puts: 0, failed: 0 };
     addMiddleware(resources.dynamodb, "build", "crashMidCreation", (next, operation) => async (args) => {
-      if (fault.armed && operation === "PutItem" && [1, 31].includes(++fault.puts)) {
-        fault.failed.push(fault.puts);
+      if (fault.armed && operation === "PutItem" && ++fault.puts === 60) {
+        fault.failed++;
         throw Object.assign(new Error("injected: process died"), { name: "InternalServerError" });
       }
       return next(args);
     });
     const { app, processOrder } = jobs();
     system = await startTestSystem({ app, resources, workers: 2, worker: { concurrency: 16 } });
-    const inputs = Array.from({ length: 60 }, (_, orderId) => ({ orderId }));
+    const inputs = Array.from({ length: 120 }, (_, orderId) => ({ orderId }));
     fault.armed = true;
     // Act
-    const died = await system.client
-      .triggerBatch(processOrder, inputs, { deduplicationId: "import-42" })
-      .catch((e: unknown) => e);
-    const invisible = await system.client.getBatch(batchIdFor("import-42")).catch((e: unknown) => e);
-    const first = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "import-42" });
-    const again = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "import-42" });
+    const killed = await Promise.all([
+      killedCreator(resources, { DEDUP: "midway", KILL_AFTER_PUTS: "1", INPUTS: "120" }),
+      killedCreator(resources, { DEDUP: "after-record", KILL_AFTER_PUTS: "3", INPUTS: "120" }),
+    ]);
+    const invisible = await system.client.getBatch(batchIdFor("midway")).catch((e: unknown) => e);
+    const completed = await system.client.waitBatch(batchIdFor("after-record"));
+    const first = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "midway" });
+    const again = await system.client.triggerBatch(processOrder, inputs, { deduplicationId: "midway" });
+    const repeated = await system.client.triggerBatch(processOrder, inputs, {
+      deduplicationId: "after-record",
+    });
     const done = await system.client.waitBatch(first.batchId);
     // Assert
-    expect(died).toMatchObject({ message: "injected: process died" });
+    expect(killed).toEqual(["SIGKILL", "SIGKILL"]);
     expect(invisible).toBeInstanceOf(BatchNotFoundError);
-    expect(fault.failed).toEqual([1, 31]);
+    expect(fault.failed).toBe(1);
+    expect(completed).toMatchObject({ status: "Completed", total: 120, created: 120 });
     expect(first.existing).toBe(false);
-    expect(again).toMatchObject({ batchId: first.batchId, existing: true, total: 60 });
-    expect(done).toMatchObject({ status: "Completed", total: 60, created: 60 });
-    expect(done.counts.Succeeded).toBe(60);
-    const children: JobRun[] = [];
-    for await (const child of system.client.getRuns({ batchId: first.batchId })) children.push(child);
-    expect(children.map((c) => c.batchOrdinal)).toEqual(inputs.map((_, i) => i));
-    expect(children.map((c) => (c.result as { orderId: number }).orderId)).toEqual(
-      inputs.map((i) => i.orderId),
-    );
+    expect(again).toMatchObject({ batchId: first.batchId, existing: true, total: 120 });
+    expect(repeated).toMatchObject({ batchId: batchIdFor("after-record"), existing: true });
+    expect(done).toMatchObject({ status: "Completed", total: 120, created: 120 });
+    for (const batchId of [first.batchId, batchIdFor("after-record")]) {
+      const children: JobRun[] = [];
+      for await (const child of system.client.getRuns({ batchId })) children.push(child);
+      expect(children.map((c) => c.batchOrdinal)).toEqual(inputs.map((_, i) => i));
+      expect(children.map((c) => (c.result as { orderId: number }).orderId)).toEqual(
+        inputs.map((i) => i.orderId),
+      );
+    }
     const runs = await itemsWithPrefix(system.store, "RUN#");
-    expect(runs.filter((r) => r.sk === "#RUN")).toHaveLength(60);
+    expect(runs.filter((r) => r.sk === "#RUN")).toHaveLength(240);
   });
 });
 
