@@ -288,17 +288,33 @@ describe("consuming a batch", () => {
     const { app, processOrder } = jobs();
     system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
     const inputs = [{ orderId: 1 }, { orderId: 2, ms: 60_000 }, { orderId: 3, ms: 60_000 }];
-    let batchId: string | undefined;
     // Act
-    for await (const result of system.client.streamBatch(processOrder, inputs)) {
+    for await (const result of system.client.streamBatch(processOrder, inputs, {
+      deduplicationId: "leave",
+    })) {
       expect(result).toMatchObject({ orderId: 1 });
       break;
     }
-    for await (const run of system.client.getRuns({ jobName: "ProcessOrder" })) batchId = run.batchId;
     // Assert
-    const done = await system.client.waitBatch(batchId as string);
+    const done = await system.client.waitBatch(batchIdFor("leave"));
     expect(done.cancelReason).toBe("the consumer that owns the batch stopped");
     expect(done.counts).toMatchObject({ Succeeded: 1, Canceled: 2 });
+  });
+
+  it("aborting runBatch's signal cancels the batch", async () => {
+    const { app, hang } = jobs();
+    system = await startTestSystem({ app, worker: { concurrency: 8 } });
+    const owner = new AbortController();
+    setTimeout(() => owner.abort(new Error("caller gave up")), 200);
+    // Act
+    const error = await system.client
+      .runBatch(hang, [undefined, undefined], { signal: owner.signal, deduplicationId: "abort-me" })
+      .catch((e: unknown) => e);
+    // Assert
+    expect(error).toMatchObject({ message: "caller gave up" });
+    const done = await system.client.waitBatch(batchIdFor("abort-me"));
+    expect(done).toMatchObject({ cancelReason: "the caller that owns the batch aborted" });
+    expect(done.counts.Canceled).toBe(2);
   });
 });
 
