@@ -18,6 +18,10 @@ const againstEmulators = [
 export default defineConfig({
   test: {
     pool: "forks",
+    // Two files at a time, whatever the core count (vitest's default is cores − 1: one on
+    // a 2-core CI machine). Most integration time is waiting on emulators and timers, and
+    // the files that write thousands of items run on a DynamoDB Local of their own.
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
