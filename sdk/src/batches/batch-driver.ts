@@ -21,7 +21,7 @@
  * by a step that read the record just before the cancel is canceled when claimed
  * (`batch-claim-check.ts`).
  */
-import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { StreamRecords } from "../dispatch/wake-ups.js";
 import { isTerminal } from "../domain/run.js";
@@ -137,24 +137,17 @@ async function readInputs(
   limit: number,
 ): Promise<StoredInput[]> {
   const inputs: StoredInput[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await store.doc.send(
-      new QueryCommand({
-        TableName: store.tableName,
-        KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-        ExpressionAttributeValues: { ":pk": batchPk(batchId), ":from": batchInputSk(from), ":to": "IN#~" },
-        ConsistentRead: true,
-        Limit: 5,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const chunk of (out.Items ?? []) as InputChunkItem[]) {
-      if (inputs.length > 0 && inputs.length + chunk.inputs.length > limit) return inputs;
-      inputs.push(...chunk.inputs);
-    }
-    start = out.LastEvaluatedKey;
-  } while (start && inputs.length < limit);
+  const chunks = store.query<InputChunkItem>({
+    KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+    ExpressionAttributeValues: { ":pk": batchPk(batchId), ":from": batchInputSk(from), ":to": "IN#~" },
+    ConsistentRead: true,
+    Limit: 5,
+  });
+  for await (const chunk of chunks) {
+    if (inputs.length > 0 && inputs.length + chunk.inputs.length > limit) return inputs;
+    inputs.push(...chunk.inputs);
+    if (inputs.length >= limit) return inputs;
+  }
   return inputs;
 }
 

@@ -129,27 +129,19 @@ export async function* readBatchEvents(
     const seq = seqs[shard] ?? 0;
     pending[shard] = [];
     if (seq <= position.items) continue;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await store.doc.send(
-        new QueryCommand({
-          TableName: store.tableName,
-          KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
-          ExpressionAttributeValues: {
-            ":pk": batchPk(batchId),
-            ":from": batchEventSk(shard, position.items + 1),
-            ":to": batchEventSk(shard, seq),
-          },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of (out.Items ?? []) as BatchEventItem[]) {
-        const skip = item.seq === position.items + 1 ? position.entries : 0;
-        pending[shard]?.push({ shard, entries: item.entries, item: item.seq, skip });
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    const items = store.query<BatchEventItem>({
+      KeyConditionExpression: "pk = :pk AND sk BETWEEN :from AND :to",
+      ExpressionAttributeValues: {
+        ":pk": batchPk(batchId),
+        ":from": batchEventSk(shard, position.items + 1),
+        ":to": batchEventSk(shard, seq),
+      },
+      ConsistentRead: true,
+    });
+    for await (const item of items) {
+      const skip = item.seq === position.items + 1 ? position.entries : 0;
+      pending[shard]?.push({ shard, entries: item.entries, item: item.seq, skip });
+    }
   }
   // Merge: the head entry of each shard, earliest commit first.
   const heads = pending.map(() => ({ item: 0, entry: 0 }));

@@ -4,7 +4,6 @@
  * not JSON; pass an ISO string`).
  */
 import { toJson } from "../domain/json.js";
-import { assertKnownKeys } from "../domain/known-keys.js";
 import { type RunOptions, resolveRunOptions } from "../domain/run-options.js";
 import { JobNotFoundError, ValidationError } from "../errors.js";
 import { validateArgs } from "../jobs/args-schema.js";
