@@ -150,6 +150,9 @@ describe("creating a batch", () => {
     await expect(
       client.triggerBatch([{ job: "ProcessOrder", args: { orderId: 1 }, options: { priority: 1.5 } }]),
     ).rejects.toMatchObject({ name: "ValidationError", path: "items[0].options.priority" });
+    await expect(
+      client.triggerBatch([{ job: "ProcessOrder", arg: { orderId: 1 } } as never]),
+    ).rejects.toThrow(/items\[0\]\.arg: is not an option; did you mean "args"\?/);
     const tooMany = Array.from({ length: 10_001 }, (_, orderId) => ({ orderId }));
     await expect(client.triggerBatch(processOrder, tooMany)).rejects.toThrow(/at most 10000/);
     const conflict = await client

@@ -4,6 +4,7 @@
  * not JSON; pass an ISO string`).
  */
 import { toJson } from "../domain/json.js";
+import { assertKnownKeys } from "../domain/known-keys.js";
 import { type RunOptions, resolveRunOptions } from "../domain/run-options.js";
 import { JobNotFoundError, ValidationError } from "../errors.js";
 import { validateArgs } from "../jobs/args-schema.js";
@@ -40,7 +41,8 @@ export type JobResolver = (
 /**
  * Checks every item and resolves it to what its child is created from.
  * @throws {@link ValidationError} an empty list, more than {@link maxBatchItems} items, or an
- *   item with a bad job name, non-JSON or oversized arguments, arguments failing the
+ *   item with a key other than `job`, `args` and `options` (`{ job, arg }` would drop the
+ *   arguments), a bad job name, non-JSON or oversized arguments, arguments failing the
  *   job's schema, or bad options; the path names the item (`items[3].options.priority`).
  * @throws {@link JobNotFoundError} an item names an unknown job (`batchIndex` is its index).
  */
@@ -68,6 +70,7 @@ async function resolveOne(
   const at = `items[${index}]`;
   if (typeof item !== "object" || item === null)
     throw new ValidationError(at, "must be { job, args?, options? }");
+  assertKnownKeys(item, ["job", "args", "options"], at);
   const jobName = typeof item.job === "string" ? item.job : item.job?.name;
   const resolved = withPath(at, () => {
     assertName(jobName, "job");
