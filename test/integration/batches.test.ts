@@ -130,6 +130,29 @@ describe("creating a batch", () => {
     expect(mixed).toEqual([{ orderId: 101, processed: true }, "receipt 101"]);
   });
 
+  it("gives every child the batch's childOptions, in both forms; an item's own options override them", async () => {
+    // Arrange
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 0, streams: false });
+    const client = system.client;
+    // Act
+    const oneJob = await client.triggerBatch(processOrder, [{ orderId: 1 }], { childOptions: { priority: 7 } });
+    const mixed = await client.triggerBatch(
+      [
+        { job: "ProcessOrder", args: { orderId: 1 } },
+        { job: "EmailReceipt", args: { orderId: 1 }, options: { priority: -2 } },
+      ],
+      { childOptions: { priority: 7 } },
+    );
+    // Assert: the children's stored inputs carry the priorities
+    const priorities = async (batchId: string) =>
+      (await itemsWithPrefix(system?.store as RunStore, `BATCH#${batchId}`))
+        .filter((item) => item.kind === "batchInputs")
+        .flatMap((item) => (item.inputs as { priority: number }[]).map((input) => input.priority));
+    expect(await priorities(oneJob.batchId)).toEqual([7]);
+    expect(await priorities(mixed.batchId)).toEqual([7, -2]);
+  });
+
   it("rejects bad input naming the item, and writes nothing", async () => {
     // Arrange: a run holding a deduplication id a batch item asks for
     const { app, processOrder, hang } = jobs();
@@ -153,6 +176,22 @@ describe("creating a batch", () => {
     await expect(
       client.triggerBatch([{ job: "ProcessOrder", arg: { orderId: 1 } } as never]),
     ).rejects.toThrow(/items\[0\]\.arg: is not an option; did you mean "args"\?/);
+    await expect(
+      client.triggerBatch([
+        { job: "Hang", options: { deduplicationId: "twice" } },
+        { job: "ProcessOrder", args: { orderId: 1 }, options: { deduplicationId: "twice" } },
+        { job: "Hang", options: { deduplicationId: "twice" } },
+      ]),
+    ).rejects.toMatchObject({
+      name: "ValidationError",
+      path: "items[2].options.deduplicationId",
+      message: expect.stringMatching(/also the deduplication id of items\[0\]/),
+    });
+    await expect(
+      client.triggerBatch(processOrder, [{ orderId: 1 }], {
+        childOptions: { deduplicationId: "c" } as never,
+      }),
+    ).rejects.toMatchObject({ name: "ValidationError", path: "options.childOptions.deduplicationId" });
     const tooMany = Array.from({ length: 10_001 }, (_, orderId) => ({ orderId }));
     await expect(client.triggerBatch(processOrder, tooMany)).rejects.toThrow(/at most 10000/);
     const conflict = await client
@@ -345,12 +384,27 @@ describe("canceling a batch", () => {
       requests.push(counter.table());
     }
     // Assert
-    expect(requests[0]).toEqual({ "DynamoDB.UpdateItem": 1 });
+    expect(requests[0]).toEqual({ "DynamoDB.Query": 1, "DynamoDB.UpdateItem": 1 });
     expect(requests[1]).toEqual(requests[0]);
     for (const batch of batches) {
       const done = await system.client.waitBatch(batch?.batchId as string);
       expect(done.counts.Canceled).toBe(batch?.total);
     }
+  });
+
+  it("writes nothing and says canceled: false for a batch that already completed", async () => {
+    // Arrange
+    const { app, processOrder } = jobs();
+    system = await startTestSystem({ app, workers: 1 });
+    const batch = await system.client.triggerBatch(processOrder, [{ orderId: 1 }, { orderId: 2 }]);
+    await system.client.waitBatch(batch.batchId);
+    // Act
+    const outcome = await system.client.cancelBatch(batch.batchId);
+    // Assert
+    expect(outcome).toEqual({ batchId: batch.batchId, canceled: false });
+    const after = await system.client.getBatch(batch.batchId);
+    expect(after).toMatchObject({ status: "Completed", counts: { Succeeded: 2, Canceled: 0 } });
+    expect(after.cancelReason).toBeUndefined();
   });
 
   it("cancels the batch a job created when that job's run is canceled", async () => {

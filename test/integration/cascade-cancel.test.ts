@@ -118,7 +118,7 @@ describe("retrying an attempt that started children", () => {
     // Assert
     expect(done).toMatchObject({ status: "Succeeded", attempt: 2, result: "Canceled" });
     const child = await system.client.getRun(firstChild as string);
-    expect(child.cancelReason).toBe(`parent run ${run.runId} attempt 1 ended without an outcome`);
+    expect(child.cancelReason).toBe(`parent run ${run.runId} attempt 1 ended without succeeding`);
   });
 
   it("cancels the child of an attempt whose worker process was killed, before the recovered retry starts", async () => {

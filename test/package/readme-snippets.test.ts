@@ -30,6 +30,7 @@ describe("the README's snippets", () => {
       "install.sh",
       "jobs.ts",
       "local.ts",
+      "tsconfig.json",
       "worker.ts",
     ]);
   });

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -50,19 +50,6 @@ function spec(name: string, tarball: string): string {
   return `${name}@${version}`;
 }
 
-const strictConfig = {
-  compilerOptions: {
-    target: "ES2022",
-    lib: ["ES2023"],
-    module: "NodeNext",
-    moduleResolution: "NodeNext",
-    strict: true,
-    skipLibCheck: false,
-    noEmit: true,
-  },
-  include: ["*.ts"],
-};
-
 async function install(project: Project, packages: readonly string[], tarball: string): Promise<void> {
   await project.run("npm", [
     "install",
@@ -72,7 +59,8 @@ async function install(project: Project, packages: readonly string[], tarball: s
     "--loglevel=error",
     ...packages.map((name) => spec(name, tarball)),
   ]);
-  await writeFile(join(project.dir, "tsconfig.json"), JSON.stringify(strictConfig));
+  // The README's tsconfig.json (strict, and no skipLibCheck: the package's types must check)
+  await copyFile(join(snippets, "tsconfig.json"), join(project.dir, "tsconfig.json"));
 }
 
 async function copyInto(project: Project, from: string, files: readonly string[]): Promise<void> {

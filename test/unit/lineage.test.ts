@@ -34,7 +34,7 @@ describe("cascadeOrderOf", () => {
     const old = spawning(2);
     const order = cascadeOrderOf(old, { ...old, status: "Pending" });
     expect(order).toMatchObject({ parentRunId: parentId, throughAttempt: 2 });
-    expect(order?.reason).toBe(`parent run ${parentId} attempt 2 ended without an outcome`);
+    expect(order?.reason).toBe(`parent run ${parentId} attempt 2 ended without succeeding`);
   });
 
   it("orders the children of a Succeeded run canceled once a cascade marks it, naming the cause", () => {
@@ -102,9 +102,9 @@ describe("orphanReason", () => {
     [
       "went back to Pending at the creating attempt",
       { ...spawning(1), status: "Pending" },
-      `parent run ${parentId} attempt 1 ended without an outcome`,
+      `parent run ${parentId} attempt 1 ended without succeeding`,
     ],
-    ["is running a later attempt", spawning(2), `parent run ${parentId} attempt 1 ended without an outcome`],
+    ["is running a later attempt", spawning(2), `parent run ${parentId} attempt 1 ended without succeeding`],
     [
       "succeeded but was marked by a cascade",
       { ...spawning(1), status: "Succeeded", descendantsCanceled: "run 01ROOT ended Canceled" },

@@ -7,6 +7,7 @@
  * shard from its position, so nothing is skipped or repeated. Events of different shards
  * are merged by commit time; one child's events are always in one shard, in order.
  */
+import { createHash } from "node:crypto";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type RunStatus, runStatuses } from "../domain/run.js";
 import { ValidationError } from "../errors.js";
@@ -63,7 +64,7 @@ export const isComplete = (progress: BatchProgress) =>
  * A child's status change, as `observeBatchEvents` yields it.
  * @example
  * ```ts
- * // { eventId: "b1:3.1-2", batchId, runId: "<batchId>-00042", ordinal: 42, status: "Succeeded", attempt: 1, at: "2026-12-03T08:00:00.000Z" }
+ * // { eventId: "b1:5f3c09a1:3.1-2", batchId, runId: "<batchId>-00042", ordinal: 42, status: "Succeeded", attempt: 1, at: "2026-12-03T08:00:00.000Z" }
  * ```
  */
 export interface BatchEvent {
@@ -84,12 +85,22 @@ type Cursor = { items: number; entries: number }[];
 
 const cursorPrefix = "b1:";
 
-/** Parses an event id (or none: the start) for a batch of `shards` shards. */
-export function parseCursor(eventId: string | undefined, shards: number): Cursor {
+/**
+ * The batch's mark in its event ids (8 hex digits of the SHA-256 of its id), so an id of
+ * one batch is refused by another instead of resuming it at a position that means nothing.
+ */
+const batchTag = (batchId: string) => createHash("sha256").update(batchId).digest("hex").slice(0, 8);
+
+/**
+ * Parses an event id of batch `batchId` (or none: the start) for its `shards` shards.
+ * @throws {@link ValidationError} the id is not one of this batch's (made up, or another batch's).
+ */
+export function parseCursor(eventId: string | undefined, batchId: string, shards: number): Cursor {
   const start = () => Array.from({ length: shards }, () => ({ items: 0, entries: 0 }));
   if (eventId === undefined || eventId === "") return start();
+  const ours = `${cursorPrefix}${batchTag(batchId)}:`;
   const parts =
-    typeof eventId === "string" && eventId.startsWith(cursorPrefix) ? eventId.slice(3).split(".") : [];
+    typeof eventId === "string" && eventId.startsWith(ours) ? eventId.slice(ours.length).split(".") : [];
   const cursor = parts.map((part) => {
     const [items, entries = "0"] = part.split("-");
     return { items: Number(items), entries: Number(entries) };
@@ -107,8 +118,9 @@ export function parseCursor(eventId: string | undefined, shards: number): Cursor
   return cursor;
 }
 
-const formatCursor = (cursor: Cursor) =>
-  cursorPrefix + cursor.map((c) => (c.entries === 0 ? String(c.items) : `${c.items}-${c.entries}`)).join(".");
+/** The event id of a batch's position `cursor` (what {@link parseCursor} reads back). */
+export const formatCursor = (batchId: string, cursor: Cursor) =>
+  `${cursorPrefix}${batchTag(batchId)}:${cursor.map((c) => (c.entries === 0 ? String(c.items) : `${c.items}-${c.entries}`)).join(".")}`;
 
 /** Whether the cursor has read every event up to the shards' `seqs`. */
 export const readUpTo = (cursor: Cursor, seqs: readonly number[]) =>
@@ -175,7 +187,7 @@ export async function* readBatchEvents(
       position.entries = head.entry;
     }
     yield {
-      eventId: formatCursor(cursor),
+      eventId: formatCursor(batchId, cursor),
       batchId,
       runId: batchChildRunId(batchId, entry.o),
       ordinal: entry.o,

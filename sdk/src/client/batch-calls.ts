@@ -46,7 +46,11 @@ export interface BatchOptions {
    * twice. Kept for the batch's lifetime. 1..256 characters.
    */
   readonly deduplicationId?: string;
-  /** Run options for every child of a one-job batch (`notBefore`, `notAfter`, `priority`; no deduplication id). */
+  /**
+   * Run options for every child (`notBefore`, `notAfter`, `priority`; a deduplication id
+   * is per child, so it is refused here). In the items form, an item's own `options`
+   * override these key by key.
+   */
   readonly childOptions?: Omit<RunOptions, "deduplicationId">;
 }
 
@@ -204,7 +208,7 @@ export class BatchCalls {
       for (;;) {
         const progress = await readBatchProgress(store, batchId);
         if (!progress) throw new BatchNotFoundError(batchId);
-        cursor ??= parseCursor(sinceEventId, progress.record.shards);
+        cursor ??= parseCursor(sinceEventId, batchId, progress.record.shards);
         const events: BatchEvent[] = [];
         for await (const event of readBatchEvents(store, batchId, cursor, progress.seqs)) events.push(event);
         if (events.length > 0) {
@@ -289,6 +293,10 @@ export class BatchCalls {
   }
 
   async cancel(batchId: string, reason: string): Promise<{ batchId: string; canceled: boolean }> {
+    // A batch already complete has nothing to cancel: no request, no cancel reason.
+    const progress = await readBatchProgress(this.#deps.store, batchId);
+    if (!progress) throw new BatchNotFoundError(batchId);
+    if (isComplete(progress)) return { batchId, canceled: false };
     const outcome = await requestBatchCancel(this.#deps.store, batchId, reason, this.#deps.now());
     if (outcome === "missing") throw new BatchNotFoundError(batchId);
     return { batchId, canceled: outcome === "requested" };
@@ -321,15 +329,35 @@ export class BatchCalls {
 }
 
 function itemsOf(form: BatchInputs): { items: readonly BatchItem[]; options: BatchCallOptions | undefined } {
-  if (Array.isArray(form[0]))
-    return { items: form[0] as readonly BatchItem[], options: form[1] as BatchCallOptions };
-  const [job, inputs, options] = form as [BatchJobRef, readonly unknown[], BatchCallOptions?];
-  if (!Array.isArray(inputs)) throw new ValidationError("inputs", "must be an array of arguments");
+  const [items, options] = Array.isArray(form[0])
+    ? [form[0] as readonly BatchItem[], form[1] as BatchCallOptions | undefined]
+    : oneJobItems(...(form as [BatchJobRef, readonly unknown[], BatchCallOptions?]));
   const childOptions = options?.childOptions;
+  if (childOptions === undefined) return { items, options };
+  if (typeof childOptions !== "object" || childOptions === null)
+    throw new ValidationError("options.childOptions", "must be an object of run options");
+  if ("deduplicationId" in childOptions)
+    throw new ValidationError(
+      "options.childOptions.deduplicationId",
+      "a deduplication id is per child: set it in an item's options",
+    );
   return {
-    items: inputs.map((args) => ({ job, args, ...(childOptions ? { options: childOptions } : {}) })),
+    items: items.map((item) =>
+      typeof item === "object" && item !== null
+        ? { ...item, options: { ...childOptions, ...item.options } }
+        : item,
+    ),
     options,
   };
+}
+
+function oneJobItems(
+  job: BatchJobRef,
+  inputs: readonly unknown[],
+  options?: BatchCallOptions,
+): [readonly BatchItem[], BatchCallOptions | undefined] {
+  if (!Array.isArray(inputs)) throw new ValidationError("inputs", "must be an array of arguments");
+  return [inputs.map((args) => ({ job, args })), options];
 }
 
 function snapshotOf(progress: BatchProgress): JobBatch {

@@ -43,7 +43,8 @@ export type JobResolver = (
  * @throws {@link ValidationError} an empty list, more than {@link maxBatchItems} items, or an
  *   item with a key other than `job`, `args` and `options` (`{ job, arg }` would drop the
  *   arguments), a bad job name, non-JSON or oversized arguments, arguments failing the
- *   job's schema, or bad options; the path names the item (`items[3].options.priority`).
+ *   job's schema, or bad options, or a deduplication id two items of one job share; the
+ *   path names the item (`items[3].options.priority`).
  * @throws {@link JobNotFoundError} an item names an unknown job (`batchIndex` is its index).
  */
 export async function resolveBatchInputs(
@@ -57,7 +58,21 @@ export async function resolveBatchInputs(
     throw new ValidationError("items", `${items.length} items; a batch holds at most ${maxBatchItems}`);
   }
   const inputs: StoredInput[] = [];
-  for (const [index, item] of items.entries()) inputs.push(await resolveOne(item, index, resolveJob, nowMs));
+  const dedupHolders = new Map<string, number>();
+  for (const [index, item] of items.entries()) {
+    const input = await resolveOne(item, index, resolveJob, nowMs);
+    if (input.deduplicationId !== undefined) {
+      const key = JSON.stringify([input.jobName, input.deduplicationId]);
+      const first = dedupHolders.get(key);
+      if (first !== undefined)
+        throw new ValidationError(
+          `items[${index}].options.deduplicationId`,
+          `${JSON.stringify(input.deduplicationId)} is also the deduplication id of items[${first}], a run of the same job`,
+        );
+      dedupHolders.set(key, index);
+    }
+    inputs.push(input);
+  }
   return inputs;
 }
 

@@ -77,9 +77,10 @@ export interface JobClientOptions {
    */
   readonly timer?: RunTimer;
   /**
-   * Observe runs through the WebSocket API instead of polling (`observeRunEvents`,
-   * `stream`, `waitStream`, and waiting in `run`, `wait`, `waitResult`). Polling remains
-   * the fallback when the socket cannot be reopened.
+   * Observe runs and batches through the WebSocket API instead of polling
+   * (`observeRunEvents`, `stream`, `waitStream`, and waiting in `run`, `wait`,
+   * `waitResult`; `observeBatchEvents`, `waitEach`, `runBatch`, `streamBatch`). Polling
+   * remains the fallback when the socket cannot be reopened.
    */
   readonly webSocket?: WebSocketOptions;
   /** Clock, epoch ms. @default Date.now */
@@ -534,6 +535,7 @@ export class JobClient {
    * @throws AggregateError after every child ended, when any child failed or was
    *   canceled: one {@link JobRunError} per such child, in commit order (each carries the child).
    * @throws everything {@link JobClient.triggerBatch} throws.
+   * @throws the signal's reason (an `AbortError` unless the caller gave one) when `options.signal` aborts; the batch is then canceled.
    * @example
    * ```ts
    * const results = await client.runBatch<{ orderId: number }>("ProcessOrder", [{ orderId: 101 }, { orderId: 102 }]);
@@ -561,6 +563,7 @@ export class JobClient {
    * the loop early (`break`, `return`), cancels the batch; the throw on a failed child does not.
    *
    * @throws everything {@link JobClient.triggerBatch} throws.
+   * @throws the signal's reason (an `AbortError` unless the caller gave one) when `options.signal` aborts; the batch is then canceled.
    * @example
    * ```ts
    * for await (const result of client.streamBatch("ProcessOrder", orders)) console.log(result);
@@ -597,6 +600,7 @@ export class JobClient {
    * child, and returns the final snapshot (observer call: aborting only stops waiting).
    *
    * @throws {@link BatchNotFoundError} no such batch.
+   * @throws the signal's reason (an `AbortError` unless the caller gave one) when `options.signal` aborts.
    * @example
    * ```ts
    * const { counts } = await client.waitBatch(batchId); // counts.Failed, counts.Succeeded, ...
@@ -611,6 +615,7 @@ export class JobClient {
    * (observer call). Ends once every child was yielded.
    *
    * @throws {@link BatchNotFoundError} no such batch.
+   * @throws the signal's reason (an `AbortError` unless the caller gave one) when `options.signal` aborts.
    * @example
    * ```ts
    * for await (const child of client.waitEach(batchId)) console.log(child.batchOrdinal, child.status);
@@ -629,6 +634,7 @@ export class JobClient {
    * says it grew, else it polls (adaptive backoff up to `maxPollIntervalMs`).
    *
    * @throws {@link BatchNotFoundError} no such batch.
+   * @throws the signal's reason (an `AbortError` unless the caller gave one) when `options.signal` aborts.
    * @throws {@link ValidationError} `sinceEventId` is not an id of this batch.
    * @example
    * ```ts
@@ -647,7 +653,9 @@ export class JobClient {
    * One write, whatever the batch's size: the table's stream carries it out (500
    * children per step) whether or not this process is still there, and a child claimed
    * afterwards is canceled instead of started. Resolves before the children are
-   * canceled; `canceled: false` when the batch was canceled before.
+   * canceled; `canceled: false` when the batch was canceled before or had already
+   * completed (then nothing is written and it gets no cancel reason). Two requests: the
+   * batch's progress is read (one `Query`), then the cancel is written.
    *
    * @throws {@link BatchNotFoundError} no such batch.
    */

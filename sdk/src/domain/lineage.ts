@@ -98,6 +98,6 @@ export function orphanReason(
 }
 
 const attemptEnded = (runId: string, attempt: number) =>
-  `run ${runId} attempt ${attempt} ended without an outcome`;
+  `run ${runId} attempt ${attempt} ended without succeeding`;
 
 const markedReason = (runId: string, cause: string) => `parent run ${runId} succeeded, but ${cause}`;

@@ -6,8 +6,10 @@
  *   `Authorization: Bearer <token>`, never in the URL, where proxies and access logs
  *   would keep it. It authorizes every subscription of that connection.
  * - **Subscription tokens**, for browsers (which cannot set headers on a WebSocket and
- *   must never hold the secret): short-lived, for one run, minted by a backend that holds
- *   the secret with {@link createSubscriptionToken}, and sent in the `subscribe` message.
+ *   must never hold the secret): short-lived, for one run or one batch, minted by a backend
+ *   that holds the secret with {@link createSubscriptionToken}, and sent in the `subscribe`
+ *   message. A batch's token is minted for its batch id (`subscribe` with `batchId`); a
+ *   run's token does not open its batch, nor a batch's token its children.
  *   Format: `<payload>.<signature>`, the payload being base64url JSON `{ runId, exp }`
  *   (`exp` in epoch ms) and the signature its HMAC-SHA256 under the secret.
  */
@@ -39,9 +41,10 @@ const signature = (secret: string, payload: string) =>
   createHmac("sha256", secret).update(`sluice-subscription:${payload}`).digest();
 
 /**
- * Mints a subscription token for `runId`: what a backend holding the API's token gives
- * a browser, which sends it in its `subscribe` message
- * (`{ "action": "subscribe", "runId": "…", "token": "…" }`).
+ * Mints a subscription token for `runId` (a run id, or a batch id for a batch
+ * subscription): what a backend holding the API's token gives a browser, which sends it
+ * in its `subscribe` message (`{ "action": "subscribe", "runId": "…", "token": "…" }`, or
+ * `"batchId": "…"` with a batch's token).
  *
  * @throws {@link ValidationError} an empty secret or run id, or `ttlMs` not in `(0, maxSubscriptionTokenTtlMs]`.
  * @example
