@@ -104,8 +104,9 @@ describe("store outage", () => {
     const outage = injectOutage(resources, () => undefined);
     let executions = 0;
     const app = new JobApp();
-    const quick = app.addJob("Quick", async (n: number) => {
+    const quick = app.addJob("Quick", async (n: number, ctx) => {
       executions++;
+      ctx.logger.info("computed"); // written with the outcome: its event write fails first
       outage.until = Date.now() + 5_000;
       return n * 2;
     });
@@ -121,5 +122,9 @@ describe("store outage", () => {
     expect(done.result).toBe(42);
     expect(done.attempt).toBe(1);
     expect(executions).toBe(1);
+    const lines: string[] = [];
+    for await (const e of system.store.events(run.runId))
+      if (e.type === "log") lines.push(...e.lines.map((l) => l.message));
+    expect(lines).toEqual(["computed"]);
   });
 });

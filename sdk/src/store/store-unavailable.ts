@@ -31,24 +31,41 @@ interface SdkErrorShape {
   readonly code?: string;
   readonly $metadata?: { readonly httpStatusCode?: number };
   readonly $retryable?: unknown;
+  readonly cause?: unknown;
 }
 
-/** Whether `error` came without the store's answer: the request may have been applied, or not. */
-export function isUnanswered(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as SdkErrorShape;
+/** `error` and the errors it wraps (`cause`), a few levels deep. */
+function* chain(error: unknown): Generator<SdkErrorShape> {
+  let current = error;
+  for (let depth = 0; depth < 5 && typeof current === "object" && current !== null; depth++) {
+    yield current as SdkErrorShape;
+    current = (current as SdkErrorShape).cause;
+  }
+}
+
+/** Whether `e` itself (not what it wraps) got no answer. */
+function unanswered(e: SdkErrorShape): boolean {
   if (e.code !== undefined && networkCodes.has(e.code)) return true;
   if (e.name === "TimeoutError" || e.name === "RequestTimeout") return true;
   const status = e.$metadata?.httpStatusCode;
   return status !== undefined && status >= 500;
 }
 
+/**
+ * Whether `error` came without the store's answer: the request may have been applied, or
+ * not. An error wrapping one (`EventsWriteError`) is judged by its `cause`.
+ */
+export function isUnanswered(error: unknown): boolean {
+  for (const e of chain(error)) if (unanswered(e)) return true;
+  return false;
+}
+
 /** Whether `error` is the store being away or busy (unanswered, or throttled): worth trying again, unlike a refusal. */
 export function isStoreUnavailable(error: unknown): boolean {
-  if (isUnanswered(error)) return true;
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as SdkErrorShape;
-  return (e.name !== undefined && throttlingNames.has(e.name)) || Boolean(e.$retryable);
+  for (const e of chain(error))
+    if (unanswered(e) || (e.name !== undefined && throttlingNames.has(e.name)) || e.$retryable)
+      return true;
+  return false;
 }
 
 /** Jittered pause before the `tries`-th retry (0-based): up to 100 ms doubling to 6.4 s. */
