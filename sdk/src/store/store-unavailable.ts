@@ -63,8 +63,7 @@ export function isUnanswered(error: unknown): boolean {
 /** Whether `error` is the store being away or busy (unanswered, or throttled): worth trying again, unlike a refusal. */
 export function isStoreUnavailable(error: unknown): boolean {
   for (const e of chain(error))
-    if (unanswered(e) || (e.name !== undefined && throttlingNames.has(e.name)) || e.$retryable)
-      return true;
+    if (unanswered(e) || (e.name !== undefined && throttlingNames.has(e.name)) || e.$retryable) return true;
   return false;
 }
 
