@@ -136,7 +136,9 @@ describe("creating a batch", () => {
     system = await startTestSystem({ app, workers: 0, streams: false });
     const client = system.client;
     // Act
-    const oneJob = await client.triggerBatch(processOrder, [{ orderId: 1 }], { childOptions: { priority: 7 } });
+    const oneJob = await client.triggerBatch(processOrder, [{ orderId: 1 }], {
+      childOptions: { priority: 7 },
+    });
     const mixed = await client.triggerBatch(
       [
         { job: "ProcessOrder", args: { orderId: 1 } },
