@@ -229,3 +229,26 @@ export class HandlerIgnoredAbortError extends JobSystemError {
     this.attempt = attempt;
   }
 }
+
+/**
+ * A worker gave up a write of a run's state: the store stayed unreachable or kept
+ * refusing it. Names the run, the attempt and the operation (`claim`, `record its
+ * succeeded outcome`, ...); `cause` is the store's last error. Reported to the worker's
+ * `onError` (the message is redelivered); whoever receives it next decides from the run
+ * as stored (a claim that did commit is recovered once its lease is over).
+ */
+export class RunWriteError extends JobSystemError {
+  override name = "RunWriteError" as const;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly operation: string;
+  constructor(runId: string, attempt: number, operation: string, cause: unknown) {
+    super(
+      `run ${runId} (attempt ${attempt}): could not ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.runId = runId;
+    this.attempt = attempt;
+    this.operation = operation;
+  }
+}

@@ -56,6 +56,7 @@ export {
   RunConflictError,
   RunHasNoResultError,
   RunNotFoundError,
+  RunWriteError,
   ValidationError,
   WorkerStoppingError,
   WorkerUnhealthyError,

@@ -14,9 +14,11 @@
  */
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { RunWriteError } from "../errors.js";
 import { runKey } from "./keys.js";
 import type { RunItem } from "./run-item.js";
 import type { RunStore } from "./run-store.js";
+import { isStoreUnavailable, isUnanswered, unavailablePause } from "./store-unavailable.js";
 import { type TransactItem, transactWrite } from "./transact.js";
 
 /** Who claims, and when. */
@@ -86,8 +88,59 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
   };
 }
 
-/** Claims the run (see the module comment). */
-export async function claimRun(store: RunStore, request: ClaimRequest): Promise<ClaimOutcome> {
+/**
+ * How long a claim whose answer was lost is tried again, in ms: while the store is away,
+ * nobody else can claim or recover the run either, so waiting costs only the slot.
+ */
+export const claimAnswerWaitMs = 10 * 60_000;
+
+/**
+ * Claims the run (see the module comment).
+ *
+ * A try that got no answer (the store went away mid-request: `store-unavailable.ts`)
+ * may have committed. The claim is then tried again, unchanged, until the store
+ * answers: if the first try did commit, the condition now fails on that very claim
+ * (this worker, this attempt, this start time), which is taken as claimed. Giving up
+ * would leave the run Running under a worker that forgot it, failed with
+ * `LeaseExpiredError` only once that worker stops heartbeating. A first try refused
+ * (throttled, say) was not applied: it is thrown as it is, and the message comes back.
+ * Gives up with `RunWriteError` after {@link claimAnswerWaitMs}.
+ */
+export async function claimRun(
+  store: RunStore,
+  request: ClaimRequest,
+  answerWaitMs = claimAnswerWaitMs,
+): Promise<ClaimOutcome> {
+  const giveUpAt = Date.now() + answerWaitMs;
+  let inDoubt = false;
+  for (let tries = 0; ; tries++) {
+    try {
+      const outcome = await claimOnce(store, request);
+      if (inDoubt && "current" in outcome && outcome.current && isThisClaim(outcome.current, request))
+        return { claimed: outcome.current };
+      return outcome;
+    } catch (error) {
+      if (!inDoubt && !isUnanswered(error)) throw error;
+      inDoubt = true;
+      if (!isStoreUnavailable(error) || Date.now() > giveUpAt)
+        throw new RunWriteError(request.runId, request.attempt + 1, "claim", error);
+      await unavailablePause(tries);
+    }
+  }
+}
+
+/** Whether `run` is as the claim of `request` left it (so a lost answer committed it). */
+function isThisClaim(run: RunItem, request: ClaimRequest): boolean {
+  return (
+    run.status === "Running" &&
+    run.attempt === request.attempt + 1 &&
+    run.workerId === request.workerId &&
+    run.startedMs === request.nowMs
+  );
+}
+
+/** One try of the claim. */
+async function claimOnce(store: RunStore, request: ClaimRequest): Promise<ClaimOutcome> {
   const update = claimUpdate(store, request);
   if (request.also && request.also.length > 0) {
     const outcome = await transactWrite(store.doc, [

@@ -36,7 +36,7 @@ import type { JobClient } from "../client/job-client.js";
 import { earlierAttemptsOrder, orphanReason } from "../domain/lineage.js";
 import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../domain/retry-policy.js";
 import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
-import { HandlerIgnoredAbortError, JobNotFoundError } from "../errors.js";
+import { HandlerIgnoredAbortError, JobNotFoundError, RunWriteError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
@@ -45,6 +45,7 @@ import { applyTransition, cancelRun } from "../runs/lifecycle.js";
 import { claimRun } from "../store/claim.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
+import { isStoreUnavailable, unavailablePause } from "../store/store-unavailable.js";
 import { type RunTimer, releasePath } from "../timer/timer-port.js";
 import { toRunError } from "./errors-to-record.js";
 import { type AttemptOutcome, type AttemptResult, executeAttempt } from "./execute-attempt.js";
@@ -298,9 +299,12 @@ export class WorkerCore {
   }
 
   /**
-   * Records the attempt's outcome, trying again on an infrastructure error (throttling,
-   * say) with jittered backoff for up to a lease: the outcome of a finished handler is
-   * not thrown away because one write failed.
+   * Records the attempt's outcome, trying again on an infrastructure error with jittered
+   * backoff: the outcome of a finished handler is not thrown away because writes failed.
+   * While the store is away or throttling (`store/store-unavailable.ts`) it keeps trying
+   * however long that lasts: nobody can take the run without the store either, and the
+   * write is conditional, so once the store answers it lands or finds the run taken.
+   * Other errors are tried for up to a lease. Gives up with `RunWriteError`.
    */
   async #complete(
     claimed: RunItem,
@@ -313,8 +317,14 @@ export class WorkerCore {
       try {
         return await this.#record(claimed, writer, outcome, retry);
       } catch (error) {
-        if (this.#now() + 100 * 2 ** Math.min(tries, 6) > giveUpAt) throw error;
-        await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** Math.min(tries, 6)));
+        if (!isStoreUnavailable(error) && this.#now() + 100 * 2 ** Math.min(tries, 6) > giveUpAt)
+          throw new RunWriteError(
+            claimed.runId,
+            claimed.attempt,
+            `record the ${outcome.kind} outcome`,
+            error,
+          );
+        await unavailablePause(tries);
       }
     }
   }
