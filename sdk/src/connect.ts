@@ -89,7 +89,12 @@ export function connect(options: ConnectOptions): JobSystem {
   return { store, dispatcher, client, app: options.app, timer };
 }
 
-/** Writes a job record for every job of `app`, so clients elsewhere can check job names. */
+/**
+ * Checks the app's definitions (`JobApp.validate`), then writes a job record for every
+ * job of `app`, so clients elsewhere can check job names.
+ * @throws {@link ValidationError} a queue or rate limit named but not defined (nothing is written).
+ */
 export async function registerJobs(system: Pick<JobSystem, "store">, app: JobApp): Promise<void> {
+  app.validate();
   await Promise.all(app.jobs().map((job) => system.store.putJob(jobRecordOf(job))));
 }

@@ -43,6 +43,7 @@ export {
 } from "./domain/run-options.js";
 export {
   BatchNotFoundError,
+  ConcurrencyKeyError,
   DeadLetterError,
   HandBackLimitError,
   HandlerIgnoredAbortError,
@@ -62,7 +63,16 @@ export {
 } from "./errors.js";
 export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
-export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
+export {
+  type ConcurrencyKeyLimit,
+  defaultQueueName,
+  type JobArgs,
+  JobDefinition,
+  type JobResult,
+} from "./jobs/job-definition.js";
+export { maxConcurrencyLimit, maxRateLimit } from "./jobs/limit-options.js";
+export type { QueueDefinition, QueueOptions } from "./jobs/queue-definition.js";
+export type { RateLimitDefinition, RateLimitKind, RateLimitOptions } from "./jobs/rate-limit-definition.js";
 export { CapacityRecorder } from "./metrics/capacity-recorder.js";
 export { RequestCounter } from "./metrics/request-counter.js";
 export type { RunCounts } from "./projections/run-counts.js";
