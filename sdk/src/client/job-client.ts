@@ -28,6 +28,8 @@ import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
 import { assertName } from "../jobs/names.js";
+import { type LimitInfo, readLimits } from "../limits/limit-info.js";
+import { getQueues, pauseQueue, type QueueInfo, resumeQueue } from "../limits/queue-calls.js";
 import { type RunCounts, readRunCounts } from "../projections/run-counts.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
@@ -465,6 +467,46 @@ export class JobClient {
     return scope.jobName !== undefined
       ? readRunCounts(this.#options.store, "job", scope.jobName)
       : readRunCounts(this.#options.store, "queue", scope.queue as string);
+  }
+
+  /**
+   * Pauses a queue: no run of it starts until `resumeQueue` (running runs continue).
+   * Resolves once no worker can start one any more (workers read pause state at most a
+   * second old, so this takes about 1.25 s); runs that a worker receives meanwhile wait
+   * with `waitingFor: "queue paused"`, holding no message.
+   * @throws {@link ValidationError} an invalid queue name.
+   */
+  async pauseQueue(name: string): Promise<void> {
+    assertName(name, "queue");
+    await pauseQueue(this.#options.store, name);
+  }
+
+  /**
+   * Resumes a paused queue and starts its waiting runs in claim order (queue priority,
+   * run priority, due time, creation). Resolves once they are woken (not started).
+   * @throws {@link ValidationError} an invalid queue name.
+   */
+  async resumeQueue(name: string): Promise<void> {
+    assertName(name, "queue");
+    await resumeQueue({ store: this.#options.store, dispatcher: this.#options.dispatcher }, name);
+  }
+
+  /**
+   * Every registered queue: priority, limits, whether it is paused, and its running,
+   * pending and waiting runs (`QueueInfo` says which counts are exact).
+   */
+  getQueues(): Promise<QueueInfo[]> {
+    return getQueues(this.#options.store);
+  }
+
+  /**
+   * The concurrency limits of this client's app (its jobs' and queues' limits), each with
+   * the slots held now and the runs waiting for it, read strongly consistently. Needs the
+   * app (`connect({ app })`): returns nothing without it. Per-key limits are listed for
+   * the keys in `keys` (`{ jobName: [key, ...] }`).
+   */
+  getLimits(keys: Readonly<Record<string, readonly string[]>> = {}): Promise<LimitInfo[]> {
+    return this.#options.app ? readLimits(this.#options.store, this.#options.app, keys) : Promise.resolve([]);
   }
 
   /**

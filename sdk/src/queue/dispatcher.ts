@@ -6,7 +6,8 @@
  * names its parent and the parent's attempt that created it (`parentRunId`,
  * `parentAttempt`, which never change), so the worker checks the parent before it claims
  * (`domain/lineage.ts`) without reading the child first; a batch child's names its batch,
- * checked the same way. `MessageDeduplicationId` is
+ * checked the same way; and the job's name, so a worker knows without a read whether
+ * the claim takes concurrency slots or rate permits. `MessageDeduplicationId` is
  * run id + attempt + enqueue count, so each wake-up the run item counts is one message:
  * the writer's own send (the fast path) and the table stream consumer's send of the same
  * wake-up (the reliable path) carry the same id, and SQS drops the second within its
@@ -30,7 +31,8 @@ export interface Lane extends LaneDefinition {
 export type WakeUp = Pick<
   RunItem,
   "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
->;
+> &
+  Partial<Pick<RunItem, "jobName">>;
 
 /** Most entries in one `SendMessageBatch` (SQS limit). */
 const batchLimit = 10;
@@ -45,6 +47,8 @@ export interface RunMessage {
   readonly parentAttempt?: number;
   /** A batch child's batch (checked before the claim: a canceled batch's child never starts). */
   readonly batchId?: string;
+  /** The run's job: a worker knows without a read whether the claim takes slots or permits. */
+  readonly jobName?: string;
 }
 
 /** Parses a lane message body; returns `undefined` for anything that is not one. */
@@ -58,6 +62,7 @@ export function parseRunMessage(body: string | undefined): RunMessage | undefine
         ...(typeof parsed.parentRunId === "string" ? { parentRunId: parsed.parentRunId } : {}),
         ...(typeof parsed.parentAttempt === "number" ? { parentAttempt: parsed.parentAttempt } : {}),
         ...(typeof parsed.batchId === "string" ? { batchId: parsed.batchId } : {}),
+        ...(typeof parsed.jobName === "string" ? { jobName: parsed.jobName } : {}),
       };
     }
   } catch {
@@ -142,6 +147,7 @@ export class Dispatcher {
       ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
       ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
       ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
+      ...(run.jobName !== undefined ? { jobName: run.jobName } : {}),
     };
     const messageId = `${run.runId}-${run.attempt}-${run.enqueueCount}`;
     return {

@@ -1,0 +1,183 @@
+/**
+ * Waiter lists: runs that could not start because a limit was full, a rate window spent
+ * or their queue paused. A waiter is one item in its limit's partition, sorted in claim
+ * order (`store/keys.ts` `waiterSk`: queue priority, run priority, due time, creation
+ * time, run id); the waiting run's message is deleted, so it holds no in-flight message
+ * and costs no receives while it waits.
+ *
+ * Waking (`wakeNext`): the head waiter's run item counts one more wake-up
+ * (`enqueueCount + 1`, conditional on it still waiting there) and its message is sent;
+ * the table stream's consumer sends the same wake-up again (same deduplication id), so
+ * a waker that dies after its write loses nothing. Then the waiter item is deleted. A
+ * waiter whose run no longer waits there (canceled, claimed by a stale message) is just
+ * deleted, and the next one is woken instead.
+ *
+ * Lost wake-ups: a run that found its limit full enters the list, then reads the limit
+ * again; a holder that frees its slot reads the list after its write (from the stream).
+ * Whichever comes second sees the other, so a slot never frees while a waiter sleeps.
+ */
+import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { WaitingFor } from "../domain/run.js";
+import type { Dispatcher } from "../queue/dispatcher.js";
+import { limitPk, runKey, waiterSk, waiterSkPrefix } from "../store/keys.js";
+import { dueMs, type RunItem } from "../store/run-item.js";
+import type { RunStore } from "../store/run-store.js";
+
+/** A waiter item, as read back. */
+export interface WaiterItem {
+  readonly pk: string;
+  readonly sk: string;
+  readonly runId: string;
+  readonly attempt: number;
+  /** The run's `enqueueCount` when it entered: a waiter written again after a wake has a higher one. */
+  readonly wakes: number;
+}
+
+/** Where a run sorts in a waiter list (see the module comment). */
+export function waiterSortKey(run: RunItem, queuePriority: number): string {
+  return waiterSk(queuePriority, run.priority, dueMs(run), run.createdMs, run.runId);
+}
+
+/**
+ * Puts `run` (Pending at its attempt) in the waiter list of `limitKey`, and records on
+ * the run what it waits for. Returns the run as it now is when it changed meanwhile (no
+ * longer Pending at that attempt, or woken again), else `undefined`.
+ */
+export async function enterWaitList(
+  store: RunStore,
+  run: RunItem,
+  limitKey: string,
+  waitingFor: WaitingFor,
+  queuePriority: number,
+): Promise<RunItem | undefined> {
+  const key = { pk: limitPk(limitKey), sk: waiterSortKey(run, queuePriority) };
+  // The run first, then its waiter item: a waker that reads the item always finds the run
+  // waiting there (else it would take the item for a stale one and delete it).
+  try {
+    await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: runKey(run.runId),
+        UpdateExpression: "SET waitingFor = :wf, waitKey = :wk, waitSk = :ws",
+        ConditionExpression: "#status = :pending AND attempt = :a AND enqueueCount = :w",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":wf": waitingFor,
+          ":wk": limitKey,
+          ":ws": key.sk,
+          ":pending": "Pending",
+          ":a": run.attempt,
+          ":w": run.enqueueCount,
+        },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    return (await store.get(run.runId)) ?? run;
+  }
+  await store.doc.send(
+    new UpdateCommand({
+      TableName: store.tableName,
+      Key: key,
+      UpdateExpression: "SET kind = :kind, runId = :id, attempt = :a, wakes = :w, waitingFor = :wf",
+      ExpressionAttributeValues: {
+        ":kind": "waiter",
+        ":id": run.runId,
+        ":a": run.attempt,
+        ":w": run.enqueueCount,
+        ":wf": waitingFor,
+      },
+    }),
+  );
+  return undefined;
+}
+
+/** What waking needs. */
+export interface WakeDeps {
+  readonly store: RunStore;
+  readonly dispatcher: Dispatcher;
+}
+
+/** Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke. */
+export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1): Promise<number> {
+  const { store } = deps;
+  let woken = 0;
+  const rounds = 10 + Math.ceil(Math.min(count, 100_000) / 100);
+  for (let round = 0; woken < count && round < rounds; round++) {
+    const page: WaiterItem[] = [];
+    for await (const w of store.query<WaiterItem>({
+      KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
+      ExpressionAttributeValues: { ":pk": limitPk(limitKey), ":w": waiterSkPrefix },
+      ConsistentRead: true,
+      Limit: Math.min(100, count - woken),
+    })) {
+      page.push(w);
+      if (page.length >= count - woken) break;
+    }
+    if (page.length === 0) break;
+    const results = await Promise.all(page.map((w) => wakeOne(deps, limitKey, w)));
+    woken += results.filter(Boolean).length;
+  }
+  return woken;
+}
+
+async function wakeOne(deps: WakeDeps, limitKey: string, waiter: WaiterItem): Promise<boolean> {
+  const { store, dispatcher } = deps;
+  let woken: RunItem | undefined;
+  try {
+    const out = await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: runKey(waiter.runId),
+        UpdateExpression: "SET enqueueCount = enqueueCount + :one REMOVE waitingFor, waitKey, waitSk",
+        ConditionExpression:
+          "#status = :pending AND attempt = :a AND enqueueCount = :w AND waitKey = :wk AND waitSk = :ws",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":pending": "Pending",
+          ":a": waiter.attempt,
+          ":w": waiter.wakes,
+          ":wk": limitKey,
+          ":ws": waiter.sk,
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    woken = out.Attributes as RunItem;
+  } catch (error) {
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+  }
+  await deleteWaiter(store, waiter);
+  // The fast path; the table stream's consumer sends the same wake-up (same deduplication id).
+  if (woken) await dispatcher.send(woken).catch(() => undefined);
+  return woken !== undefined;
+}
+
+/** Deletes a waiter item unless the run entered again since (a newer wake count). */
+async function deleteWaiter(store: RunStore, waiter: Pick<WaiterItem, "pk" | "sk" | "wakes">): Promise<void> {
+  try {
+    await store.doc.send(
+      new DeleteCommand({
+        TableName: store.tableName,
+        Key: { pk: waiter.pk, sk: waiter.sk },
+        ConditionExpression: "attribute_not_exists(wakes) OR wakes <= :w",
+        ExpressionAttributeValues: { ":w": waiter.wakes },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+  }
+}
+
+/** How many runs wait on `limitKey` (a count query: 0.5 RU per 4 KB of waiters). */
+export async function waiterCount(store: RunStore, limitKey: string): Promise<number> {
+  let count = 0;
+  for await (const _ of store.query({
+    KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
+    ExpressionAttributeValues: { ":pk": limitPk(limitKey), ":w": waiterSkPrefix },
+    ProjectionExpression: "sk",
+  }))
+    count++;
+  return count;
+}
