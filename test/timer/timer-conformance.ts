@@ -145,7 +145,9 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       });
       expect(harness.names(s)).toEqual([]);
       const messages = await drainLane(s, run);
-      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0, jobName: run.jobName }]);
+      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
+      ]);
     });
 
     it("never releases early, then puts exactly one message on the run's lane", async () => {
@@ -165,7 +167,9 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       const due = await drainLane(s, run);
       // Assert
       expect(early).toEqual([]);
-      expect(due.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0, jobName: run.jobName }]);
+      expect(due.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
+      ]);
       expect(harness.names(s)).toEqual([]);
     });
 
