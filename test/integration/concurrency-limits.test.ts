@@ -2,7 +2,7 @@
  * N1 (never over, and the limit is reached), N10 (waitingFor and counts) and the key
  * function's typed failure (N6), on real DynamoDB Local and fauxqs lanes: 4 polling
  * workers with 4 slots each, and a 200 ms job. Scaled down from the issue's 300 runs per
- * case to `LIMITS_N1_RUNS` (default 60): the property (never more than the limit open,
+ * case to `LIMITS_N1_RUNS` (default 45): the property (never more than the limit open,
  * the limit reached) is the same; `LIMITS_N1_RUNS=300` runs the full size.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { ConcurrencyKeyError, JobApp } from "../../sdk/src/index.js";
 import { intervalRecorder, maxOverlap } from "../support/overlap.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
-const runs = Number(process.env.LIMITS_N1_RUNS ?? 60);
+const runs = Number(process.env.LIMITS_N1_RUNS ?? 45);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let system: TestSystem | undefined;
 afterEach(async () => {
