@@ -16,11 +16,14 @@
  * parent's slot (it takes none): a parent awaiting its children in its own limited job
  * or queue never deadlocks it.
  */
+import { nextPermitAt, rateBudget } from "../domain/rate-window.js";
 import type { WaitingFor } from "../domain/run.js";
 import { failPending } from "../domain/transitions.js";
 import { ConcurrencyKeyError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
+import type { JobDefinition } from "../jobs/job-definition.js";
 import type { QueueDefinition } from "../jobs/queue-definition.js";
+import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { applyTransition } from "../runs/lifecycle.js";
 import { limitPk } from "../store/keys.js";
@@ -35,6 +38,7 @@ import {
 } from "./concurrency-limits.js";
 import { freeSlot, readLimit, takeSlot } from "./limit-partition.js";
 import type { QueueStates } from "./queue-states.js";
+import { type RateCounts, rateLimitKey, readRateCounts, takePermit } from "./rate-permits.js";
 import { enterWaitList, waiterSortKey, wakeNext } from "./waiters.js";
 
 /** What the gate decided for one message. */
@@ -42,7 +46,13 @@ export type Admission =
   /** No limit applies: the blind claim, as for any run. */
   | { readonly kind: "free" }
   /** Claim with these items in the transaction (slots), recording `slots` on the run. */
-  | { readonly kind: "claim"; readonly also: readonly TransactItem[]; readonly slots: readonly SlotRef[] }
+  | {
+      readonly kind: "claim";
+      readonly also: readonly TransactItem[];
+      readonly slots: readonly SlotRef[];
+      /** The time the permits were counted at: the claim's start time (so a start is in the window that counted it). */
+      readonly nowMs: number;
+    }
   /** The run is not claimable as it is: decide from this image (drop, hold, expire, recover). */
   | { readonly kind: "current"; readonly run: RunItem | undefined }
   /** The run waits in a waiter list, or was failed: delete the message. */
@@ -71,7 +81,8 @@ export class LimitGate {
     if (!job) return { kind: "free" };
     const queue = app.getQueue(job.queue) ?? { name: job.queue, priority: 0 };
     const paused = await queueStates.isPaused(queue.name);
-    if (!paused && !hasConcurrencyLimits(job, queue)) return { kind: "free" };
+    const rates = ratesOf(app, job, queue);
+    if (!paused && !hasConcurrencyLimits(job, queue) && rates.length === 0) return { kind: "free" };
     const run = await store.get(message.runId);
     const now = this.#options.now();
     if (
@@ -115,7 +126,42 @@ export class LimitGate {
       also.push(taken.item);
       slots.push(taken.ref);
     }
-    return { kind: "claim", also, slots };
+    for (const rate of rates) {
+      const key = rateLimitKey(rate.name);
+      const [counts, waiters] = await Promise.all([
+        readRateCounts(store, rate, now),
+        readLimit(store, key, 0),
+      ]);
+      const budget = rateBudget(rate, now, counts.prevCount);
+      const queued = waiters.headWaiterSk !== undefined && waiters.headWaiterSk < mine;
+      if (counts.count >= budget || queued) return this.#waitForRate(run, queue, rate, counts, now, limits);
+      also.push(takePermit(store, rate, counts.start, budget));
+    }
+    return { kind: "claim", also, slots, nowMs: now };
+  }
+
+  /**
+   * Waits for a rate permit: enters the rate limit's waiter list and makes sure a wake-up
+   * is due when the next permit frees (one lane message per limit and time, held until
+   * then; waiters that find permits at once are woken at once).
+   */
+  async #waitForRate(
+    run: RunItem,
+    queue: QueueDefinition,
+    rate: RateLimitDefinition,
+    counts: RateCounts,
+    now: number,
+    limits: readonly ConcurrencyLimit[],
+  ): Promise<Admission> {
+    const key = rateLimitKey(rate.name);
+    const changed = await enterWaitList(this.#options.store, run, key, "rate limit", queue.priority);
+    if (changed) return { kind: "current", run: changed };
+    await this.#options.dispatcher.sendLimitWake(
+      key,
+      nextPermitAt(rate, now, counts.count, counts.prevCount),
+    );
+    await this.#wakeWhereFree(queue, limits);
+    return { kind: "done" };
   }
 
   /** Puts the run in `on`'s waiter list, then reads the limits again so no wake-up is lost. */
@@ -152,6 +198,39 @@ export class LimitGate {
     );
     if (!paused && !limits.some((limit) => limit.key === queueKey)) await wakeQueue(this.#options, queue);
   }
+}
+
+/** The rate limits a run of `job` counts against: its job's and its queue's (once if they are the same). */
+function ratesOf(
+  app: JobApp,
+  job: JobDefinition<unknown, unknown>,
+  queue: QueueDefinition,
+): RateLimitDefinition[] {
+  const names = new Set(
+    [job.rateLimit, queue.rateLimit].filter((name): name is string => name !== undefined),
+  );
+  return [...names].flatMap((name) => app.getRateLimit(name) ?? []);
+}
+
+/**
+ * A rate limit's wake-up is due: wakes as many of its waiters as there are permits now,
+ * head first, and, while waiters remain, schedules the next wake-up. Returns how many it woke.
+ */
+export async function wakeRateWaiters(
+  deps: { readonly store: RunStore; readonly dispatcher: Dispatcher },
+  rate: RateLimitDefinition,
+  nowMs: number,
+): Promise<number> {
+  const key = rateLimitKey(rate.name);
+  const counts = await readRateCounts(deps.store, rate, nowMs);
+  const available = Math.max(0, rateBudget(rate, nowMs, counts.prevCount) - counts.count);
+  const woken = available > 0 ? await wakeNext(deps, key, available) : 0;
+  if ((await readLimit(deps.store, key, 0)).headWaiterSk !== undefined)
+    await deps.dispatcher.sendLimitWake(
+      key,
+      nextPermitAt(rate, nowMs, counts.count + available, counts.prevCount),
+    );
+  return woken;
 }
 
 /**

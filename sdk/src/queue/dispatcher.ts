@@ -49,6 +49,11 @@ export interface RunMessage {
   readonly batchId?: string;
   /** The run's job: a worker knows without a read whether the claim takes slots or permits. */
   readonly jobName?: string;
+  /**
+   * Not a run's wake-up but a rate limit's: at `atMs`, wake that limit's waiters (one
+   * message per limit and wake-up time, held by visibility until then; `runId` names it).
+   */
+  readonly limitWake?: { readonly key: string; readonly atMs: number };
 }
 
 /** Parses a lane message body; returns `undefined` for anything that is not one. */
@@ -63,6 +68,9 @@ export function parseRunMessage(body: string | undefined): RunMessage | undefine
         ...(typeof parsed.parentAttempt === "number" ? { parentAttempt: parsed.parentAttempt } : {}),
         ...(typeof parsed.batchId === "string" ? { batchId: parsed.batchId } : {}),
         ...(typeof parsed.jobName === "string" ? { jobName: parsed.jobName } : {}),
+        ...(typeof parsed.limitWake?.key === "string" && typeof parsed.limitWake.atMs === "number"
+          ? { limitWake: { key: parsed.limitWake.key, atMs: parsed.limitWake.atMs } }
+          : {}),
       };
     }
   } catch {
@@ -94,6 +102,24 @@ export class Dispatcher {
    */
   async send(run: WakeUp): Promise<void> {
     await this.sqs.send(new SendMessageCommand(this.sendMessageInput(run)));
+  }
+
+  /**
+   * Sends a limit's wake-up for `atMs` to the highest lane (the worker that receives it
+   * early holds it until then). One per limit key and time: a repeat has the same
+   * deduplication id.
+   */
+  async sendLimitWake(key: string, atMs: number): Promise<void> {
+    const id = `wake-${key}-${atMs}`;
+    const body: RunMessage = { runId: id, attempt: 0, limitWake: { key, atMs } };
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: (this.lanes[0] as Lane).queueUrl,
+        MessageBody: JSON.stringify(body),
+        MessageGroupId: id,
+        MessageDeduplicationId: id,
+      }),
+    );
   }
 
   /**

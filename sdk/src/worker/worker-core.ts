@@ -40,8 +40,9 @@ import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../doma
 import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
 import { HandlerIgnoredAbortError, JobNotFoundError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
-import { LimitGate } from "../limits/limit-gate.js";
+import { LimitGate, wakeRateWaiters } from "../limits/limit-gate.js";
 import { QueueStates } from "../limits/queue-states.js";
+import { rateNameOf } from "../limits/rate-permits.js";
 import { wakeAfterRelease } from "../limits/slot-release-wake-ups.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
@@ -163,6 +164,7 @@ export class WorkerCore {
   /** Processes one lane message. Throws only on infrastructure errors (the message is then redelivered). */
   async process(message: RunMessage, options: ProcessOptions = {}): Promise<MessageDisposition> {
     const { store } = this.#options;
+    if (message.limitWake) return this.#limitWake(message.limitWake);
     const lineage = await this.#lineage(message);
     if (lineage.orphaned) return { action: "delete" };
     for (let tries = 0; ; tries++) {
@@ -175,7 +177,7 @@ export class WorkerCore {
               runId: message.runId,
               attempt: message.attempt,
               workerId: this.workerId,
-              nowMs: this.#now(),
+              nowMs: admission.kind === "claim" ? admission.nowMs : this.#now(),
               ...(options.holdUntilMs !== undefined ? { holdUntilMs: options.holdUntilMs } : {}),
               ...(admission.kind === "claim" ? { also: admission.also, slots: admission.slots } : {}),
             });
@@ -216,6 +218,16 @@ export class WorkerCore {
     if (reason === undefined) return { orphaned: false, ...(parent ? { parent } : {}) };
     await cancelRun(store, message.runId, reason, this.#now, timer);
     return { orphaned: true };
+  }
+
+  /** A rate limit's wake-up message: held until due, then its waiters are woken (`limits/limit-gate.ts`). */
+  async #limitWake(wake: { readonly key: string; readonly atMs: number }): Promise<MessageDisposition> {
+    const now = this.#now();
+    if (wake.atMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(wake.atMs, now) };
+    if (wake.atMs > now) await new Promise((resolve) => setTimeout(resolve, wake.atMs - now));
+    const rate = this.#options.app.getRateLimit(rateNameOf(wake.key));
+    if (rate) await wakeRateWaiters(this.#options, rate, Math.max(this.#now(), wake.atMs));
+    return { action: "delete" };
   }
 
   /**
