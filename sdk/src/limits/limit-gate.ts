@@ -116,8 +116,10 @@ export class LimitGate {
     const mine = waiterSortKey(run, queue.priority);
     const states = await Promise.all(limits.map((limit) => readLimit(store, limit.key, limit.max)));
     const also: TransactItem[] = [];
-    const slots: SlotRef[] = [];
+    // Slots handed to the run when it was woken are its own already.
+    const slots: SlotRef[] = [...(run.slots ?? [])];
     for (const [i, limit] of limits.entries()) {
+      if (slots.some((slot) => slot.pk === limitPk(limit.key))) continue;
       const state = states[i];
       const k = state ? freeSlot(state, limit.max) : undefined;
       const queued = state?.headWaiterSk !== undefined && state.headWaiterSk < mine;
@@ -193,7 +195,8 @@ export class LimitGate {
         .map(async (limit) => {
           const state = await readLimit(store, limit.key, limit.max);
           const free = limit.max - state.held.size;
-          if (free > 0 && state.headWaiterSk !== undefined) await wakeNext(this.#options, limit.key, free);
+          if (free > 0 && state.headWaiterSk !== undefined)
+            await wakeNext(this.#options, limit.key, free, limit.max);
         }),
     );
     if (!paused && !limits.some((limit) => limit.key === queueKey)) await wakeQueue(this.#options, queue);
@@ -234,8 +237,8 @@ export async function wakeRateWaiters(
 }
 
 /**
- * Wakes a running queue's waiters: as many as it has free slots, or, without a queue
- * limit, every one (what `resumeQueue` does). Returns how many it woke.
+ * Wakes a running queue's waiters: as many as it has free slots (each handed one), or,
+ * without a queue limit, every one (what `resumeQueue` does). Returns how many it woke.
  */
 export async function wakeQueue(
   deps: { readonly store: RunStore; readonly dispatcher: Dispatcher },
@@ -243,7 +246,5 @@ export async function wakeQueue(
 ): Promise<number> {
   const key = queueLimitKey(queue.name);
   if (queue.maxConcurrency === undefined) return wakeNext(deps, key, Number.POSITIVE_INFINITY);
-  const state = await readLimit(deps.store, key, queue.maxConcurrency);
-  const free = queue.maxConcurrency - state.held.size;
-  return free > 0 && state.headWaiterSk !== undefined ? wakeNext(deps, key, free) : 0;
+  return wakeNext(deps, key, queue.maxConcurrency, queue.maxConcurrency);
 }

@@ -47,7 +47,7 @@ export function takeSlot(
   limitKey: string,
   k: number,
   max: number,
-  run: RunItem,
+  run: Pick<RunItem, "runId" | "attempt">,
 ): { item: TransactItem; ref: SlotRef } {
   const key = slotKey(limitKey, k);
   const ref = { ...key, max };

@@ -16,12 +16,15 @@
  * again; a holder that frees its slot reads the list after its write (from the stream).
  * Whichever comes second sees the other, so a slot never frees while a waiter sleeps.
  */
-import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { WaitingFor } from "../domain/run.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { limitPk, runKey, waiterSk, waiterSkPrefix } from "../store/keys.js";
+import { releaseItems } from "../store/limit-release.js";
 import { dueMs, type RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
+import { transactWrite } from "../store/transact.js";
+import { readLimit, takeSlot } from "./limit-partition.js";
 
 /** A waiter item, as read back. */
 export interface WaiterItem {
@@ -31,6 +34,12 @@ export interface WaiterItem {
   readonly attempt: number;
   /** The run's `enqueueCount` when it entered: a waiter written again after a wake has a higher one. */
   readonly wakes: number;
+  /** The run's wake-up fields, so waking it needs no read. */
+  readonly jobName?: string;
+  readonly priority: number;
+  readonly parentRunId?: string;
+  readonly parentAttempt?: number;
+  readonly batchId?: string;
 }
 
 /** Where a run sorts in a waiter list (see the module comment). */
@@ -52,43 +61,51 @@ export async function enterWaitList(
 ): Promise<RunItem | undefined> {
   const key = { pk: limitPk(limitKey), sk: waiterSortKey(run, queuePriority) };
   // The run first, then its waiter item: a waker that reads the item always finds the run
-  // waiting there (else it would take the item for a stale one and delete it).
-  try {
-    await store.doc.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: runKey(run.runId),
-        UpdateExpression: "SET waitingFor = :wf, waitKey = :wk, waitSk = :ws",
-        ConditionExpression: "#status = :pending AND attempt = :a AND enqueueCount = :w",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":wf": waitingFor,
-          ":wk": limitKey,
-          ":ws": key.sk,
-          ":pending": "Pending",
-          ":a": run.attempt,
-          ":w": run.enqueueCount,
-        },
-      }),
-    );
-  } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
-    return (await store.get(run.runId)) ?? run;
+  // waiting there (else it would take the item for a stale one and delete it). Slots it
+  // was handed when woken from another list are freed in the same write.
+  const update = {
+    TableName: store.tableName,
+    Key: runKey(run.runId),
+    UpdateExpression: `SET waitingFor = :wf, waitKey = :wk, waitSk = :ws${run.slots ? " REMOVE slots" : ""}`,
+    ConditionExpression: "#status = :pending AND attempt = :a AND enqueueCount = :w",
+    ExpressionAttributeNames: { "#status": "status" },
+    ExpressionAttributeValues: {
+      ":wf": waitingFor,
+      ":wk": limitKey,
+      ":ws": key.sk,
+      ":pending": "Pending",
+      ":a": run.attempt,
+      ":w": run.enqueueCount,
+    },
+  };
+  if (run.slots) {
+    const { slots: _reserved, ...released } = run;
+    const outcome = await transactWrite(store.doc, [
+      { Update: update },
+      ...releaseItems(store.tableName, run, released),
+    ]);
+    if (!outcome.ok) return (await store.get(run.runId)) ?? run;
+  } else {
+    try {
+      await store.doc.send(new UpdateCommand(update));
+    } catch (error) {
+      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      return (await store.get(run.runId)) ?? run;
+    }
   }
-  await store.doc.send(
-    new UpdateCommand({
-      TableName: store.tableName,
-      Key: key,
-      UpdateExpression: "SET kind = :kind, runId = :id, attempt = :a, wakes = :w, waitingFor = :wf",
-      ExpressionAttributeValues: {
-        ":kind": "waiter",
-        ":id": run.runId,
-        ":a": run.attempt,
-        ":w": run.enqueueCount,
-        ":wf": waitingFor,
-      },
-    }),
-  );
+  const item: Omit<WaiterItem, "pk" | "sk"> & { kind: string; waitingFor: WaitingFor } = {
+    kind: "waiter",
+    runId: run.runId,
+    attempt: run.attempt,
+    wakes: run.enqueueCount,
+    waitingFor,
+    jobName: run.jobName,
+    priority: run.priority,
+    ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
+    ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
+    ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
+  };
+  await store.doc.send(new PutCommand({ TableName: store.tableName, Item: { ...key, ...item } }));
   return undefined;
 }
 
@@ -98,60 +115,100 @@ export interface WakeDeps {
   readonly dispatcher: Dispatcher;
 }
 
-/** Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke. */
-export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1): Promise<number> {
+/**
+ * Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke.
+ *
+ * For a concurrency limit (`slots`: its slot count), each woken run is handed a free slot
+ * in the same transaction as its wake (a reservation, recorded in its `slots`): it is the
+ * one to start, so a second waker (the stream's copy of a release) finds the limit full
+ * and wakes nobody, and waiters start in exactly their order. A reserved run that waits
+ * again, or ends, frees the slot like any holder (`enterWaitList`, `store/limit-release.ts`).
+ */
+export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, slots?: number): Promise<number> {
   const { store } = deps;
   let woken = 0;
   const rounds = 10 + Math.ceil(Math.min(count, 100_000) / 100);
   for (let round = 0; woken < count && round < rounds; round++) {
+    let free: number[] | undefined;
+    let want = count - woken;
+    if (slots !== undefined) {
+      const state = await readLimit(store, limitKey, slots);
+      free = Array.from({ length: slots }, (_, k) => k).filter((k) => !state.held.has(k));
+      want = Math.min(want, free.length);
+      if (want === 0 || state.headWaiterSk === undefined) break;
+    }
     const page: WaiterItem[] = [];
     for await (const w of store.query<WaiterItem>({
       KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
       ExpressionAttributeValues: { ":pk": limitPk(limitKey), ":w": waiterSkPrefix },
       ConsistentRead: true,
-      Limit: Math.min(100, count - woken),
+      Limit: Math.min(100, want),
     })) {
       page.push(w);
-      if (page.length >= count - woken) break;
+      if (page.length >= want) break;
     }
     if (page.length === 0) break;
-    const results = await Promise.all(page.map((w) => wakeOne(deps, limitKey, w)));
-    woken += results.filter(Boolean).length;
+    const results = await Promise.all(
+      page.map((w, i) => {
+        const k = free?.[i];
+        return wakeOne(
+          deps,
+          limitKey,
+          w,
+          k === undefined || slots === undefined ? undefined : { k, max: slots },
+        );
+      }),
+    );
+    woken += results.filter((r) => r === "woken").length;
+    if (results.includes("full")) break;
   }
   return woken;
 }
 
-async function wakeOne(deps: WakeDeps, limitKey: string, waiter: WaiterItem): Promise<boolean> {
+async function wakeOne(
+  deps: WakeDeps,
+  limitKey: string,
+  waiter: WaiterItem,
+  slot: { readonly k: number; readonly max: number } | undefined,
+): Promise<"woken" | "stale" | "full"> {
   const { store, dispatcher } = deps;
-  let woken: RunItem | undefined;
-  try {
-    const out = await store.doc.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: runKey(waiter.runId),
-        UpdateExpression: "SET enqueueCount = enqueueCount + :one REMOVE waitingFor, waitKey, waitSk",
-        ConditionExpression:
-          "#status = :pending AND attempt = :a AND enqueueCount = :w AND waitKey = :wk AND waitSk = :ws",
-        ExpressionAttributeNames: { "#status": "status" },
-        ExpressionAttributeValues: {
-          ":one": 1,
-          ":pending": "Pending",
-          ":a": waiter.attempt,
-          ":w": waiter.wakes,
-          ":wk": limitKey,
-          ":ws": waiter.sk,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    woken = out.Attributes as RunItem;
-  } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+  const reserved = slot ? takeSlot(store, limitKey, slot.k, slot.max, waiter) : undefined;
+  const update = {
+    TableName: store.tableName,
+    Key: runKey(waiter.runId),
+    UpdateExpression: `SET enqueueCount = enqueueCount + :one${reserved ? ", slots = :slots" : ""} REMOVE waitingFor, waitKey, waitSk`,
+    ConditionExpression:
+      "#status = :pending AND attempt = :a AND enqueueCount = :w AND waitKey = :wk AND waitSk = :ws",
+    ExpressionAttributeNames: { "#status": "status" },
+    ExpressionAttributeValues: {
+      ":one": 1,
+      ":pending": "Pending",
+      ":a": waiter.attempt,
+      ":w": waiter.wakes,
+      ":wk": limitKey,
+      ":ws": waiter.sk,
+      ...(reserved ? { ":slots": [reserved.ref] } : {}),
+    },
+  };
+  let woken = false;
+  if (reserved) {
+    const outcome = await transactWrite(store.doc, [{ Update: update }, reserved.item]);
+    if (!outcome.ok && outcome.failedConditions.includes(1)) return "full";
+    woken = outcome.ok;
+  } else {
+    try {
+      await store.doc.send(new UpdateCommand(update));
+      woken = true;
+    } catch (error) {
+      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    }
   }
   await deleteWaiter(store, waiter);
+  if (!woken) return "stale";
   // The fast path; the table stream's consumer sends the same wake-up (same deduplication id).
-  if (woken) await dispatcher.send(woken).catch(() => undefined);
-  return woken !== undefined;
+  const { pk: _pk, sk: _sk, wakes, ...wakeUp } = waiter;
+  await dispatcher.send({ ...wakeUp, enqueueCount: wakes + 1 }).catch(() => undefined);
+  return "woken";
 }
 
 /** Deletes a waiter item unless the run entered again since (a newer wake count). */
