@@ -134,6 +134,7 @@ export class LimitGate {
         readRateCounts(store, rate, now),
         readLimit(store, key, 0),
       ]);
+      if (run.permits?.some((p) => p.name === rate.name && p.windowStart === counts.start)) continue;
       const budget = rateBudget(rate, now, counts.prevCount);
       const queued = waiters.headWaiterSk !== undefined && waiters.headWaiterSk < mine;
       if (counts.count >= budget || queued) return this.#waitForRate(run, queue, rate, counts, now, limits);
@@ -196,7 +197,7 @@ export class LimitGate {
           const state = await readLimit(store, limit.key, limit.max);
           const free = limit.max - state.held.size;
           if (free > 0 && state.headWaiterSk !== undefined)
-            await wakeNext(this.#options, limit.key, free, limit.max);
+            await wakeNext(this.#options, limit.key, free, { slots: limit.max });
         }),
     );
     if (!paused && !limits.some((limit) => limit.key === queueKey)) await wakeQueue(this.#options, queue);
@@ -227,7 +228,11 @@ export async function wakeRateWaiters(
   const key = rateLimitKey(rate.name);
   const counts = await readRateCounts(deps.store, rate, nowMs);
   const available = Math.max(0, rateBudget(rate, nowMs, counts.prevCount) - counts.count);
-  const woken = available > 0 ? await wakeNext(deps, key, available) : 0;
+  const permit = {
+    item: takePermit(deps.store, rate, counts.start, counts.count + available),
+    held: { name: rate.name, windowStart: counts.start },
+  };
+  const woken = available > 0 ? await wakeNext(deps, key, available, { permit }) : 0;
   if ((await readLimit(deps.store, key, 0)).headWaiterSk !== undefined)
     await deps.dispatcher.sendLimitWake(
       key,
@@ -246,5 +251,5 @@ export async function wakeQueue(
 ): Promise<number> {
   const key = queueLimitKey(queue.name);
   if (queue.maxConcurrency === undefined) return wakeNext(deps, key, Number.POSITIVE_INFINITY);
-  return wakeNext(deps, key, queue.maxConcurrency, queue.maxConcurrency);
+  return wakeNext(deps, key, queue.maxConcurrency, { slots: queue.maxConcurrency });
 }

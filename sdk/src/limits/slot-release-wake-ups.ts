@@ -24,7 +24,9 @@ export interface ReleaseDeps {
 
 /** Wakes the head waiter of each released slot's limit while it has a free slot (handing it that slot). Returns how many it woke. */
 export async function wakeAfterRelease(deps: ReleaseDeps, released: readonly SlotRef[]): Promise<number> {
-  const woken = await Promise.all(released.map((slot) => wakeNext(deps, limitKeyOf(slot.pk), 1, slot.max)));
+  const woken = await Promise.all(
+    released.map((slot) => wakeNext(deps, limitKeyOf(slot.pk), 1, { slots: slot.max })),
+  );
   return woken.reduce((a, b) => a + b, 0);
 }
 

@@ -23,7 +23,7 @@ import { limitPk, runKey, waiterSk, waiterSkPrefix } from "../store/keys.js";
 import { releaseItems } from "../store/limit-release.js";
 import { dueMs, type RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
-import { transactWrite } from "../store/transact.js";
+import { type TransactItem, transactWrite } from "../store/transact.js";
 import { readLimit, takeSlot } from "./limit-partition.js";
 
 /** A waiter item, as read back. */
@@ -66,7 +66,7 @@ export async function enterWaitList(
   const update = {
     TableName: store.tableName,
     Key: runKey(run.runId),
-    UpdateExpression: `SET waitingFor = :wf, waitKey = :wk, waitSk = :ws${run.slots ? " REMOVE slots" : ""}`,
+    UpdateExpression: `SET waitingFor = :wf, waitKey = :wk, waitSk = :ws REMOVE ${run.slots ? "slots, " : ""}permits`,
     ConditionExpression: "#status = :pending AND attempt = :a AND enqueueCount = :w",
     ExpressionAttributeNames: { "#status": "status" },
     ExpressionAttributeValues: {
@@ -115,25 +115,38 @@ export interface WakeDeps {
   readonly dispatcher: Dispatcher;
 }
 
+/** A rate permit taken for a woken run (`RunItem.permits`): the window it was counted in. */
+export interface HeldPermit {
+  readonly name: string;
+  readonly windowStart: number;
+}
+
+/** What a woken run is handed in its wake's transaction: a free slot of the limit, or a rate permit. */
+export type Grant =
+  | { readonly slots: number }
+  | { readonly permit: { readonly item: TransactItem; readonly held: HeldPermit } };
+
 /**
  * Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke.
  *
- * For a concurrency limit (`slots`: its slot count), each woken run is handed a free slot
- * in the same transaction as its wake (a reservation, recorded in its `slots`): it is the
- * one to start, so a second waker (the stream's copy of a release) finds the limit full
- * and wakes nobody, and waiters start in exactly their order. A reserved run that waits
- * again, or ends, frees the slot like any holder (`enterWaitList`, `store/limit-release.ts`).
+ * Each woken run is handed what it waited for in the same transaction as its wake (a
+ * reservation): a free slot of a concurrency limit (`{ slots }`: its slot count,
+ * recorded in the run's `slots`) or a rate permit (recorded in its `permits`). It is
+ * the one to start, so a second waker (the stream's copy of a release) finds the limit
+ * full and wakes nobody, a newcomer cannot take its place, and waiters start in exactly
+ * their order. A reserved run that waits again, or ends, frees its slot like any holder
+ * (`enterWaitList`, `store/limit-release.ts`); a permit, once counted, stays counted.
  */
-export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, slots?: number): Promise<number> {
+export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, grant?: Grant): Promise<number> {
   const { store } = deps;
   let woken = 0;
   const rounds = 10 + Math.ceil(Math.min(count, 100_000) / 100);
   for (let round = 0; woken < count && round < rounds; round++) {
     let free: number[] | undefined;
     let want = count - woken;
-    if (slots !== undefined) {
-      const state = await readLimit(store, limitKey, slots);
-      free = Array.from({ length: slots }, (_, k) => k).filter((k) => !state.held.has(k));
+    if (grant && "slots" in grant) {
+      const state = await readLimit(store, limitKey, grant.slots);
+      free = Array.from({ length: grant.slots }, (_, k) => k).filter((k) => !state.held.has(k));
       want = Math.min(want, free.length);
       if (want === 0 || state.headWaiterSk === undefined) break;
     }
@@ -151,12 +164,17 @@ export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, slot
     const results = await Promise.all(
       page.map((w, i) => {
         const k = free?.[i];
-        return wakeOne(
-          deps,
-          limitKey,
-          w,
-          k === undefined || slots === undefined ? undefined : { k, max: slots },
-        );
+        if (grant && "slots" in grant && k !== undefined) {
+          const slot = takeSlot(store, limitKey, k, grant.slots, w);
+          return wakeOne(deps, limitKey, w, { item: slot.item, field: "slots", value: [slot.ref] });
+        }
+        if (grant && "permit" in grant)
+          return wakeOne(deps, limitKey, w, {
+            item: grant.permit.item,
+            field: "permits",
+            value: [grant.permit.held],
+          });
+        return wakeOne(deps, limitKey, w, undefined);
       }),
     );
     woken += results.filter((r) => r === "woken").length;
@@ -169,14 +187,15 @@ async function wakeOne(
   deps: WakeDeps,
   limitKey: string,
   waiter: WaiterItem,
-  slot: { readonly k: number; readonly max: number } | undefined,
+  reservation:
+    | { readonly item: TransactItem; readonly field: "slots" | "permits"; readonly value: unknown }
+    | undefined,
 ): Promise<"woken" | "stale" | "full"> {
   const { store, dispatcher } = deps;
-  const reserved = slot ? takeSlot(store, limitKey, slot.k, slot.max, waiter) : undefined;
   const update = {
     TableName: store.tableName,
     Key: runKey(waiter.runId),
-    UpdateExpression: `SET enqueueCount = enqueueCount + :one${reserved ? ", slots = :slots" : ""} REMOVE waitingFor, waitKey, waitSk`,
+    UpdateExpression: `SET enqueueCount = enqueueCount + :one${reservation ? `, ${reservation.field} = :grant` : ""} REMOVE waitingFor, waitKey, waitSk`,
     ConditionExpression:
       "#status = :pending AND attempt = :a AND enqueueCount = :w AND waitKey = :wk AND waitSk = :ws",
     ExpressionAttributeNames: { "#status": "status" },
@@ -187,12 +206,12 @@ async function wakeOne(
       ":w": waiter.wakes,
       ":wk": limitKey,
       ":ws": waiter.sk,
-      ...(reserved ? { ":slots": [reserved.ref] } : {}),
+      ...(reservation ? { ":grant": reservation.value } : {}),
     },
   };
   let woken = false;
-  if (reserved) {
-    const outcome = await transactWrite(store.doc, [{ Update: update }, reserved.item]);
+  if (reservation) {
+    const outcome = await transactWrite(store.doc, [{ Update: update }, reservation.item]);
     if (!outcome.ok && outcome.failedConditions.includes(1)) return "full";
     woken = outcome.ok;
   } else {

@@ -75,8 +75,14 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
   const removes = ["#reason"];
   if (request.slots !== undefined) {
     // A limited claim: record the slots and leave any waiter list.
-    Object.assign(names, { "#slots": "slots", "#wf": "waitingFor", "#wk": "waitKey", "#ws": "waitSk" });
-    removes.push("#wf", "#wk", "#ws");
+    Object.assign(names, {
+      "#slots": "slots",
+      "#permits": "permits",
+      "#wf": "waitingFor",
+      "#wk": "waitKey",
+      "#ws": "waitSk",
+    });
+    removes.push("#permits", "#wf", "#wk", "#ws");
     if (request.slots.length > 0) {
       sets.push("#slots = :slots");
       values[":slots"] = request.slots;

@@ -105,6 +105,8 @@ export interface RunItem {
    * the transaction that makes it leave Running: terminal, retry, hand-back, recovery).
    */
   slots?: SlotRef[];
+  /** Rate permits counted for a woken run before its claim (its wake's reservation; see `limits/waiters.ts`). */
+  permits?: { readonly name: string; readonly windowStart: number }[];
   /** A Pending run waiting on a limit or a paused queue: why (see `limits/`). */
   waitingFor?: WaitingFor;
   /** The limit key whose waiter list holds the run, and its waiter item's sort key. */
