@@ -21,7 +21,8 @@ export const maxConcurrencyKeyLength = 256;
 
 /** Limit key of a job's, a queue's and a concurrency key's limit. */
 export const jobLimitKey = (jobName: string) => `job#${jobName}`;
-export const queueLimitKey = (queue: string) => `queue#${queue}`;
+export const queueLimitPrefix = "queue#";
+export const queueLimitKey = (queue: string) => `${queueLimitPrefix}${queue}`;
 export const keyLimitKey = (jobName: string, key: string) => `key#${jobName}#${key}`;
 
 /** Whether a job's claims take concurrency slots (of the job, a key or its queue). */

@@ -10,7 +10,7 @@
  * `pauseQueue` returns only after that age has passed: once it returned, no worker
  * starts a run of the queue.
  */
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { QueueDefinition } from "../jobs/queue-definition.js";
 import { queueKey, queuesPk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
@@ -74,6 +74,19 @@ export async function readQueueRecords(store: RunStore, projection?: string): Pr
   }))
     records.push(item);
   return records;
+}
+
+/** Whether `name` is paused, read now (strongly consistent, 0.5 RU). */
+export async function readQueuePaused(store: RunStore, name: string): Promise<boolean> {
+  const out = await store.doc.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: queueKey(name),
+      ConsistentRead: true,
+      ProjectionExpression: "paused",
+    }),
+  );
+  return out.Item?.paused === true;
 }
 
 /** Writes a queue's definition, leaving its runtime state (`paused`) as it is. */

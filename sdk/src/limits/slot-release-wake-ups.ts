@@ -14,6 +14,8 @@ import type { Dispatcher } from "../queue/dispatcher.js";
 import { limitKeyOf } from "../store/keys.js";
 import type { SlotRef } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
+import { queueLimitPrefix } from "./concurrency-limits.js";
+import { readQueuePaused } from "./queue-states.js";
 import { wakeNext } from "./waiters.js";
 
 /** What waking needs. */
@@ -25,7 +27,13 @@ export interface ReleaseDeps {
 /** Wakes the head waiter of each released slot's limit while it has a free slot (handing it that slot). Returns how many it woke. */
 export async function wakeAfterRelease(deps: ReleaseDeps, released: readonly SlotRef[]): Promise<number> {
   const woken = await Promise.all(
-    released.map((slot) => wakeNext(deps, limitKeyOf(slot.pk), 1, { slots: slot.max })),
+    released.map(async (slot) => {
+      const key = limitKeyOf(slot.pk);
+      // A paused queue's waiters stay asleep (one woken would only wait again, and free its slot again).
+      const queue = key.startsWith(queueLimitPrefix) ? key.slice(queueLimitPrefix.length) : undefined;
+      if (queue !== undefined && (await readQueuePaused(deps.store, queue))) return 0;
+      return wakeNext(deps, key, 1, { slots: slot.max });
+    }),
   );
   return woken.reduce((a, b) => a + b, 0);
 }
