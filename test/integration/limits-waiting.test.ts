@@ -3,8 +3,12 @@
  * parent awaiting its child in its own limited queue finishes).
  */
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
+import { jobLimitKey } from "../../sdk/src/limits/concurrency-limits.js";
+import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
+import { slotKey } from "../../sdk/src/store/keys.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 /** How long the N8 backlog waits: 5 s here, 60 s with `LIMITS_N8_WAIT_MS=60000` (the issue's size). */
@@ -104,4 +108,27 @@ describe("N9: a parent awaiting its children in its own limited queue", () => {
     const queues = await system.client.getQueues();
     expect(queues.find((q) => q.name === "solo")).toMatchObject({ running: 0, waiting: 0 });
   }, 60_000);
+});
+
+describe("the maintenance pass's limits janitor", () => {
+  it("frees a slot no run holds and wakes the run waiting for it", async () => {
+    const app = new JobApp();
+    const job = app.addJob("Solo", () => "ran").withMaxConcurrency(1);
+    system = await startTestSystem({ app, workers: 1, timer: false });
+    const s = system;
+    // A slot left by nobody (deleted out of band): the limit looks full.
+    await s.store.doc.send(
+      new PutCommand({
+        TableName: s.store.tableName,
+        Item: { ...slotKey(jobLimitKey("Solo"), 0), kind: "slot", runId: "gone", attempt: 1 },
+      }),
+    );
+    const run = await s.client.trigger(job);
+    for (let i = 0; i < 100 && (await s.client.getRun(run.runId)).waitingFor === undefined; i++)
+      await sleep(50);
+    expect((await s.client.getRun(run.runId)).waitingFor).toBe("job limit");
+    const report = await runMaintenance({ store: s.store, dispatcher: s.dispatcher, app });
+    expect(report.limits).toEqual({ freedSlots: 1, woken: 1 });
+    expect((await s.client.wait(run.runId)).status).toBe("Succeeded");
+  }, 30_000);
 });
