@@ -46,19 +46,17 @@ function limitsOf(app: JobApp): ConcurrencyLimit[] {
           ? []
           : [{ key: jobLimitKey(job.name), max: job.maxConcurrency, waitingFor: "job limit" as const }],
       ),
-    ...app
-      .queues()
-      .flatMap((queue) =>
-        queue.maxConcurrency === undefined
-          ? []
-          : [
-              {
-                key: queueLimitKey(queue.name),
-                max: queue.maxConcurrency,
-                waitingFor: "queue limit" as const,
-              },
-            ],
-      ),
+    ...app.queues().flatMap((queue) =>
+      queue.maxConcurrency === undefined
+        ? []
+        : [
+            {
+              key: queueLimitKey(queue.name),
+              max: queue.maxConcurrency,
+              waitingFor: "queue limit" as const,
+            },
+          ],
+    ),
   ];
 }
 
