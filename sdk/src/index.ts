@@ -25,7 +25,7 @@ export { type ConnectOptions, connect, type JobSystem, registerJobs, type TimerP
 export type { Duration, DurationUnit } from "./domain/duration.js";
 export { maxJsonDepth, maxPayloadBytes } from "./domain/json.js";
 export type { ResolvedRetryPolicy, RetryPolicy } from "./domain/retry-policy.js";
-export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
+export type { JobRun, JsonValue, RunError, RunStatus, WaitingFor } from "./domain/run.js";
 export { isTerminal, runStatuses } from "./domain/run.js";
 export {
   isTerminalEvent,
@@ -73,6 +73,8 @@ export {
 export { maxConcurrencyLimit, maxRateLimit } from "./jobs/limit-options.js";
 export type { QueueDefinition, QueueOptions } from "./jobs/queue-definition.js";
 export type { RateLimitDefinition, RateLimitKind, RateLimitOptions } from "./jobs/rate-limit-definition.js";
+export type { LimitInfo } from "./limits/limit-info.js";
+export type { QueueInfo } from "./limits/queue-calls.js";
 export { CapacityRecorder } from "./metrics/capacity-recorder.js";
 export { RequestCounter } from "./metrics/request-counter.js";
 export type { RunCounts } from "./projections/run-counts.js";

@@ -75,26 +75,31 @@ describe("N4: claim order", () => {
   }, 120_000);
 
   it("two queues of different priority sharing one rate limit and one worker: the higher queue's waiters go first", async () => {
+    const windowMs = 5000;
     const app = new JobApp();
-    app.addRateLimit("shared", { kind: "fixed", limit: 5, window: "1s" });
+    app.addRateLimit("shared", { kind: "fixed", limit: 10, window: windowMs });
     app.addQueue("hi", { priority: 10, rateLimit: "shared" });
     app.addQueue("lo", { priority: 0, rateLimit: "shared" });
     const lo = app.addJob("Lo", (_: { i: number }) => undefined).withQueue("lo");
     const hi = app.addJob("Hi", (_: { i: number }) => undefined).withQueue("hi");
     system = await startTestSystem({ app, workers: 1, worker: { concurrency: 8 } });
     const s = system;
-    // Spend the current window, then queue 10 low and (later) 10 high.
-    const spend = await Promise.all(Array.from({ length: 5 }, (_, i) => s.client.trigger(lo, { i })));
+    // At a window's start: spend it (10 starts), then queue 10 low and (later) 10 high,
+    // all waiting well before the next window opens.
+    const now = Date.now();
+    await sleep(Math.ceil(now / windowMs) * windowMs + 50 - now);
+    const spend = await Promise.all(Array.from({ length: 10 }, (_, i) => s.client.trigger(lo, { i })));
+    await Promise.all(spend.map((r) => s.client.wait(r.runId)));
     const low = await Promise.all(Array.from({ length: 10 }, (_, i) => s.client.trigger(lo, { i })));
     const high = await Promise.all(Array.from({ length: 10 }, (_, i) => s.client.trigger(hi, { i })));
     const done = await Promise.all([...spend, ...low, ...high].map((r) => s.client.wait(r.runId)));
     const startOf = (id: string) => Date.parse(done.find((r) => r.runId === id)?.startedAt ?? "");
-    const lastHigh = Math.max(...high.map((r) => startOf(r.runId)));
-    // Every low run that had to wait started after every high one (5 starts per window).
-    const waitedLow = low
-      .map((r) => startOf(r.runId))
-      .filter((t) => t > Math.min(...high.map((r) => startOf(r.runId))));
-    expect(waitedLow.length).toBeGreaterThan(0);
-    expect(waitedLow.every((t) => t >= lastHigh)).toBe(true);
+    const firstWindow = Math.floor(startOf(spend[0]?.runId ?? "") / windowMs);
+    expect(spend.every((r) => Math.floor(startOf(r.runId) / windowMs) === firstWindow)).toBe(true);
+    // The next window is the high queue's, the one after the low queue's.
+    const windows = (runs: readonly { runId: string }[]) =>
+      [...new Set(runs.map((r) => Math.floor(startOf(r.runId) / windowMs) - firstWindow))].sort();
+    expect(windows(high)).toEqual([1]);
+    expect(windows(low)).toEqual([2]);
   }, 60_000);
 });

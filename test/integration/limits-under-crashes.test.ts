@@ -6,7 +6,7 @@
  * succeeded started once). A worker killed between its claim and its handler's first
  * line leaves an attempt with no start, so starts ≤ attempts.
  *
- * CI size: `LIMITS_N2_RUNS` (default 60) runs, `LIMITS_N2_KILLS` (default 6) kills; the
+ * CI size: `LIMITS_N2_RUNS` (default 40) runs, `LIMITS_N2_KILLS` (default 4) kills; the
  * issue's bench size is `LIMITS_N2_RUNS=500 LIMITS_N2_KILLS=50`.
  */
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -16,8 +16,8 @@ import { limitedApp } from "../support/limited-worker-process.js";
 import { spawnChild } from "../support/spawn-child.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
-const runs = Number(process.env.LIMITS_N2_RUNS ?? 60);
-const kills = Number(process.env.LIMITS_N2_KILLS ?? 6);
+const runs = Number(process.env.LIMITS_N2_RUNS ?? 40);
+const kills = Number(process.env.LIMITS_N2_KILLS ?? 4);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let system: TestSystem | undefined;
 afterEach(async () => {

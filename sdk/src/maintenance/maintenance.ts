@@ -10,7 +10,7 @@
  * 2. Runs due beyond the visibility hold with no timer are released when due
  *    (`later-releases.ts`).
  * 3. The app's limits: leaked slots are freed, stranded waiters woken (`limit-janitor.ts`;
- *    only with the app, which knows the limits).
+ *    only with an app that has limits or queues of its own, which it knows).
  *
  * Stale leases need no scan: a dead holder's message comes back to a lane when its
  * visibility runs out, and the worker that receives it recovers the run.
@@ -45,7 +45,7 @@ export interface MaintenanceOptions {
 export interface MaintenanceReport {
   readonly deadLetters: DeadLetterReport;
   readonly released: number;
-  /** The limits pass (none without the app). */
+  /** The limits pass (none without an app that has limits or queues). */
   readonly limits?: LimitJanitorReport;
   readonly errors: number;
 }
@@ -71,7 +71,7 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
   });
   let limits: LimitJanitorReport | undefined;
   let limitErrors = 0;
-  if (options.app) {
+  if (options.app && (options.app.hasLimits || options.app.queues().length > 1)) {
     try {
       limits = await sweepLimits({ store, dispatcher, app: options.app, now });
     } catch (error) {
