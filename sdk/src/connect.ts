@@ -99,7 +99,7 @@ export function connect(options: ConnectOptions): JobSystem {
 export async function registerJobs(system: Pick<JobSystem, "store">, app: JobApp): Promise<void> {
   app.validate();
   await Promise.all([
-    ...app.jobs().map((job) => system.store.putJob(jobRecordOf(job))),
+    ...app.jobs().map((job) => system.store.putJob(jobRecordOf(job, app.getQueue(job.queue)?.priority))),
     ...app.queues().map((queue) => putQueueDefinition(system.store, queue)),
   ]);
 }

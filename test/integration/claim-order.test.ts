@@ -102,4 +102,21 @@ describe("N4: claim order", () => {
     expect(windows(high)).toEqual([1]);
     expect(windows(low)).toEqual([2]);
   }, 60_000);
+
+  it("runs waiting only for worker capacity: a high-priority queue's runs go to the high lane whatever their own priority", async () => {
+    const app = new JobApp();
+    app.addQueue("urgent", { priority: 10 });
+    const page = app.addJob("Page", () => undefined).withQueue("urgent");
+    const plain = app.addJob("Plain", () => undefined);
+    system = await startTestSystem({ app, workers: 0, timer: false, streams: false });
+    const paged = await system.store.get(
+      (await system.client.trigger(page, undefined, { priority: -5 })).runId,
+    );
+    const other = await system.store.get(
+      (await system.client.trigger(plain, undefined, { priority: 3 })).runId,
+    );
+    expect(paged?.queuePriority).toBe(10);
+    expect(system.dispatcher.laneFor(paged as NonNullable<typeof paged>).name).toBe("high");
+    expect(system.dispatcher.laneFor(other as NonNullable<typeof other>).name).toBe("normal");
+  });
 });

@@ -3,6 +3,8 @@ import { registerJobs } from "../../sdk/src/connect.js";
 import type { Duration } from "../../sdk/src/domain/duration.js";
 import { ValidationError } from "../../sdk/src/errors.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
+import { jobRecordOf } from "../../sdk/src/jobs/job-definition.js";
+import { defaultLanes, laneForPriority, lanePriority } from "../../sdk/src/queue/lane-definitions.js";
 import type { RunStore } from "../../sdk/src/store/run-store.js";
 
 const noop = () => undefined;
@@ -105,5 +107,27 @@ describe("N6: limits are checked when the app is defined", () => {
     expect(job.maxConcurrency).toBe(3);
     expect(job.concurrencyKey?.maxConcurrency).toBe(2);
     expect(app.hasLimits).toBe(true);
+  });
+});
+
+describe("lane bands for runs waiting only on worker capacity", () => {
+  it("are picked by the queue's priority when it is not 0, else by the run's", () => {
+    const band = (queuePriority: number | undefined, priority: number) =>
+      laneForPriority(
+        defaultLanes,
+        lanePriority({ priority, ...(queuePriority !== undefined ? { queuePriority } : {}) }),
+      ).name;
+    expect(band(undefined, 10)).toBe("high");
+    expect(band(0, -5)).toBe("low");
+    expect(band(10, -5)).toBe("high");
+    expect(band(-1, 10)).toBe("low");
+  });
+
+  it("carry the queue's priority in the job record (clients without the app pick the same band)", () => {
+    const app = new JobApp();
+    app.addQueue("urgent", { priority: 10 });
+    const job = app.addJob("Page", noop).withQueue("urgent");
+    expect(jobRecordOf(job, app.getQueue(job.queue)?.priority).queuePriority).toBe(10);
+    expect(jobRecordOf(app.addJob("Plain", noop)).queuePriority).toBeUndefined();
   });
 });

@@ -877,7 +877,8 @@ export class JobClient {
   async #resolveJob(name: string): Promise<{ record: JobRecord; schema?: JobDefinition["argsSchema"] }> {
     const local = this.#options.app?.getJob(name);
     if (local) {
-      return { record: jobRecordOf(local), schema: local.argsSchema };
+      const queuePriority = this.#options.app?.getQueue(local.queue)?.priority;
+      return { record: jobRecordOf(local, queuePriority), schema: local.argsSchema };
     }
     const cached = this.#knownJobs.get(name);
     if (cached && cached.until > this.#now()) return { record: cached.record };
@@ -894,6 +895,7 @@ function itemFields(runId: string, jobName: string, options: ResolvedRunOptions,
     jobName,
     priority: options.priority ?? job.priority ?? 0,
     queue: job.queue ?? defaultQueueName,
+    ...(job.queuePriority ? { queuePriority: job.queuePriority } : {}),
     ...(options.notBeforeMs !== undefined ? { notBeforeMs: options.notBeforeMs } : {}),
     ...(options.notAfterMs !== undefined ? { notAfterMs: options.notAfterMs } : {}),
     ...(options.deduplicationId !== undefined ? { deduplicationId: options.deduplicationId } : {}),

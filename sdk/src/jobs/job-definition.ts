@@ -178,10 +178,11 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
   }
 }
 
-/** The record of a job that workers write to the table, so any client can check the name. */
-export function jobRecordOf(job: JobDefinition<unknown, unknown>): JobRecord {
+/** The record of a job that workers write to the table, so any client can check the name (and its queue's priority). */
+export function jobRecordOf(job: JobDefinition<unknown, unknown>, queuePriority = 0): JobRecord {
   return {
     name: job.name,
+    ...(queuePriority !== 0 ? { queuePriority } : {}),
     ...(job.description !== undefined ? { description: job.description } : {}),
     tags: job.tags,
     queue: job.queue,

@@ -37,6 +37,7 @@ export interface WaiterItem {
   /** The run's wake-up fields, so waking it needs no read. */
   readonly jobName?: string;
   readonly priority: number;
+  readonly queuePriority?: number;
   readonly parentRunId?: string;
   readonly parentAttempt?: number;
   readonly batchId?: string;
@@ -101,6 +102,7 @@ export async function enterWaitList(
     waitingFor,
     jobName: run.jobName,
     priority: run.priority,
+    ...(run.queuePriority !== undefined ? { queuePriority: run.queuePriority } : {}),
     ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
     ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
     ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),

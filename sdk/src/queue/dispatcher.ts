@@ -19,7 +19,7 @@
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RunItem } from "../store/run-item.js";
-import { type LaneDefinition, laneForPriority } from "./lane-definitions.js";
+import { type LaneDefinition, laneForPriority, lanePriority } from "./lane-definitions.js";
 
 /** A lane with its queue URL (and its dead-letter queue's, for the maintenance pass that drains it). */
 export interface Lane extends LaneDefinition {
@@ -32,7 +32,7 @@ export type WakeUp = Pick<
   RunItem,
   "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
 > &
-  Partial<Pick<RunItem, "jobName">>;
+  Partial<Pick<RunItem, "jobName" | "queuePriority">>;
 
 /** Most entries in one `SendMessageBatch` (SQS limit). */
 const batchLimit = 10;
@@ -90,9 +90,9 @@ export class Dispatcher {
     this.lanes = [...lanes].sort((a, b) => b.minPriority - a.minPriority);
   }
 
-  /** The lane a run goes to, by its priority. */
-  laneFor(run: Pick<RunItem, "priority">): Lane {
-    return laneForPriority(this.lanes, run.priority);
+  /** The lane a run goes to: by its queue's priority when not 0, else by its own (`lanePriority`). */
+  laneFor(run: Pick<RunItem, "priority" | "queuePriority">): Lane {
+    return laneForPriority(this.lanes, lanePriority(run));
   }
 
   /**

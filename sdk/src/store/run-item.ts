@@ -45,6 +45,8 @@ export interface RunItem {
   error?: RunError;
   priority: number;
   queue: string;
+  /** Its queue's priority when not 0, as known at creation: the run's lane band is the queue's then. */
+  queuePriority?: number;
   notBeforeMs?: number;
   notAfterMs?: number;
   deduplicationId?: string;

@@ -51,6 +51,8 @@ export interface JobRecord {
   readonly description?: string;
   readonly tags: readonly string[];
   readonly queue: string;
+  /** The queue's priority (when not 0): with it a run's lane band is the queue's (`queue/lane-definitions.ts`). */
+  readonly queuePriority?: number;
   readonly priority: number;
   /** The job's retry policy, so any worker or recovery can apply it. */
   readonly retry: ResolvedRetryPolicy;

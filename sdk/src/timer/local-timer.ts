@@ -88,6 +88,7 @@ export class LocalRunTimer implements RunTimer {
       ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
       ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
       ...(run.jobName !== undefined ? { jobName: run.jobName } : {}),
+      ...(run.queuePriority !== undefined ? { queuePriority: run.queuePriority } : {}),
     };
     this.#add(scheduleName(run.runId, "release", run.attempt), "release", run.runId, dueMs, () =>
       this.#options.dispatcher.send(snapshot),

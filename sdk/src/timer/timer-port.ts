@@ -57,7 +57,7 @@ export type TimerRun = Pick<
   RunItem,
   "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
 > &
-  Partial<Pick<RunItem, "jobName">>;
+  Partial<Pick<RunItem, "jobName" | "queuePriority">>;
 
 /** What a timer does for a run. */
 export type TimerPurpose = "release" | "expiry";
