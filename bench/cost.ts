@@ -22,9 +22,15 @@
  * measured duration of a run), and one stream invocation per k records (256 MB, 20 ms).
  * Prices: `bench/support/prices.ts`.
  *
- * Last, a batch of 500 `Add` children: write and read units per child from every
+ * Then a batch of 500 `Add` children: write and read units per child from every
  * component, stream consumers included, with a per-write breakdown (`bench/batch.ts`
  * measures the same at 10,000).
+ *
+ * Last, runs under one job limit (`withMaxConcurrency`), from every component with a
+ * per-write breakdown (target <= 10 WU): 100 awaited one at a time (each finds a free
+ * slot: claim and completion become two-item transactions, 2 WU per item), and 40
+ * triggered at once under a limit of 2 (most wait: a waiter item, a wake with its slot
+ * reservation, the stream's wake-up of the freed slot).
  */
 import { JobApp } from "../sdk/src/index.js";
 import { perChildUnits } from "./support/batch-cost.js";
@@ -56,6 +62,9 @@ const flaky = app
   .withRetry({ maxRetries: 1, initialDelay: "10ms" });
 const measure = app.addJob("Measure", ({ blob }: { blob: string }) => blob.length);
 const withChild = app.addJob("WithChild", (_: undefined, ctx) => ctx.client.run(add, { a: 1, b: 2 }));
+const limitedAdd = app
+  .addJob("LimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
+  .withMaxConcurrency(2);
 
 interface CaseResult {
   readonly runs: number;
@@ -231,6 +240,16 @@ const batch = await client(system).triggerBatch(
 await client(system).waitBatch(batch.batchId);
 await sleep(projectionsWindowMs + 1000);
 const batchCost = perChildUnits(system, batchChildren);
+// Runs under one job limit: free slots, then contended.
+const limitedCost = async (n: number, concurrent: number) => {
+  system.capacity.reset();
+  system.requests.reset();
+  await runMany(system, n, concurrent, () => client(system).trigger(limitedAdd, { a: 1, b: 2 }));
+  await sleep(projectionsWindowMs + 1000);
+  return perChildUnits(system, n);
+};
+const limitedFree = await limitedCost(100, 1);
+const limitedContended = await limitedCost(40, 40);
 // Maintenance: one pass, as the schedule runs it every minute (a fixed cost, not per run).
 system.capacity.reset();
 system.requests.reset();
@@ -252,11 +271,22 @@ console.log(
   `batch of ${batchChildren} Add children, per child (every component; target <= 6 WU): ${batchCost.writeUnits} WU, ${batchCost.readUnits} RU`,
 );
 console.table(batchCost.rows);
+for (const [label, cost] of [
+  ["run under one job limit, slot free", limitedFree],
+  ["run under one job limit of 2, 40 triggered at once (most wait)", limitedContended],
+] as const) {
+  console.log(
+    `${label}, per run (every component; target <= 10 WU): ${cost.writeUnits} WU, ${cost.readUnits} RU`,
+  );
+  console.table(cost.rows);
+}
 console.log(
   JSON.stringify({
     bench: "cost",
     perRun,
     batchPerChild: { writeUnits: batchCost.writeUnits, readUnits: batchCost.readUnits },
+    jobLimited: { writeUnits: limitedFree.writeUnits, readUnits: limitedFree.readUnits },
+    jobLimitedContended: { writeUnits: limitedContended.writeUnits, readUnits: limitedContended.readUnits },
     maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs },
   }),
 );

@@ -6,7 +6,7 @@
  * lanes ──SQS ESM──▶ Worker                 (claims and executes runs)
  * Scheduler (1 min) ─▶ Maintenance          (the lanes' DLQs, runs due later; expiry target; one at a time)
  * API Gateway ───────▶ WebSocket            (connections, subscriptions)   [webSocket]
- * table stream ──────▶ StreamDispatch       (wake-ups, timers, cascade cancel, batches; fanout with webSocket)
+ * table stream ──────▶ StreamDispatch       (wake-ups, waiters of freed slots, timers, cascade cancel, batches; fanout with webSocket)
  * table stream ──────▶ Projections          (aggregates)
  * ```
  */
@@ -16,7 +16,14 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as schedulerTargets from "aws-cdk-lib/aws-scheduler-targets";
 import { ValidationError } from "../sdk/src/errors.js";
-import { appliedBatchKey, batchPk, countsKey, dedupPkPrefix, runPk } from "../sdk/src/store/keys.js";
+import {
+  appliedBatchKey,
+  batchPk,
+  countsKey,
+  dedupPkPrefix,
+  limitPkPrefix,
+  runPk,
+} from "../sdk/src/store/keys.js";
 import { IndexName } from "../sdk/src/store/table-definition.js";
 import { grantKey } from "./encryption.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
@@ -181,6 +188,12 @@ export const functionSpecs: readonly FunctionSpec[] = [
         partitionKeyPrefixes: [runPk(""), batchPk(""), dedupPkPrefix, appliedBatchKey("", "").pk],
       });
       parts.table.grantItems(fn, ["dynamodb:DeleteItem"], { partitionKeyPrefixes: [dedupPkPrefix] });
+      // Waking waiters when slots free (limits/slot-release-wake-ups.ts): the woken run's
+      // item (RUN#, above) and, in the same transaction, the slot it is handed (a PutItem
+      // in its limit's partition), then the waiter item's delete (LIMIT#).
+      parts.table.grantItems(fn, ["dynamodb:PutItem", "dynamodb:DeleteItem"], {
+        partitionKeyPrefixes: [limitPkPrefix],
+      });
       grantKey(parts.encryptionKey, fn);
       // With the WebSocket API it is the fanout too: the callback URL and its grants.
       parts.realtime?.connectFunction(fn);

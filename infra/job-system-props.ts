@@ -10,6 +10,9 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { ValidationError } from "../sdk/src/errors.js";
+import type { JobApp } from "../sdk/src/jobs/job-app.js";
+import type { QueueDefinition } from "../sdk/src/jobs/queue-definition.js";
+import type { RateLimitDefinition } from "../sdk/src/jobs/rate-limit-definition.js";
 import { defaultLanes, type LaneDefinition } from "../sdk/src/queue/lane-definitions.js";
 
 /** Properties of a `JobSystem`. */
@@ -123,6 +126,15 @@ export interface JobSystemProps {
    * @default - a generated secret (48 letters and digits)
    */
   readonly webSocketTokenSecret?: secretsmanager.ISecret;
+  /**
+   * The `JobApp` that `jobsEntry` exports, when the CDK app can import it: its
+   * definitions are checked at synth (a queue or rate limit a job names but nobody
+   * defined fails `cdk synth` with `ValidationError`, naming the job) and carried by the
+   * construct (`JobSystem.queues`, `JobSystem.rateLimits`).
+   *
+   * @default - none: definitions are checked when the functions start
+   */
+  readonly app?: JobApp;
 }
 
 /** Props with every default applied (in one place: {@link resolveProps}). */
@@ -141,6 +153,8 @@ export interface ResolvedProps {
   readonly logRetention: logs.RetentionDays;
   readonly webSocket: boolean;
   readonly webSocketTokenSecret: secretsmanager.ISecret | undefined;
+  readonly queues: readonly QueueDefinition[];
+  readonly rateLimits: readonly RateLimitDefinition[];
 }
 
 /** Lane names become part of queue names: SQS allows letters, digits, `-` and `_`. */
@@ -211,6 +225,7 @@ export function resolveProps(scope: Construct, props: JobSystemProps): ResolvedP
     logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
     webSocket: props.webSocket ?? true,
     webSocketTokenSecret: props.webSocketTokenSecret,
+    ...definitionsOf(props.app),
   };
 }
 
@@ -219,4 +234,11 @@ function checkInteger(path: string, name: string, value: number, min: number, ma
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(`${path} ${name}`, `must be an integer from ${min} to ${max}, got ${value}`);
   }
+}
+
+/** The app's queue and rate-limit definitions, checked (`JobApp.validate`). */
+function definitionsOf(app: JobApp | undefined): Pick<ResolvedProps, "queues" | "rateLimits"> {
+  if (!app) return { queues: [], rateLimits: [] };
+  app.validate();
+  return { queues: app.queues(), rateLimits: app.rateLimits() };
 }

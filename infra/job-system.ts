@@ -29,6 +29,8 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { ValidationError } from "../sdk/src/errors.js";
+import type { QueueDefinition } from "../sdk/src/jobs/queue-definition.js";
+import type { RateLimitDefinition } from "../sdk/src/jobs/rate-limit-definition.js";
 import { JobSystemAlarms } from "./alarms.js";
 import { jobSystemEnvironmentVariables } from "./environment.js";
 import { functionSpecs } from "./function-specs.js";
@@ -100,12 +102,19 @@ export class JobSystem extends Construct {
   /** The secret whose string is the token `$connect` accepts (`JobClient`'s `webSocket.token`). Read it with {@link grantWebSocketToken}. */
   readonly webSocketTokenSecret: secretsmanager.ISecret | undefined;
 
+  /** The queues of the app given as `app` (their priority and limits), `default` included; none without it. */
+  readonly queues: readonly QueueDefinition[];
+  /** The rate limits of the app given as `app`; none without it. */
+  readonly rateLimits: readonly RateLimitDefinition[];
+
   readonly #parts: JobSystemParts;
 
   constructor(scope: Construct, id: string, props: JobSystemProps) {
     super(scope, id);
     const resolved = resolveProps(this, props);
     const { encryptionKey, removalPolicy } = resolved;
+    this.queues = resolved.queues;
+    this.rateLimits = resolved.rateLimits;
 
     // The primary part, so its id is `Resource` (CDK convention).
     const table = new JobsTable(this, "Resource", {

@@ -105,6 +105,7 @@ type Stop = () => Promise<void> | void;
  * settings. What was started before a failure is stopped again.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  options.app.validate(); // before any emulator starts: a queue or rate limit named but not defined
   const stops: Stop[] = [];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) await stop();

@@ -1,7 +1,7 @@
 /**
  * The two consumers of the table's stream, as the CDK construct deploys them (two event
  * source mappings), run locally by two stream pollers: the dispatch consumer (wake-ups,
- * then the WebSocket fanout when given, then the cascade cancel, then batches) every 100 ms, and the projections consumer (run
+ * then waiters woken by freed slots, then the WebSocket fanout when given, then the cascade cancel, then batches) every 100 ms, and the projections consumer (run
  * counts) every `projectionsIntervalMs`, which stands in for its mapping's batching window.
  */
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBStreamsClient } from "@aws-sdk/client-dynamodb-streams";
 import { createBatchStreamHandler } from "../sdk/src/batches/batch-stream.js";
 import { createWakeUpHandler, type StreamRecords } from "../sdk/src/dispatch/wake-ups.js";
+import { createSlotReleaseHandler } from "../sdk/src/limits/slot-release-wake-ups.js";
 import { createRunCountsHandler } from "../sdk/src/projections/run-counts.js";
 import type { Dispatcher } from "../sdk/src/queue/dispatcher.js";
 import { createCascadeCancelHandler } from "../sdk/src/runs/cascade-cancel.js";
@@ -44,6 +45,7 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
     dispatcher: options.dispatcher,
     ...(options.timer ? { timer: options.timer } : {}),
   });
+  const slotReleases = createSlotReleaseHandler({ store: options.store, dispatcher: options.dispatcher });
   const cascade = createCascadeCancelHandler({
     store: options.store,
     ...(options.timer ? { timer: options.timer } : {}),
@@ -62,6 +64,7 @@ export async function startStreamConsumers(options: StreamConsumersOptions): Pro
       tableName,
       async (event) => {
         await wakeUps(event);
+        await slotReleases(event);
         await options.fanout?.(event);
         await cascade(event);
         await batches(event);

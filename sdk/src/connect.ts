@@ -10,6 +10,7 @@ import { JobClient, type JobClientOptions } from "./client/job-client.js";
 import { ValidationError } from "./errors.js";
 import type { JobApp } from "./jobs/job-app.js";
 import { jobRecordOf } from "./jobs/job-definition.js";
+import { putQueueDefinition } from "./limits/queue-states.js";
 import { Dispatcher, type Lane } from "./queue/dispatcher.js";
 import { defaultLanes, type LaneDefinition } from "./queue/lane-definitions.js";
 import { RunStore } from "./store/run-store.js";
@@ -89,7 +90,16 @@ export function connect(options: ConnectOptions): JobSystem {
   return { store, dispatcher, client, app: options.app, timer };
 }
 
-/** Writes a job record for every job of `app`, so clients elsewhere can check job names. */
+/**
+ * Checks the app's definitions (`JobApp.validate`), then writes a job record for every
+ * job of `app`, so clients elsewhere can check job names, and a queue record for every
+ * queue (its definition; its pause state is left as it is).
+ * @throws {@link ValidationError} a queue or rate limit named but not defined (nothing is written).
+ */
 export async function registerJobs(system: Pick<JobSystem, "store">, app: JobApp): Promise<void> {
-  await Promise.all(app.jobs().map((job) => system.store.putJob(jobRecordOf(job))));
+  app.validate();
+  await Promise.all([
+    ...app.jobs().map((job) => system.store.putJob(jobRecordOf(job, app.getQueue(job.queue)?.priority))),
+    ...app.queues().map((queue) => putQueueDefinition(system.store, queue)),
+  ]);
 }

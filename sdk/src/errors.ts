@@ -252,3 +252,18 @@ export class RunWriteError extends JobSystemError {
     this.operation = operation;
   }
 }
+
+/**
+ * A job's concurrency key function (`withConcurrencyKey`) threw, or returned something
+ * other than a string of 1..256 characters, for a run's arguments. The run fails with
+ * this error at its claim (no attempt is used; retries do not apply: the same arguments
+ * give the same key).
+ */
+export class ConcurrencyKeyError extends JobSystemError {
+  override name = "ConcurrencyKeyError" as const;
+  readonly jobName: string;
+  constructor(jobName: string, problem: string, options?: ErrorOptions) {
+    super(`job "${jobName}" concurrency key ${problem}`, options);
+    this.jobName = jobName;
+  }
+}

@@ -25,7 +25,7 @@ export { type ConnectOptions, connect, type JobSystem, registerJobs, type TimerP
 export type { Duration, DurationUnit } from "./domain/duration.js";
 export { maxJsonDepth, maxPayloadBytes } from "./domain/json.js";
 export type { ResolvedRetryPolicy, RetryPolicy } from "./domain/retry-policy.js";
-export type { JobRun, JsonValue, RunError, RunStatus } from "./domain/run.js";
+export type { JobRun, JsonValue, RunError, RunStatus, WaitingFor } from "./domain/run.js";
 export { isTerminal, runStatuses } from "./domain/run.js";
 export {
   isTerminalEvent,
@@ -43,6 +43,7 @@ export {
 } from "./domain/run-options.js";
 export {
   BatchNotFoundError,
+  ConcurrencyKeyError,
   DeadLetterError,
   HandBackLimitError,
   HandlerIgnoredAbortError,
@@ -63,7 +64,18 @@ export {
 } from "./errors.js";
 export { type AddJobOptions, JobApp } from "./jobs/job-app.js";
 export type { JobContext, JobHandler, JobLogger } from "./jobs/job-context.js";
-export { defaultQueueName, type JobArgs, JobDefinition, type JobResult } from "./jobs/job-definition.js";
+export {
+  type ConcurrencyKeyLimit,
+  defaultQueueName,
+  type JobArgs,
+  JobDefinition,
+  type JobResult,
+} from "./jobs/job-definition.js";
+export { maxConcurrencyLimit, maxRateLimit } from "./jobs/limit-options.js";
+export type { QueueDefinition, QueueOptions } from "./jobs/queue-definition.js";
+export type { RateLimitDefinition, RateLimitKind, RateLimitOptions } from "./jobs/rate-limit-definition.js";
+export type { LimitInfo } from "./limits/limit-info.js";
+export type { QueueInfo } from "./limits/queue-calls.js";
 export { CapacityRecorder } from "./metrics/capacity-recorder.js";
 export { RequestCounter } from "./metrics/request-counter.js";
 export type { RunCounts } from "./projections/run-counts.js";

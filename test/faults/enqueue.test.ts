@@ -61,7 +61,7 @@ describe("trigger when the SQS send fails", () => {
     });
     expect(queue.commandCalls(SendMessageCommand)[0]?.args[0].input).toEqual({
       QueueUrl: "q/normal.fifo",
-      MessageBody: JSON.stringify({ runId: run.runId, attempt: 0 }),
+      MessageBody: JSON.stringify({ runId: run.runId, attempt: 0, jobName: "Add" }),
       MessageGroupId: `${run.runId}-0-1`,
       MessageDeduplicationId: `${run.runId}-0-1`,
     });

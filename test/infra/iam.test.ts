@@ -216,7 +216,7 @@ const functionActionAllowList: Readonly<
     {
       actions: ["dynamodb:DeleteItem"],
       reason:
-        "A canceled child's terminal transaction frees its deduplication lock (DEDUP#: a LeadingKeys condition).",
+        "A canceled child's terminal transaction frees its deduplication lock (DEDUP#); a freed slot wakes its limit's next waiter, handing it the slot (PutItem) and deleting its waiter item (LIMIT#); LeadingKeys conditions.",
     },
     ...streamRead,
   ],

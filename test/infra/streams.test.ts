@@ -175,6 +175,12 @@ describe("the table stream's consumers (default props)", () => {
         Resource: table,
         Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["DEDUP#*"] } },
       },
+      {
+        Action: ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+        Effect: "Allow",
+        Resource: table,
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["LIMIT#*"] } },
+      },
     ]);
     // The prefixes are the SDK's keys.
     expect(runKey("r").pk.startsWith("RUN#")).toBe(true);

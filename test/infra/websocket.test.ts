@@ -171,8 +171,8 @@ describe("the WebSocket API (default props)", () => {
         scoped("dynamodb:PutItem", ["CONN#*"]),
       ];
       const expected = role === "JobsWebSocketRole" ? [...common, ...webSocketOnly] : common;
-      // The stream dispatch's three cascade cancel grants are tested in streams.test.ts.
-      expect(dynamo).toHaveLength(expected.length + (role === "JobsStreamDispatchRole" ? 3 : 0));
+      // The stream dispatch's three cascade cancel grants and its limit grant are tested in streams.test.ts.
+      expect(dynamo).toHaveLength(expected.length + (role === "JobsStreamDispatchRole" ? 4 : 0));
       expect(dynamo).toEqual(expect.arrayContaining(expected));
     }
   });

@@ -105,7 +105,7 @@ describe("lost send", () => {
       new ReceiveMessageCommand({ QueueUrl: laneUrl, WaitTimeSeconds: 1 }),
     );
     const message = out.Messages?.[0];
-    expect(JSON.parse(message?.Body ?? "{}")).toEqual({ runId: run.runId, attempt: 0 });
+    expect(JSON.parse(message?.Body ?? "{}")).toEqual({ runId: run.runId, attempt: 0, jobName: run.jobName });
     await resources.sqs.send(
       new SendMessageCommand({
         QueueUrl: resources.deadLetterUrls.normal,

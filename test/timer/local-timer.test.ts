@@ -124,7 +124,9 @@ describe("LocalRunTimer after a restart", () => {
         [scheduleName(run.runId, "expiry", 0), scheduleName(run.runId, "release", 0)].sort(),
       );
       expect(released).toBe(1);
-      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
+      ]);
       expect(restarted.pending().map((e) => e.name)).toEqual([scheduleName(run.runId, "expiry", 0)]);
     } finally {
       await system.stop();
@@ -165,7 +167,9 @@ describe("a system without a run timer", () => {
     expect(early.released).toBe(0);
     expect(laneWhileWaiting).toEqual([]);
     expect(due).toMatchObject({ released: 1, errors: 0 });
-    expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+    expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+      { runId: run.runId, attempt: 0, jobName: run.jobName },
+    ]);
     const released = await system.store.get(run.runId);
     expect(released).toMatchObject({ status: "Pending", enqueueCount: 1 });
     expect(released).not.toHaveProperty("laterPk");

@@ -121,7 +121,7 @@ describe("SchedulerTimer requests", () => {
           RoleArn: fakeRoleArn,
           Input: JSON.stringify({
             QueueUrl: s.resources.laneUrls.normal,
-            MessageBody: JSON.stringify({ runId: run.runId, attempt: 0 }),
+            MessageBody: JSON.stringify({ runId: run.runId, attempt: 0, jobName: run.jobName }),
             MessageGroupId: `${run.runId}-0-1`,
             MessageDeduplicationId: `${run.runId}-0-1`,
           }),
@@ -194,7 +194,7 @@ describe("SchedulerTimer requests", () => {
     const [create] = fake.mock.commandCalls(CreateScheduleCommand).map((c) => c.args[0].input);
     expect(create?.Name).toBe(`run-${run.runId}-1-release`);
     expect(JSON.parse(create?.Target?.Input ?? "")).toMatchObject({
-      MessageBody: JSON.stringify({ runId: run.runId, attempt: 1 }),
+      MessageBody: JSON.stringify({ runId: run.runId, attempt: 1, jobName: run.jobName }),
       MessageDeduplicationId: `${run.runId}-1-2`,
     });
   });
@@ -248,7 +248,7 @@ describe("SchedulerTimer requests", () => {
       timerRelease: 0,
     });
     expect((await drainLane(s, run)).map((m) => JSON.parse(m.Body ?? ""))).toEqual([
-      { runId: run.runId, attempt: 0 },
+      { runId: run.runId, attempt: 0, jobName: run.jobName },
     ]);
   });
 

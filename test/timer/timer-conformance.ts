@@ -145,7 +145,9 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       });
       expect(harness.names(s)).toEqual([]);
       const messages = await drainLane(s, run);
-      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+      expect(messages.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
+      ]);
     });
 
     it("never releases early, then puts exactly one message on the run's lane", async () => {
@@ -165,7 +167,9 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       const due = await drainLane(s, run);
       // Assert
       expect(early).toEqual([]);
-      expect(due.map((m) => JSON.parse(m.Body ?? ""))).toEqual([{ runId: run.runId, attempt: 0 }]);
+      expect(due.map((m) => JSON.parse(m.Body ?? ""))).toEqual([
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
+      ]);
       expect(harness.names(s)).toEqual([]);
     });
 
@@ -373,7 +377,7 @@ export function timerConformance(implementation: string, harness: TimerHarness):
       expect(namesAfterTrigger).toEqual([]);
       expect(names).toEqual([scheduleName(run.runId, "release", 0)]);
       expect((await drainLane(s, run)).map((m) => JSON.parse(m.Body ?? ""))).toEqual([
-        { runId: run.runId, attempt: 0 },
+        { runId: run.runId, attempt: 0, jobName: run.jobName },
       ]);
     });
 

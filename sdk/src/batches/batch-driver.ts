@@ -175,6 +175,7 @@ async function createChild(
       jobName: input.jobName,
       priority: input.priority,
       queue: input.queue,
+      ...(input.queuePriority ? { queuePriority: input.queuePriority } : {}),
       ...(input.notBeforeMs !== undefined ? { notBeforeMs: input.notBeforeMs } : {}),
       ...(input.notAfterMs !== undefined ? { notAfterMs: input.notAfterMs } : {}),
       ...(input.deduplicationId !== undefined ? { deduplicationId: input.deduplicationId } : {}),

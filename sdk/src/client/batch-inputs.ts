@@ -108,6 +108,7 @@ async function resolveOne(
     ...(argsJson !== undefined ? { argsJson } : {}),
     priority: resolved.priority ?? job.record.priority ?? 0,
     queue: job.record.queue ?? defaultQueueName,
+    ...(job.record.queuePriority ? { queuePriority: job.record.queuePriority } : {}),
     ...(resolved.notBeforeMs !== undefined ? { notBeforeMs: resolved.notBeforeMs } : {}),
     ...(resolved.notAfterMs !== undefined ? { notAfterMs: resolved.notAfterMs } : {}),
     ...(resolved.deduplicationId !== undefined ? { deduplicationId: resolved.deduplicationId } : {}),

@@ -28,6 +28,8 @@ import type { JobApp } from "../jobs/job-app.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import { defaultQueueName, jobRecordOf } from "../jobs/job-definition.js";
 import { assertName } from "../jobs/names.js";
+import { type LimitInfo, readLimits } from "../limits/limit-info.js";
+import { getQueues, pauseQueue, type QueueInfo, resumeQueue } from "../limits/queue-calls.js";
 import { type RunCounts, readRunCounts } from "../projections/run-counts.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { observeOverSocket, type WebSocketOptions } from "../realtime/socket-observer.js";
@@ -469,6 +471,46 @@ export class JobClient {
   }
 
   /**
+   * Pauses a queue: no run of it starts until `resumeQueue` (running runs continue).
+   * Resolves once no worker can start one any more (workers read pause state at most a
+   * second old, so this takes about 1.25 s); runs that a worker receives meanwhile wait
+   * with `waitingFor: "queue paused"`, holding no message.
+   * @throws {@link ValidationError} an invalid queue name.
+   */
+  async pauseQueue(name: string): Promise<void> {
+    assertName(name, "queue");
+    await pauseQueue(this.#options.store, name);
+  }
+
+  /**
+   * Resumes a paused queue and starts its waiting runs in claim order (queue priority,
+   * run priority, due time, creation). Resolves once they are woken (not started).
+   * @throws {@link ValidationError} an invalid queue name.
+   */
+  async resumeQueue(name: string): Promise<void> {
+    assertName(name, "queue");
+    await resumeQueue({ store: this.#options.store, dispatcher: this.#options.dispatcher }, name);
+  }
+
+  /**
+   * Every registered queue: priority, limits, whether it is paused, and its running,
+   * pending and waiting runs (`QueueInfo` says which counts are exact).
+   */
+  getQueues(): Promise<QueueInfo[]> {
+    return getQueues(this.#options.store);
+  }
+
+  /**
+   * The concurrency limits of this client's app (its jobs' and queues' limits), each with
+   * the slots held now and the runs waiting for it, read strongly consistently. Needs the
+   * app (`connect({ app })`): returns nothing without it. Per-key limits are listed for
+   * the keys in `keys` (`{ jobName: [key, ...] }`).
+   */
+  getLimits(keys: Readonly<Record<string, readonly string[]>> = {}): Promise<LimitInfo[]> {
+    return this.#options.app ? readLimits(this.#options.store, this.#options.app, keys) : Promise.resolve([]);
+  }
+
+  /**
    * Cancels a Pending or Running run. Its non-terminal descendants are canceled from the
    * table's stream (`runs/cascade-cancel.ts`), one level per stream lag, whether or not
    * this process is still there: the call writes only this run, whatever the size of
@@ -843,7 +885,8 @@ export class JobClient {
   async #resolveJob(name: string): Promise<{ record: JobRecord; schema?: JobDefinition["argsSchema"] }> {
     const local = this.#options.app?.getJob(name);
     if (local) {
-      return { record: jobRecordOf(local), schema: local.argsSchema };
+      const queuePriority = this.#options.app?.getQueue(local.queue)?.priority;
+      return { record: jobRecordOf(local, queuePriority), schema: local.argsSchema };
     }
     const cached = this.#knownJobs.get(name);
     if (cached && cached.until > this.#now()) return { record: cached.record };
@@ -860,6 +903,7 @@ function itemFields(runId: string, jobName: string, options: ResolvedRunOptions,
     jobName,
     priority: options.priority ?? job.priority ?? 0,
     queue: job.queue ?? defaultQueueName,
+    ...(job.queuePriority ? { queuePriority: job.queuePriority } : {}),
     ...(options.notBeforeMs !== undefined ? { notBeforeMs: options.notBeforeMs } : {}),
     ...(options.notAfterMs !== undefined ? { notAfterMs: options.notAfterMs } : {}),
     ...(options.deduplicationId !== undefined ? { deduplicationId: options.deduplicationId } : {}),

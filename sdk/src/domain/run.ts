@@ -78,6 +78,14 @@ export interface JobRun<TResult = unknown> {
   readonly workerId?: string;
   /** Why the run was canceled, when it was. */
   readonly cancelReason?: string;
+  /**
+   * A Pending run that could not start when a worker claimed it: what it waits for. It
+   * starts, in claim order, when a slot frees, a rate window opens or its queue resumes.
+   */
+  readonly waitingFor?: WaitingFor;
   /** The last log lines the handler wrote (at most 20). */
   readonly recentLogs: readonly string[];
 }
+
+/** Why a Pending run waits (`JobRun.waitingFor`). */
+export type WaitingFor = "job limit" | "queue limit" | "key limit" | "rate limit" | "queue paused";

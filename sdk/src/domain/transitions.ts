@@ -27,8 +27,19 @@ function without(run: RunItem, ...keys: (keyof RunItem)[]): RunItem {
   return next;
 }
 
-/** Fields a run loses when its attempt ends (the holder and its lease). */
-const holderFields: (keyof RunItem)[] = ["holdUntilMs", "statusReason"];
+/**
+ * Fields a run loses when its attempt ends (the holder, its lease and its concurrency
+ * slots) or when it leaves Pending (its place in a waiter list): the store frees the
+ * slot and waiter items in the same write (`run-store.ts`).
+ */
+const holderFields: (keyof RunItem)[] = [
+  "holdUntilMs",
+  "statusReason",
+  "slots",
+  "waitingFor",
+  "waitKey",
+  "waitSk",
+];
 
 /** `Running → Succeeded` for the attempt that holds the run. */
 export function succeed(

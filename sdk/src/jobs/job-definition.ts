@@ -15,7 +15,18 @@ import { assertPriority } from "../domain/run-options.js";
 import { ValidationError } from "../errors.js";
 import type { JobRecord } from "../store/run-store.js";
 import type { JobHandler } from "./job-context.js";
+import { assertLimit, maxConcurrencyLimit } from "./limit-options.js";
 import { assertName } from "./names.js";
+
+/**
+ * A per-key concurrency limit (`withConcurrencyKey`): runs whose key function returns
+ * the same string share `maxConcurrency` slots (one tenant, one customer, ...).
+ */
+export interface ConcurrencyKeyLimit<TArgs> {
+  /** Computed from the run's arguments when it is first claimed; must return a string of 1..256 characters. */
+  readonly key: (args: TArgs) => string;
+  readonly maxConcurrency: number;
+}
 
 /** The queue a job is in unless `withQueue` names another. */
 export const defaultQueueName = "default";
@@ -46,6 +57,12 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
   /** Default priority of this job's runs (a trigger's `priority` overrides it). @default 0 */
   priority = 0;
   queue: string = defaultQueueName;
+  /** Most runs of this job running at once (`withMaxConcurrency`); unlimited when undefined. */
+  maxConcurrency: number | undefined;
+  /** The per-key limit (`withConcurrencyKey`), if any. */
+  concurrencyKey: ConcurrencyKeyLimit<TArgs> | undefined;
+  /** The rate limit this job's starts count against (`withRateLimit`), if any. */
+  rateLimit: string | undefined;
 
   constructor(
     name: string,
@@ -99,18 +116,73 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
     return this;
   }
 
-  /** Puts the job in a named queue (limits and pause come with queue configuration). */
+  /**
+   * Puts the job in a named queue (its priority, limits and pause apply to the job's
+   * runs). A queue other than `default` must be defined with `app.addQueue`: an unknown
+   * name throws `ValidationError` when the app is registered.
+   */
   withQueue(queue: string): this {
     assertName(queue, `job "${this.name}" queue`);
     this.queue = queue;
     return this;
   }
+
+  /**
+   * At most `n` runs of this job run at once (an integer in 1..1000), across all
+   * workers. A run that cannot get a slot stays Pending (no attempt is used) and starts
+   * when one frees, in claim order. Throws `ValidationError` for anything else.
+   */
+  withMaxConcurrency(n: number): this {
+    assertLimit(n, `job "${this.name}" maxConcurrency`, maxConcurrencyLimit);
+    this.maxConcurrency = n;
+    return this;
+  }
+
+  /**
+   * At most `options.maxConcurrency` runs with the same key run at once. `key` is
+   * computed from the run's arguments at its first claim; a key function that throws or
+   * returns anything but a string of 1..256 characters fails the run with
+   * `ConcurrencyKeyError`. Throws `ValidationError` for a bad limit.
+   *
+   * @example
+   * ```ts
+   * app.addJob("Sync", syncTenant).withConcurrencyKey((a: { tenant: string }) => a.tenant, { maxConcurrency: 2 });
+   * ```
+   */
+  withConcurrencyKey(key: (args: TArgs) => string, options: { readonly maxConcurrency: number }): this {
+    const path = `job "${this.name}" concurrencyKey`;
+    if (typeof key !== "function") throw new ValidationError(path, "must be a function of the arguments");
+    if (typeof options !== "object" || options === null)
+      throw new ValidationError(`${path}.maxConcurrency`, "is required");
+    assertLimit(options.maxConcurrency, `${path}.maxConcurrency`, maxConcurrencyLimit);
+    this.concurrencyKey = { key, maxConcurrency: options.maxConcurrency };
+    return this;
+  }
+
+  /**
+   * Counts this job's starts against the named rate limit (`app.addRateLimit`); the
+   * queue's rate limit, if any, applies too. An unknown name throws `ValidationError`
+   * when the app is registered.
+   */
+  withRateLimit(name: string): this {
+    assertName(name, `job "${this.name}" rateLimit`);
+    this.rateLimit = name;
+    return this;
+  }
+
+  /** Whether claims of this job take slots or permits of the job itself (its queue's are the queue's). */
+  get hasOwnLimits(): boolean {
+    return (
+      this.maxConcurrency !== undefined || this.concurrencyKey !== undefined || this.rateLimit !== undefined
+    );
+  }
 }
 
-/** The record of a job that workers write to the table, so any client can check the name. */
-export function jobRecordOf(job: JobDefinition<unknown, unknown>): JobRecord {
+/** The record of a job that workers write to the table, so any client can check the name (and its queue's priority). */
+export function jobRecordOf(job: JobDefinition<unknown, unknown>, queuePriority = 0): JobRecord {
   return {
     name: job.name,
+    ...(queuePriority !== 0 ? { queuePriority } : {}),
     ...(job.description !== undefined ? { description: job.description } : {}),
     tags: job.tags,
     queue: job.queue,

@@ -47,6 +47,7 @@ export type LambdaClients = Partial<Pick<ConnectOptions, "dynamodb" | "sqs">>;
 
 /**
  * The worker function's handler: SQS lane batches in, partial batch failures out.
+ * Throws `ValidationError` at once when the app names an undefined queue or rate limit.
  * Writes the app's job records on the first invocation of each execution environment,
  * beside the batch (the messages never wait for it); a failed write is retried on the
  * next invocation.
@@ -63,6 +64,7 @@ export function createWorkerLambdaHandler(
   env: NodeJS.ProcessEnv = process.env,
   clients: LambdaClients = {},
 ) {
+  app.validate(); // a bad app fails the function's init, with the option named
   const system = connectFromEnvironment({ app, ...clients }, env);
   const core = new WorkerCore({
     app,
@@ -97,6 +99,7 @@ const maintenanceMarginMs = 10_000;
  * its own ARN in its environment without a circular reference).
  */
 export function createMaintenanceLambdaHandler(app: JobApp, env: NodeJS.ProcessEnv = process.env) {
+  app.validate();
   let system: JobSystem | undefined;
   let register: (() => Promise<void>) | undefined;
   return async (

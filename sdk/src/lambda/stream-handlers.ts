@@ -4,7 +4,8 @@
  *
  * - `createStreamDispatchLambdaHandler`: the reliable path of wake-ups (sends the lane
  *   message, or makes the timer, of every run a write left Pending and due; see
- *   `dispatch/wake-ups.ts`), when `JOBS_WS_CALLBACK_URL` is set the WebSocket fanout, and
+ *   `dispatch/wake-ups.ts`), the waiters woken by freed concurrency slots
+ *   (`limits/slot-release-wake-ups.ts`), when `JOBS_WS_CALLBACK_URL` is set the WebSocket fanout, and
  *   the cascade cancel of the children of runs whose attempt ended without success
  *   (`runs/cascade-cancel.ts`), and batches (children's creation and cancel, counts and
  *   events; `batches/batch-stream.ts`). No batching window: latency.
@@ -18,6 +19,7 @@
 import { createBatchStreamHandler } from "../batches/batch-stream.js";
 import { connectFromEnvironment, environmentVariables } from "../config/environment.js";
 import { createWakeUpHandler, type StreamRecords } from "../dispatch/wake-ups.js";
+import { createSlotReleaseHandler } from "../limits/slot-release-wake-ups.js";
 import { createRunCountsHandler } from "../projections/run-counts.js";
 import { managementApiPoster } from "../realtime/connection-poster.js";
 import { createFanoutHandler } from "../realtime/fanout.js";
@@ -30,6 +32,7 @@ export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = proce
     dispatcher: system.dispatcher,
     ...(system.timer ? { timer: system.timer } : {}),
   });
+  const slotReleases = createSlotReleaseHandler({ store: system.store, dispatcher: system.dispatcher });
   const callbackUrl = env[environmentVariables.webSocketCallbackUrl];
   const fanout = callbackUrl
     ? createFanoutHandler({ store: system.store, poster: managementApiPoster(callbackUrl) })
@@ -44,6 +47,7 @@ export function createStreamDispatchLambdaHandler(env: NodeJS.ProcessEnv = proce
   });
   return async (event: StreamRecords) => {
     await wakeUps(event);
+    await slotReleases(event);
     await fanout?.(event);
     await cascade(event);
     await batches(event);

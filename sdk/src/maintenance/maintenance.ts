@@ -9,6 +9,8 @@
  *    runs whose wake-up did are failed (`dead-letters.ts`).
  * 2. Runs due beyond the visibility hold with no timer are released when due
  *    (`later-releases.ts`).
+ * 3. The app's limits: leaked slots are freed, stranded waiters woken (`limit-janitor.ts`;
+ *    only with an app that has limits or queues of its own, which it knows).
  *
  * Stale leases need no scan: a dead holder's message comes back to a lane when its
  * visibility runs out, and the worker that receives it recovers the run.
@@ -20,6 +22,7 @@ import type { RunTimer } from "../timer/timer-port.js";
 import { retryPolicyOf } from "../worker/recovery.js";
 import { type DeadLetterReport, drainDeadLetters } from "./dead-letters.js";
 import { releaseLaterRuns } from "./later-releases.js";
+import { type LimitJanitorReport, sweepLimits } from "./limit-janitor.js";
 
 export interface MaintenanceOptions {
   readonly store: RunStore;
@@ -42,6 +45,8 @@ export interface MaintenanceOptions {
 export interface MaintenanceReport {
   readonly deadLetters: DeadLetterReport;
   readonly released: number;
+  /** The limits pass (none without an app that has limits or queues). */
+  readonly limits?: LimitJanitorReport;
   readonly errors: number;
 }
 
@@ -64,5 +69,20 @@ export async function runMaintenance(options: MaintenanceOptions): Promise<Maint
     now,
     ...(options.onError ? { onError: options.onError } : {}),
   });
-  return { deadLetters, released: later.released, errors: deadLetters.errors + later.errors };
+  let limits: LimitJanitorReport | undefined;
+  let limitErrors = 0;
+  if (options.app && (options.app.hasLimits || options.app.queues().length > 1)) {
+    try {
+      limits = await sweepLimits({ store, dispatcher, app: options.app, now });
+    } catch (error) {
+      limitErrors = 1;
+      (options.onError ?? console.error)(error);
+    }
+  }
+  return {
+    deadLetters,
+    released: later.released,
+    ...(limits ? { limits } : {}),
+    errors: deadLetters.errors + later.errors + limitErrors,
+  };
 }

@@ -6,7 +6,8 @@
  * names its parent and the parent's attempt that created it (`parentRunId`,
  * `parentAttempt`, which never change), so the worker checks the parent before it claims
  * (`domain/lineage.ts`) without reading the child first; a batch child's names its batch,
- * checked the same way. `MessageDeduplicationId` is
+ * checked the same way; and the job's name, so a worker knows without a read whether
+ * the claim takes concurrency slots or rate permits. `MessageDeduplicationId` is
  * run id + attempt + enqueue count, so each wake-up the run item counts is one message:
  * the writer's own send (the fast path) and the table stream consumer's send of the same
  * wake-up (the reliable path) carry the same id, and SQS drops the second within its
@@ -18,7 +19,7 @@
  */
 import { SendMessageBatchCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { RunItem } from "../store/run-item.js";
-import { type LaneDefinition, laneForPriority } from "./lane-definitions.js";
+import { type LaneDefinition, laneForPriority, lanePriority } from "./lane-definitions.js";
 
 /** A lane with its queue URL (and its dead-letter queue's, for the maintenance pass that drains it). */
 export interface Lane extends LaneDefinition {
@@ -30,7 +31,8 @@ export interface Lane extends LaneDefinition {
 export type WakeUp = Pick<
   RunItem,
   "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
->;
+> &
+  Partial<Pick<RunItem, "jobName" | "queuePriority">>;
 
 /** Most entries in one `SendMessageBatch` (SQS limit). */
 const batchLimit = 10;
@@ -45,6 +47,13 @@ export interface RunMessage {
   readonly parentAttempt?: number;
   /** A batch child's batch (checked before the claim: a canceled batch's child never starts). */
   readonly batchId?: string;
+  /** The run's job: a worker knows without a read whether the claim takes slots or permits. */
+  readonly jobName?: string;
+  /**
+   * Not a run's wake-up but a rate limit's: at `atMs`, wake that limit's waiters (one
+   * message per limit and wake-up time, held by visibility until then; `runId` names it).
+   */
+  readonly limitWake?: { readonly key: string; readonly atMs: number };
 }
 
 /** Parses a lane message body; returns `undefined` for anything that is not one. */
@@ -58,6 +67,10 @@ export function parseRunMessage(body: string | undefined): RunMessage | undefine
         ...(typeof parsed.parentRunId === "string" ? { parentRunId: parsed.parentRunId } : {}),
         ...(typeof parsed.parentAttempt === "number" ? { parentAttempt: parsed.parentAttempt } : {}),
         ...(typeof parsed.batchId === "string" ? { batchId: parsed.batchId } : {}),
+        ...(typeof parsed.jobName === "string" ? { jobName: parsed.jobName } : {}),
+        ...(typeof parsed.limitWake?.key === "string" && typeof parsed.limitWake.atMs === "number"
+          ? { limitWake: { key: parsed.limitWake.key, atMs: parsed.limitWake.atMs } }
+          : {}),
       };
     }
   } catch {
@@ -77,9 +90,9 @@ export class Dispatcher {
     this.lanes = [...lanes].sort((a, b) => b.minPriority - a.minPriority);
   }
 
-  /** The lane a run goes to, by its priority. */
-  laneFor(run: Pick<RunItem, "priority">): Lane {
-    return laneForPriority(this.lanes, run.priority);
+  /** The lane a run goes to: by its queue's priority when not 0, else by its own (`lanePriority`). */
+  laneFor(run: Pick<RunItem, "priority" | "queuePriority">): Lane {
+    return laneForPriority(this.lanes, lanePriority(run));
   }
 
   /**
@@ -89,6 +102,24 @@ export class Dispatcher {
    */
   async send(run: WakeUp): Promise<void> {
     await this.sqs.send(new SendMessageCommand(this.sendMessageInput(run)));
+  }
+
+  /**
+   * Sends a limit's wake-up for `atMs` to the highest lane (the worker that receives it
+   * early holds it until then). One per limit key and time: a repeat has the same
+   * deduplication id.
+   */
+  async sendLimitWake(key: string, atMs: number): Promise<void> {
+    const id = `wake-${key}-${atMs}`;
+    const body: RunMessage = { runId: id, attempt: 0, limitWake: { key, atMs } };
+    await this.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: (this.lanes[0] as Lane).queueUrl,
+        MessageBody: JSON.stringify(body),
+        MessageGroupId: id,
+        MessageDeduplicationId: id,
+      }),
+    );
   }
 
   /**
@@ -142,6 +173,7 @@ export class Dispatcher {
       ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
       ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
       ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
+      ...(run.jobName !== undefined ? { jobName: run.jobName } : {}),
     };
     const messageId = `${run.runId}-${run.attempt}-${run.enqueueCount}`;
     return {

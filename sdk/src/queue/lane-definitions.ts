@@ -32,6 +32,17 @@ export function laneQueueName(prefix: string, lane: LaneDefinition): string {
 }
 
 /**
+ * The priority that picks a run's lane band: its queue's priority when that is not 0,
+ * else the run's own. So a run of a high-priority queue is in a higher band than any run
+ * of a normal queue, whatever its own priority; within a queue of priority 0, the run's
+ * priority decides, as before. (Exact order among runs waiting on a limit is the waiter
+ * list's: queue priority, run priority, due time, creation.)
+ */
+export function lanePriority(run: { readonly priority: number; readonly queuePriority?: number }): number {
+  return run.queuePriority !== undefined && run.queuePriority !== 0 ? run.queuePriority : run.priority;
+}
+
+/**
  * Picks the lane for a run priority: the highest band whose `minPriority` the
  * priority reaches. `lanes` must be ordered highest band first, as {@link defaultLanes} is.
  */

@@ -72,6 +72,7 @@ export interface StoredInput {
   readonly argsJson?: string;
   readonly priority: number;
   readonly queue: string;
+  readonly queuePriority?: number;
   readonly notBeforeMs?: number;
   readonly notAfterMs?: number;
   readonly deduplicationId?: string;

@@ -16,7 +16,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { RunWriteError } from "../errors.js";
 import { runKey } from "./keys.js";
-import type { RunItem } from "./run-item.js";
+import type { RunItem, SlotRef } from "./run-item.js";
 import type { RunStore } from "./run-store.js";
 import { isStoreUnavailable, isUnanswered, unavailablePause } from "./store-unavailable.js";
 import { type TransactItem, transactWrite } from "./transact.js";
@@ -33,6 +33,8 @@ export interface ClaimRequest {
   readonly holdUntilMs?: number;
   /** More items that must commit with the claim (checks, slots, permits). */
   readonly also?: readonly TransactItem[];
+  /** The concurrency slots `also` takes: recorded on the run, so the transition that ends the attempt frees them. */
+  readonly slots?: readonly SlotRef[];
 }
 
 /** The claimed run, or the run as it was when the claim's conditions failed (`undefined`: no such run). */
@@ -73,6 +75,21 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
     "#inline = :true",
   ];
   const removes = ["#reason"];
+  if (request.slots !== undefined) {
+    // A limited claim: record the slots and leave any waiter list.
+    Object.assign(names, {
+      "#slots": "slots",
+      "#permits": "permits",
+      "#wf": "waitingFor",
+      "#wk": "waitKey",
+      "#ws": "waitSk",
+    });
+    removes.push("#permits", "#wf", "#wk", "#ws");
+    if (request.slots.length > 0) {
+      sets.push("#slots = :slots");
+      values[":slots"] = request.slots;
+    } else removes.push("#slots");
+  }
   if (request.holdUntilMs !== undefined) {
     sets.push("#hold = :hold");
     values[":hold"] = request.holdUntilMs;

@@ -108,3 +108,43 @@ export const batchEventKey = (batchId: string, shard: number, seq: number) => ({
 export const batchEventSk = (shard: number, seq: number) => `EVT#${pad(shard, 2)}#${pad(seq, 10)}`;
 /** The child run of a batch at `ordinal`: deterministic, so creating it again is a no-op. */
 export const batchChildRunId = (batchId: string, ordinal: number) => `${batchId}-${pad(ordinal, 5)}`;
+
+/**
+ * A limit key names one concurrency or rate limit: `job#<job>`, `queue#<queue>`,
+ * `key#<job>#<key>` (a `withConcurrencyKey` key), `rate#<rate limit>`. Its slots and its
+ * waiters share one partition, `LIMIT#<limitKey>`: slot `k` is `SLOT#<k>`, a waiter
+ * `WAIT#<claim order>`, so one `Query` (`Limit` = slots + 1) reads every held slot and
+ * the first waiter ("S" sorts before "W").
+ */
+export const limitPkPrefix = "LIMIT#";
+export const limitPk = (limitKey: string) => `${limitPkPrefix}${limitKey}`;
+export const slotKey = (limitKey: string, k: number) => ({ pk: limitPk(limitKey), sk: `SLOT#${pad(k, 4)}` });
+export const slotSkPrefix = "SLOT#";
+export const waiterSkPrefix = "WAIT#";
+/** The limit key of a `LIMIT#…` partition key. */
+export const limitKeyOf = (pk: string) => pk.slice(limitPkPrefix.length);
+/**
+ * A waiter's sort key: claim order, earliest first. Priorities (−1,000,000 … 1,000,000)
+ * are inverted (`1,000,000 − p`, 7 digits) so a higher one sorts first; then due time and
+ * creation time in epoch ms (15 digits), then the run id.
+ */
+export const waiterSk = (
+  queuePriority: number,
+  priority: number,
+  dueMs: number,
+  createdMs: number,
+  runId: string,
+) =>
+  `${waiterSkPrefix}${pad(1_000_000 - queuePriority, 7)}#${pad(1_000_000 - priority, 7)}#${pad(dueMs, 15)}#${pad(createdMs, 15)}#${runId}`;
+/**
+ * Queue records (definitions written at registration, `paused` at run time) live in one
+ * item collection, so a worker reads every queue's pause state in one `Query`.
+ */
+export const queuesPk = "QUEUES";
+export const queueKey = (name: string) => ({ pk: queuesPk, sk: `QUEUE#${name}` });
+/** One window of a rate limit (its start in epoch ms): the count of starts in it. */
+export const ratePkPrefix = "RATE#";
+export const rateWindowKey = (name: string, windowStartMs: number) => ({
+  pk: `${ratePkPrefix}${name}`,
+  sk: `W#${pad(windowStartMs, 15)}`,
+});

@@ -15,7 +15,7 @@
  * `Running`, a retry's `Pending`, a status written by another writer while a worker held
  * the run) are event items, written in the same transaction (see `run-store.ts`).
  */
-import type { JobRun, RunError, RunStatus } from "../domain/run.js";
+import type { JobRun, RunError, RunStatus, WaitingFor } from "../domain/run.js";
 import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 
 /** Largest argument or result JSON kept on the run item, in bytes (UTF-8); larger ones get their own item. */
@@ -45,6 +45,8 @@ export interface RunItem {
   error?: RunError;
   priority: number;
   queue: string;
+  /** Its queue's priority when not 0, as known at creation: the run's lane band is the queue's then. */
+  queuePriority?: number;
   notBeforeMs?: number;
   notAfterMs?: number;
   deduplicationId?: string;
@@ -100,6 +102,18 @@ export interface RunItem {
   timerExpiry?: boolean;
   /** Someone subscribed to this run's events over the WebSocket API (the fanout looks up subscribers only then). */
   watched?: boolean;
+  /**
+   * The concurrency slots a Running run holds (taken in its claim's transaction; freed in
+   * the transaction that makes it leave Running: terminal, retry, hand-back, recovery).
+   */
+  slots?: SlotRef[];
+  /** Rate permits counted for a woken run before its claim (its wake's reservation; see `limits/waiters.ts`). */
+  permits?: { readonly name: string; readonly windowStart: number }[];
+  /** A Pending run waiting on a limit or a paused queue: why (see `limits/`). */
+  waitingFor?: WaitingFor;
+  /** The limit key whose waiter list holds the run, and its waiter item's sort key. */
+  waitKey?: string;
+  waitSk?: string;
   /** Epoch seconds after which DynamoDB TTL deletes a finished run. */
   expiresAt?: number;
   /** Index attributes, set once at creation (see `run-factory.ts`). */
@@ -108,6 +122,14 @@ export interface RunItem {
   parentPk?: string;
   laterPk?: string;
   dueSk?: string;
+}
+
+/** A concurrency slot item's key (`LIMIT#<limitKey>` / `SLOT#<k>`, see `keys.ts`). */
+export interface SlotRef {
+  readonly pk: string;
+  readonly sk: string;
+  /** The limit's slot count when taken (whoever frees it knows whether the limit is full without the app). */
+  readonly max: number;
 }
 
 /** What a snapshot needs beyond the run item: payloads and the event tail. */
@@ -156,6 +178,7 @@ export function toJobRun<T = unknown>(item: RunItem, extras: RunExtras = {}): Jo
     ...(item.completedMs !== undefined ? { completedAt: iso(item.completedMs) as string } : {}),
     ...(item.workerId !== undefined ? { workerId: item.workerId } : {}),
     ...(item.cancelReason !== undefined ? { cancelReason: item.cancelReason } : {}),
+    ...(item.waitingFor !== undefined && item.status === "Pending" ? { waitingFor: item.waitingFor } : {}),
     recentLogs: extras.recentLogs ?? [],
   };
 }

@@ -41,6 +41,7 @@ import {
   runPk,
   workerKey,
 } from "./keys.js";
+import { releaseItems } from "./limit-release.js";
 import type { RunItem } from "./run-item.js";
 import { type TransactItem, transactWrite } from "./transact.js";
 
@@ -50,6 +51,8 @@ export interface JobRecord {
   readonly description?: string;
   readonly tags: readonly string[];
   readonly queue: string;
+  /** The queue's priority (when not 0): with it a run's lane band is the queue's (`queue/lane-definitions.ts`). */
+  readonly queuePriority?: number;
   readonly priority: number;
   /** The job's retry policy, so any worker or recovery can apply it. */
   readonly retry: ResolvedRetryPolicy;
@@ -215,6 +218,8 @@ export class RunStore {
     const leavingRunning = current.status === "Running" && current.startSeq !== undefined;
     const materialize = leavingRunning && (own === undefined || transition.next.status === "Pending");
     let eventId = Math.max(current.seq, own ? own.lastEventId : await this.#logEnd(current)) + 1;
+    /** Slot deletes whose condition failed (another holder): left out of the next try. */
+    const foreignSlots = new Set<string>();
     for (;;) {
       // `startSeq` stays: readers rebuild the attempt's Running event from it (the same
       // event as the item materialized here) and drop a stale attempt's events after it.
@@ -257,6 +262,11 @@ export class RunStore {
           },
         });
       }
+      const releaseFrom = items.length;
+      const release = releaseItems(this.tableName, current, stored).filter(
+        (item) => !foreignSlots.has(JSON.stringify(item.Delete?.Key)),
+      );
+      items.push(...release);
       if (items.length === 1) {
         try {
           await this.doc.send(new UpdateCommand(runUpdate));
@@ -271,6 +281,11 @@ export class RunStore {
       if (outcome.ok) return { stored };
       if (outcome.failedConditions.includes(0)) {
         return { current: outcome.currentItems.get(0) as RunItem | undefined };
+      }
+      const failedReleases = outcome.failedConditions.filter((i) => i >= releaseFrom);
+      if (failedReleases.length > 0 && failedReleases.length === outcome.failedConditions.length) {
+        for (const i of failedReleases) foreignSlots.add(JSON.stringify(items[i]?.Delete?.Key));
+        continue;
       }
       if (materialize && outcome.failedConditions.includes(2)) {
         // Another writer took this event id first: take the next free one.

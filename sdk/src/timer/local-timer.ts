@@ -86,6 +86,9 @@ export class LocalRunTimer implements RunTimer {
       enqueueCount: run.enqueueCount,
       ...(run.parentRunId !== undefined ? { parentRunId: run.parentRunId } : {}),
       ...(run.parentAttempt !== undefined ? { parentAttempt: run.parentAttempt } : {}),
+      ...(run.batchId !== undefined ? { batchId: run.batchId } : {}),
+      ...(run.jobName !== undefined ? { jobName: run.jobName } : {}),
+      ...(run.queuePriority !== undefined ? { queuePriority: run.queuePriority } : {}),
     };
     this.#add(scheduleName(run.runId, "release", run.attempt), "release", run.runId, dueMs, () =>
       this.#options.dispatcher.send(snapshot),

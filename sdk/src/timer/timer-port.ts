@@ -56,7 +56,8 @@ import type { RunItem } from "../store/run-item.js";
 export type TimerRun = Pick<
   RunItem,
   "runId" | "attempt" | "priority" | "enqueueCount" | "parentRunId" | "parentAttempt" | "batchId"
->;
+> &
+  Partial<Pick<RunItem, "jobName" | "queuePriority">>;
 
 /** What a timer does for a run. */
 export type TimerPurpose = "release" | "expiry";

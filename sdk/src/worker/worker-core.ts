@@ -3,8 +3,10 @@
  * lane message. Claim, execute, complete; nothing else decides a run's fate.
  *
  * ```
- * message {runId, attempt} (a child's also names its parent and the parent's attempt)
+ * message {runId, attempt, jobName} (a child's also names its parent and the parent's attempt)
  *   ├─ a child whose parent ended, or moved past that attempt ─▶ Canceled, drop
+ *   ├─ a limited job, or a paused queue: the limit gate (`limits/limit-gate.ts`) ─▶ wait, drop
+ *   │    └─ or claim with its slots in the claim's transaction
  *   └─ claim: one conditional update, Pending→Running (attempt+1), no read first
  *        ├─ claimed ─▶ execute ─▶ Succeeded | Failed | Canceled | Pending (retry)
  *        └─ not claimed: decide from the run as it is (returned by the failed condition)
@@ -38,6 +40,10 @@ import { backoffMillis, hasRetriesLeft, type ResolvedRetryPolicy } from "../doma
 import { cancel, expire, failAttempt, failedAttempts, handBack, succeed } from "../domain/transitions.js";
 import { HandlerIgnoredAbortError, JobNotFoundError, RunWriteError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
+import { LimitGate, wakeRateWaiters } from "../limits/limit-gate.js";
+import { QueueStates } from "../limits/queue-states.js";
+import { rateNameOf } from "../limits/rate-permits.js";
+import { wakeAfterRelease } from "../limits/slot-release-wake-ups.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { holdSeconds } from "../queue/visibility.js";
 import { cancelChildren } from "../runs/cascade-cancel.js";
@@ -127,6 +133,7 @@ export class WorkerCore {
   readonly #active = new Set<string>();
   /** Runs whose handlers ignored their aborted signal and have not settled yet. */
   readonly #abandoned = new Set<string>();
+  readonly #gate: LimitGate;
   #ignoredAborts = 0;
 
   constructor(options: WorkerCoreOptions) {
@@ -135,6 +142,14 @@ export class WorkerCore {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.#heartbeatMs = options.heartbeatMs ?? 5_000;
     this.#now = options.now ?? Date.now;
+    const { app, store, dispatcher } = options;
+    this.#gate = new LimitGate({
+      app,
+      store,
+      dispatcher,
+      now: this.#now,
+      queueStates: new QueueStates(store, this.#now),
+    });
   }
 
   /** Handlers that ignored their aborted signal and are still running (each holds a slot of its worker). */
@@ -150,15 +165,23 @@ export class WorkerCore {
   /** Processes one lane message. Throws only on infrastructure errors (the message is then redelivered). */
   async process(message: RunMessage, options: ProcessOptions = {}): Promise<MessageDisposition> {
     const { store } = this.#options;
-    if (await this.#orphaned(message)) return { action: "delete" };
+    if (message.limitWake) return this.#limitWake(message.limitWake);
+    const lineage = await this.#lineage(message);
+    if (lineage.orphaned) return { action: "delete" };
     for (let tries = 0; ; tries++) {
-      const outcome = await claimRun(store, {
-        runId: message.runId,
-        attempt: message.attempt,
-        workerId: this.workerId,
-        nowMs: this.#now(),
-        ...(options.holdUntilMs !== undefined ? { holdUntilMs: options.holdUntilMs } : {}),
-      });
+      const admission = await this.#gate.admit(message, lineage.parent);
+      if (admission.kind === "done") return { action: "delete" };
+      const outcome =
+        admission.kind === "current"
+          ? { current: admission.run }
+          : await claimRun(store, {
+              runId: message.runId,
+              attempt: message.attempt,
+              workerId: this.workerId,
+              nowMs: admission.kind === "claim" ? admission.nowMs : this.#now(),
+              ...(options.holdUntilMs !== undefined ? { holdUntilMs: options.holdUntilMs } : {}),
+              ...(admission.kind === "claim" ? { also: admission.also, slots: admission.slots } : {}),
+            });
       if ("claimed" in outcome) return this.#execute(outcome.claimed, options);
       const run = outcome.current;
       if (!run) return { action: "delete" };
@@ -184,18 +207,28 @@ export class WorkerCore {
    * A child whose parent ended Canceled or Failed, or moved past the attempt that created
    * it, is canceled instead of claimed (`domain/lineage.ts`): one strongly consistent read
    * of the parent, for child runs only; so is a child of a canceled batch (one read of the
-   * batch record, `batches/batch-claim-check.ts`). Returns whether it was.
+   * batch record, `batches/batch-claim-check.ts`). Returns whether it was, and the
+   * parent as read (the limit gate lets a child run under its parent's slots).
    */
-  async #orphaned(message: RunMessage): Promise<boolean> {
+  async #lineage(message: RunMessage): Promise<{ orphaned: boolean; parent?: RunItem }> {
     const { store, timer } = this.#options;
+    const parent = message.parentRunId === undefined ? undefined : await store.get(message.parentRunId);
     const reason =
-      (message.parentRunId === undefined
-        ? undefined
-        : orphanReason(await store.get(message.parentRunId), message.parentAttempt)) ??
+      (message.parentRunId === undefined ? undefined : orphanReason(parent, message.parentAttempt)) ??
       (await canceledBatchReason(store, message.batchId));
-    if (reason === undefined) return false;
+    if (reason === undefined) return { orphaned: false, ...(parent ? { parent } : {}) };
     await cancelRun(store, message.runId, reason, this.#now, timer);
-    return true;
+    return { orphaned: true };
+  }
+
+  /** A rate limit's wake-up message: held until due, then its waiters are woken (`limits/limit-gate.ts`). */
+  async #limitWake(wake: { readonly key: string; readonly atMs: number }): Promise<MessageDisposition> {
+    const now = this.#now();
+    if (wake.atMs - now > shortWaitMs) return { action: "hold", delaySeconds: holdSeconds(wake.atMs, now) };
+    if (wake.atMs > now) await new Promise((resolve) => setTimeout(resolve, wake.atMs - now));
+    const rate = this.#options.app.getRateLimit(rateNameOf(wake.key));
+    if (rate) await wakeRateWaiters(this.#options, rate, Math.max(this.#now(), wake.atMs));
+    return { action: "delete" };
   }
 
   /**
@@ -275,6 +308,8 @@ export class WorkerCore {
           };
       if (attempt.abortedBy !== undefined) this.#watchAbandoned(claimed, attempt);
       await this.#complete(claimed, writer, attempt.outcome, job?.retry);
+      // The fast path of waking the next waiters; the table stream's consumer does it too.
+      if (claimed.slots) await wakeAfterRelease(this.#options, claimed.slots).catch(() => undefined);
       await expiryDeleted;
       return { action: "delete", handlerSettled: attempt.handlerSettled };
     } finally {

@@ -1,0 +1,72 @@
+/**
+ * N3, rate exactness, from the runs' recorded start times (`startedAt`, the claim time the
+ * permit was counted at): a sliding limit of 10 per 2 s keeps prev × (1 − elapsed/window)
+ * + current ≤ 10 at every start, including after a burst of 10 at the end of a window;
+ * a fixed limit admits at most 10 per aligned window; both reach the limit.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { JobApp } from "../../sdk/src/index.js";
+import { startTestSystem, type TestSystem } from "../support/test-system.js";
+
+const windowMs = 2000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let system: TestSystem | undefined;
+afterEach(async () => {
+  await system?.stop();
+  system = undefined;
+});
+
+async function startTimes(s: TestSystem, runIds: readonly string[]): Promise<number[]> {
+  const done = await Promise.all(runIds.map((id) => s.client.wait(id)));
+  expect(done.every((r) => r.status === "Succeeded" && r.attempt === 1)).toBe(true);
+  return done.map((r) => Date.parse(r.startedAt ?? "")).sort((a, b) => a - b);
+}
+
+const windowOf = (t: number) => Math.floor(t / windowMs) * windowMs;
+
+describe("N3: rate limits", () => {
+  it("sliding 10 per 2 s: the weighted count never passes 10, even after a burst at a window's end", async () => {
+    const app = new JobApp();
+    app.addRateLimit("api", { kind: "sliding", limit: 10, window: windowMs });
+    const job = app.addJob("Call", (_: { i: number }) => undefined).withRateLimit("api");
+    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 8 } });
+    const s = system;
+    // A burst of 10 in the last 400 ms of a window, then 20 more right after it.
+    const now = Date.now();
+    await sleep(windowOf(now) + 2 * windowMs - 400 - now);
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => s.client.trigger(job, { i })));
+    const rest = await Promise.all(Array.from({ length: 20 }, (_, i) => s.client.trigger(job, { i })));
+    const starts = await startTimes(
+      s,
+      [...burst, ...rest].map((r) => r.runId),
+    );
+    const counts = new Map<number, number>();
+    let maxWeighted = 0;
+    for (const t of starts) {
+      const w = windowOf(t);
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      const weighted = (counts.get(w - windowMs) ?? 0) * (1 - (t - w) / windowMs) + (counts.get(w) ?? 0);
+      maxWeighted = Math.max(maxWeighted, weighted);
+      expect(weighted).toBeLessThanOrEqual(10 + 1e-9);
+    }
+    // The limit is reached (not serialized far below it).
+    expect(maxWeighted).toBeGreaterThan(9);
+  }, 90_000);
+
+  it("fixed 10 per 2 s: at most 10 per aligned window, and 10 are reached", async () => {
+    const app = new JobApp();
+    app.addRateLimit("smtp", { kind: "fixed", limit: 10, window: windowMs });
+    app.addQueue("mail", { rateLimit: "smtp" });
+    const job = app.addJob("Send", (_: { i: number }) => undefined).withQueue("mail");
+    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 8 } });
+    const s = system;
+    const runs = await Promise.all(Array.from({ length: 30 }, (_, i) => s.client.trigger(job, { i })));
+    const starts = await startTimes(
+      s,
+      runs.map((r) => r.runId),
+    );
+    const perWindow = new Map<number, number>();
+    for (const t of starts) perWindow.set(windowOf(t), (perWindow.get(windowOf(t)) ?? 0) + 1);
+    expect(Math.max(...perWindow.values())).toBe(10);
+  }, 90_000);
+});
