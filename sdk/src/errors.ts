@@ -58,6 +58,19 @@ export class BatchNotFoundError extends JobSystemError {
 }
 
 /**
+ * No queue of this name is registered: `registerJobs` (or `startLocalStack`, or the
+ * deployed stack) writes a record for every queue the app defines, `default` included.
+ */
+export class QueueNotFoundError extends JobSystemError {
+  override name = "QueueNotFoundError" as const;
+  readonly queue: string;
+  constructor(queue: string) {
+    super(`queue "${queue}" is not registered (registerJobs writes the app's queues)`);
+    this.queue = queue;
+  }
+}
+
+/**
  * A trigger used a deduplication id that a non-terminal run of the same job holds.
  * Nothing was written; `existingRunId` is the run holding the id.
  */

@@ -44,6 +44,7 @@ export {
 export {
   BatchNotFoundError,
   ConcurrencyKeyError,
+  QueueNotFoundError,
   DeadLetterError,
   HandBackLimitError,
   HandlerIgnoredAbortError,

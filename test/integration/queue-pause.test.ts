@@ -4,7 +4,7 @@
  * in claim order.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { JobApp } from "../../sdk/src/index.js";
+import { JobApp, QueueNotFoundError } from "../../sdk/src/index.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,4 +62,16 @@ describe("N5: queue pause", () => {
       waiting: 0,
     });
   }, 60_000);
+
+  it("refuses to pause or resume a queue nobody registered, and writes no record for it", async () => {
+    const app = new JobApp();
+    app.addQueue("q");
+    system = await startTestSystem({ app, workers: 0, streams: false });
+    await expect(system.client.pauseQueue("qq")).rejects.toThrow(QueueNotFoundError);
+    await expect(system.client.resumeQueue("nosuch")).rejects.toMatchObject({
+      name: "QueueNotFoundError",
+      queue: "nosuch",
+    });
+    expect((await system.client.getQueues()).map((q) => q.name).sort()).toEqual(["default", "q"]);
+  });
 });

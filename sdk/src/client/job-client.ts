@@ -476,6 +476,7 @@ export class JobClient {
    * second old, so this takes about 1.25 s); runs that a worker receives meanwhile wait
    * with `waitingFor: "queue paused"`, holding no message.
    * @throws {@link ValidationError} an invalid queue name.
+   * @throws {@link QueueNotFoundError} no queue of that name is registered (a typo pauses nothing).
    */
   async pauseQueue(name: string): Promise<void> {
     assertName(name, "queue");
@@ -486,6 +487,7 @@ export class JobClient {
    * Resumes a paused queue and starts its waiting runs in claim order (queue priority,
    * run priority, due time, creation). Resolves once they are woken (not started).
    * @throws {@link ValidationError} an invalid queue name.
+   * @throws {@link QueueNotFoundError} no queue of that name is registered.
    */
   async resumeQueue(name: string): Promise<void> {
     assertName(name, "queue");

@@ -11,6 +11,7 @@
  * starts a run of the queue.
  */
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueueNotFoundError } from "../errors.js";
 import type { QueueDefinition } from "../jobs/queue-definition.js";
 import { queueKey, queuesPk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
@@ -112,19 +113,25 @@ export async function putQueueDefinition(store: RunStore, queue: QueueDefinition
   );
 }
 
-/** Sets or clears a queue's `paused` flag; returns the queue record as it now is. */
+/**
+ * Sets or clears a registered queue's `paused` flag; returns the queue record as it now is.
+ * @throws {@link QueueNotFoundError} no queue of that name is registered.
+ */
 export async function setQueuePaused(store: RunStore, name: string, paused: boolean): Promise<QueueRecord> {
-  const out = await store.doc.send(
-    new UpdateCommand({
-      TableName: store.tableName,
-      Key: queueKey(name),
-      UpdateExpression: paused
-        ? "SET kind = :kind, #n = :n, paused = :t"
-        : "SET kind = :kind, #n = :n REMOVE paused",
-      ExpressionAttributeNames: { "#n": "name" },
-      ExpressionAttributeValues: { ":kind": "queue", ":n": name, ...(paused ? { ":t": true } : {}) },
-      ReturnValues: "ALL_NEW",
-    }),
-  );
-  return out.Attributes as QueueRecord;
+  try {
+    const out = await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: queueKey(name),
+        UpdateExpression: paused ? "SET paused = :t" : "REMOVE paused",
+        ConditionExpression: "attribute_exists(pk)",
+        ...(paused ? { ExpressionAttributeValues: { ":t": true } } : {}),
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return out.Attributes as QueueRecord;
+  } catch (error) {
+    if ((error as Error).name === "ConditionalCheckFailedException") throw new QueueNotFoundError(name);
+    throw error;
+  }
 }
