@@ -60,6 +60,33 @@ describe("N6: limits are checked when the app is defined", () => {
     );
     expect(misspelled.path).toBe('queue "q".maxConcurency');
     expect(misspelled.message).toContain('did you mean "maxConcurrency"');
+    const keyOption = rejection(() =>
+      new JobApp()
+        .addJob("J", (a: { t: string }) => a.t)
+        .withConcurrencyKey((a) => a.t, { maxConcurrency: 1, maxConcurency: 2 } as {
+          maxConcurrency: number;
+        }),
+    );
+    expect(keyOption.path).toBe('job "J" concurrencyKey.maxConcurency');
+    expect(keyOption.message).toContain('did you mean "maxConcurrency"');
+    const jobOption = rejection(() =>
+      new JobApp().addJob("J", { arg: {} } as unknown as { args: never }, () => undefined),
+    );
+    expect(jobOption.path).toBe('job "J" options.arg');
+  });
+
+  it("refuses a window over a day", () => {
+    for (const [window, problem] of [
+      ["400d", "over 1 day"],
+      [1e15, "over 1 day"],
+    ] as const) {
+      const error = rejection(() => new JobApp().addRateLimit("r", { kind: "fixed", limit: 1, window }));
+      expect(error.path).toBe('rate limit "r".window');
+      expect(error.message).toContain(problem);
+    }
+    expect(new JobApp().addRateLimit("r", { kind: "fixed", limit: 1, window: "1d" }).windowMs).toBe(
+      86_400_000,
+    );
   });
 
   it("refuses a queue or rate limit defined twice", () => {

@@ -3,6 +3,7 @@
  * argument schemas against them.
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { assertKnownKeys } from "../domain/known-keys.js";
 import { ValidationError } from "../errors.js";
 import type { JobHandler } from "./job-context.js";
 import { defaultQueueName, JobDefinition } from "./job-definition.js";
@@ -143,6 +144,8 @@ export class JobApp {
     handlerOrOptions: JobHandler<TArgs, TResult> | AddJobOptions<TArgs>,
     maybeHandler?: JobHandler<TArgs, TResult>,
   ): JobDefinition<TArgs, Awaited<TResult>> {
+    if (typeof handlerOrOptions === "object" && handlerOrOptions !== null)
+      assertKnownKeys(handlerOrOptions, ["args"], `job "${name}" options`);
     const [handler, schema] =
       typeof handlerOrOptions === "function"
         ? [handlerOrOptions, undefined]

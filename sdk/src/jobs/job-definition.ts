@@ -11,6 +11,7 @@ import {
   type RetryPolicy,
   resolveRetryPolicy,
 } from "../domain/retry-policy.js";
+import { assertKnownKeys } from "../domain/known-keys.js";
 import { assertPriority } from "../domain/run-options.js";
 import { ValidationError } from "../errors.js";
 import type { JobRecord } from "../store/run-store.js";
@@ -154,6 +155,7 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
     if (typeof key !== "function") throw new ValidationError(path, "must be a function of the arguments");
     if (typeof options !== "object" || options === null)
       throw new ValidationError(`${path}.maxConcurrency`, "is required");
+    assertKnownKeys(options, ["maxConcurrency"], path);
     assertLimit(options.maxConcurrency, `${path}.maxConcurrency`, maxConcurrencyLimit);
     this.concurrencyKey = { key, maxConcurrency: options.maxConcurrency };
     return this;

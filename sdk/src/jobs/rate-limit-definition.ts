@@ -1,7 +1,7 @@
 /**
  * A named rate limit (`app.addRateLimit`): at most `limit` starts per `window`, shared by
  * every job (`withRateLimit`) and queue (`rateLimit`) that names it. Enforced when runs
- * are claimed (`limits/rate-windows.ts`).
+ * are claimed (`limits/rate-permits.ts`, window math in `domain/rate-window.ts`).
  */
 import { type Duration, toMillis } from "../domain/duration.js";
 import { assertKnownKeys } from "../domain/known-keys.js";
@@ -22,7 +22,7 @@ export interface RateLimitOptions {
   readonly kind: RateLimitKind;
   /** Starts per window: an integer in 1..100000. */
   readonly limit: number;
-  /** The window: ms or `"2s"`, `"1m"`; at least 1 s (whole seconds are not required). */
+  /** The window: ms (rounded to whole ms) or `"2s"`, `"1m"`; from 1 s to 1 day (whole seconds are not required). */
   readonly window: Duration;
 }
 
@@ -36,6 +36,11 @@ export interface RateLimitDefinition {
 
 /** Shortest window, in ms: shorter ones would wake waiters more often than a lane message can be held. */
 export const minRateWindowMs = 1000;
+/**
+ * Longest window, in ms (1 day): a window's counter lives two windows, and a limit over
+ * days is a quota, better kept by the job itself than by holding runs Pending that long.
+ */
+export const maxRateWindowMs = 24 * 3600_000;
 
 const optionKeys = ["kind", "limit", "window"] as const;
 
@@ -52,5 +57,7 @@ export function rateLimitDefinition(name: string, options: RateLimitOptions): Ra
   const windowMs = toMillis(options.window, `${path}.window`);
   if (windowMs < minRateWindowMs)
     throw new ValidationError(`${path}.window`, `${JSON.stringify(options.window)} is under 1 s`);
+  if (windowMs > maxRateWindowMs)
+    throw new ValidationError(`${path}.window`, `${JSON.stringify(options.window)} is over 1 day`);
   return { name, kind: options.kind, limit: options.limit, windowMs };
 }
