@@ -7,6 +7,7 @@
  */
 import { connectFromEnvironment } from "../config/environment.js";
 import { type JobSystem, registerJobs } from "../connect.js";
+import { ValidationError } from "../errors.js";
 import type { JobApp } from "../jobs/job-app.js";
 import { PollingWorker, type PollingWorkerOptions } from "./polling-worker.js";
 
@@ -41,7 +42,8 @@ export async function runContainerWorker(options: ContainerWorkerOptions): Promi
       await registerJobs(system, app);
       break;
     } catch (error) {
-      if (attempt >= 3) throw error;
+      // A bad app (an undefined queue, say) fails the same way every time: no retry.
+      if (attempt >= 3 || error instanceof ValidationError) throw error;
       await new Promise((r) => setTimeout(r, 500 * 2 ** attempt * Math.random()));
     }
   }

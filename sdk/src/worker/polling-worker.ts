@@ -74,6 +74,8 @@ interface Held {
 
 /** How long a lane a receive round found empty is skipped by later rounds, in ms. */
 const emptyLaneSkipMs = 100;
+/** Longest pause after failed receives in a row, in ms (the first pause is 200 ms, jittered). */
+const receiveErrorMaxPauseMs = 10_000;
 
 /**
  * Time kept back from the lease before a worker that has not renewed its heartbeat
@@ -180,6 +182,9 @@ export class PollingWorker {
     // poll or a slot freed up. An idle worker only waits on its long polls (3 receives per
     // `waitTimeSeconds`), with no rounds in between.
     let backlog = true;
+    // Receive errors in a row: the pause after one doubles up to 10 s, so a lane service
+    // that is gone is asked (and reported) a few times a minute, not five times a second.
+    let failures = 0;
     while (!this.#stopping) {
       if (this.#free() <= 0) {
         await new Promise<void>((resolve) => {
@@ -216,12 +221,14 @@ export class PollingWorker {
         if (!answer) return;
         longPolls.delete(answer.lane);
         backlog = answer.messages.length > 0;
+        failures = 0;
         await this.#take(answer.lane, answer.messages);
       } catch (error) {
         if (this.#stopping) return;
         longPolls.clear();
         this.#reportError(error);
-        await new Promise((r) => setTimeout(r, 200));
+        const pauseMs = Math.min(receiveErrorMaxPauseMs, 200 * 2 ** failures++);
+        await new Promise((r) => setTimeout(r, pauseMs / 2 + (Math.random() * pauseMs) / 2));
       }
     }
   }
