@@ -44,7 +44,6 @@ export {
 export {
   BatchNotFoundError,
   ConcurrencyKeyError,
-  QueueNotFoundError,
   DeadLetterError,
   HandBackLimitError,
   HandlerIgnoredAbortError,
@@ -54,6 +53,7 @@ export {
   JobTimeoutError,
   LeaseLostError,
   NonRetriableError,
+  QueueNotFoundError,
   RunCanceledError,
   RunConflictError,
   RunHasNoResultError,

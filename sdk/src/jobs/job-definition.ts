@@ -5,13 +5,13 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { type Duration, toMillis } from "../domain/duration.js";
+import { assertKnownKeys } from "../domain/known-keys.js";
 import {
   noRetries,
   type ResolvedRetryPolicy,
   type RetryPolicy,
   resolveRetryPolicy,
 } from "../domain/retry-policy.js";
-import { assertKnownKeys } from "../domain/known-keys.js";
 import { assertPriority } from "../domain/run-options.js";
 import { ValidationError } from "../errors.js";
 import type { JobRecord } from "../store/run-store.js";
