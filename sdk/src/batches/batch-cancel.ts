@@ -3,7 +3,9 @@
  * whatever the batch's size. The batch driver (`batch-driver.ts`) carries it out from
  * the table's stream, and the claim of each child checks it (`batch-claim-check.ts`).
  */
+
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { batchKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
@@ -30,7 +32,7 @@ export async function requestBatchCancel(
     );
     return "requested";
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
     return (error as { Item?: unknown }).Item ? "already" : "missing";
   }
 }

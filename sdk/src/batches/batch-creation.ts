@@ -8,6 +8,7 @@
  * per KB of inputs), one `PutItem` of the record (1 WU). A child deduplication id costs
  * one read of its lock before anything is written (`BatchGetItem`, 100 per request).
  */
+
 import { createHash } from "node:crypto";
 import { BatchGetCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { ulid } from "ulid";
@@ -20,6 +21,7 @@ import {
   inputsPerChunk,
   type StoredInput,
 } from "../store/batch-record.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import {
   batchChildRunId,
   batchInputKey,
@@ -100,7 +102,7 @@ export async function createBatch(
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
     // A concurrent call with the same deduplication id wrote it first.
     const found = await readBatchRecord(store, batchId);
     if (!found) throw error;

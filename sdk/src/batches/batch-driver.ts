@@ -21,6 +21,7 @@
  * by a step that read the record just before the cancel is canceled when claimed
  * (`batch-claim-check.ts`).
  */
+
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { StreamRecords } from "../dispatch/wake-ups.js";
@@ -28,6 +29,7 @@ import { isTerminal } from "../domain/run.js";
 import { forEachAtMost } from "../runs/for-each-at-most.js";
 import { cancelRun } from "../runs/lifecycle.js";
 import type { BatchRecord, InputChunkItem, StoredInput } from "../store/batch-record.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { batchChildRunId, batchInputSk, batchKey, batchPk, dedupKey } from "../store/keys.js";
 import { readRuns } from "../store/listing.js";
 import { newRunItem } from "../store/run-factory.js";
@@ -120,7 +122,7 @@ async function creationStep(options: BatchDriverOptions, batchId: string, from: 
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
   }
   return created;
 }
@@ -212,7 +214,7 @@ async function putChild(store: RunStore, item: RunItem): Promise<"created" | "ex
       return "created";
     }
   } catch (error) {
-    if ((error as Error).name === "ConditionalCheckFailedException") return "exists";
+    if (isConditionFailed(error)) return "exists";
     throw error;
   }
   const outcome = await transactWrite(store.doc, [
@@ -255,7 +257,7 @@ async function cancelStep(options: BatchDriverOptions, batch: BatchRecord, from:
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
   }
   return canceled;
 }

@@ -10,9 +10,11 @@
  * `pauseQueue` returns only after that age has passed: once it returned, no worker
  * starts a run of the queue.
  */
+
 import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { QueueNotFoundError } from "../errors.js";
 import type { QueueDefinition } from "../jobs/queue-definition.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { queueKey, queuesPk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
@@ -131,7 +133,7 @@ export async function setQueuePaused(store: RunStore, name: string, paused: bool
     );
     return out.Attributes as QueueRecord;
   } catch (error) {
-    if ((error as Error).name === "ConditionalCheckFailedException") throw new QueueNotFoundError(name);
+    if (isConditionFailed(error)) throw new QueueNotFoundError(name);
     throw error;
   }
 }

@@ -16,9 +16,11 @@
  * again; a holder that frees its slot reads the list after its write (from the stream).
  * Whichever comes second sees the other, so a slot never frees while a waiter sleeps.
  */
+
 import { DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { WaitingFor } from "../domain/run.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { limitPk, runKey, waiterSk, waiterSkPrefix } from "../store/keys.js";
 import { releaseItems } from "../store/limit-release.js";
 import { dueMs, type RunItem } from "../store/run-item.js";
@@ -90,7 +92,7 @@ export async function enterWaitList(
     try {
       await store.doc.send(new UpdateCommand(update));
     } catch (error) {
-      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      if (!isConditionFailed(error)) throw error;
       return (await store.get(run.runId)) ?? run;
     }
   }
@@ -221,7 +223,7 @@ async function wakeOne(
       await store.doc.send(new UpdateCommand(update));
       woken = true;
     } catch (error) {
-      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      if (!isConditionFailed(error)) throw error;
     }
   }
   await deleteWaiter(store, waiter);
@@ -244,7 +246,7 @@ async function deleteWaiter(store: RunStore, waiter: Pick<WaiterItem, "pk" | "sk
       }),
     );
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
   }
 }
 

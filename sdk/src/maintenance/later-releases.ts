@@ -7,9 +7,11 @@
  * the runs that come due, not to the backlog: each shard is read from its start only up
  * to the hold's horizon, at most `limit` runs per pass.
  */
+
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { maxHoldMs } from "../queue/visibility.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { allShards, dueSkUpTo, laterPk, runKey } from "../store/keys.js";
 import type { RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
@@ -73,7 +75,7 @@ async function release(store: RunStore, runId: string): Promise<RunItem | undefi
     );
     return out.Attributes as RunItem;
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
     await store.doc
       .send(
         new UpdateCommand({

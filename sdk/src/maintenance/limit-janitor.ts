@@ -11,6 +11,7 @@
  * Reads one small query per limit (slots and the head waiter), and one `GetItem` per
  * held slot; per-key limits are not listed anywhere and are not swept.
  */
+
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import type { JobApp } from "../jobs/job-app.js";
 import { type ConcurrencyLimit, jobLimitKey, queueLimitKey } from "../limits/concurrency-limits.js";
@@ -20,6 +21,7 @@ import { readQueueRecords } from "../limits/queue-states.js";
 import { rateLimitKey } from "../limits/rate-permits.js";
 import { wakeNext } from "../limits/waiters.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { limitPk, slotSkPrefix } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
@@ -103,7 +105,7 @@ async function freeLeakedSlots(store: RunStore, limit: ConcurrencyLimit): Promis
       );
       freed++;
     } catch (error) {
-      if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+      if (!isConditionFailed(error)) throw error;
     }
   }
   return freed;

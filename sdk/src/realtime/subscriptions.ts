@@ -4,7 +4,9 @@
  * after {@link subscriptionTtlSeconds}, API Gateway's maximum connection duration (2 h,
  * API Gateway quotas), in case a `$disconnect` is never delivered.
  */
+
 import { BatchWriteCommand, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { batchKey, connectionPk, connectionSubscriptionKey, runKey, subscriptionKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import { sleep } from "../store/transact.js";
@@ -79,7 +81,7 @@ async function markWatched(store: RunStore, runId: string): Promise<boolean> {
     );
     return true;
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
     return (error as { Item?: unknown }).Item !== undefined;
   }
 }

@@ -25,12 +25,14 @@
  * Entry points: {@link createCascadeCancelHandler} for stream records, and
  * {@link cancelChildren} for one order.
  */
+
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { requestBatchCancel } from "../batches/batch-cancel.js";
 import { readBatchRecord } from "../batches/batch-creation.js";
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
 import { type CascadeOrder, cascadeOrderOf, inScope } from "../domain/lineage.js";
 import { isTerminal } from "../domain/run.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { runKey } from "../store/keys.js";
 import { childRuns } from "../store/listing.js";
 import type { RunItem } from "../store/run-item.js";
@@ -145,7 +147,7 @@ async function markDescendantsCanceled(store: RunStore, runId: string, cause: st
     );
     return true;
   } catch (error) {
-    if ((error as Error).name === "ConditionalCheckFailedException") return false;
+    if (isConditionFailed(error)) return false;
     throw error;
   }
 }

@@ -12,9 +12,11 @@
  * parent or batch is not canceled, a concurrency slot, a rate permit), without changing
  * this update: the transaction then commits all or nothing and the claimed run is read back.
  */
+
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { RunWriteError } from "../errors.js";
+import { isConditionFailed } from "./condition-failed.js";
 import { runKey } from "./keys.js";
 import type { RunItem, SlotRef } from "./run-item.js";
 import type { RunStore } from "./run-store.js";
@@ -181,7 +183,7 @@ async function claimOnce(store: RunStore, request: ClaimRequest): Promise<ClaimO
     );
     return { claimed: out.Attributes as RunItem };
   } catch (error) {
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
     const item = (error as { Item?: Record<string, never> }).Item;
     return { current: item ? (unmarshall(item) as RunItem) : undefined };
   }

@@ -13,6 +13,7 @@
  *   cancel, a recovery): one transaction that also materializes the status events the run
  *   item can no longer carry inline.
  */
+
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
@@ -27,6 +28,7 @@ import { isTerminal } from "../domain/run.js";
 import type { RunEvent, RunEventBody } from "../domain/run-event.js";
 import type { Transition } from "../domain/transitions.js";
 import { RunConflictError } from "../errors.js";
+import { isConditionFailed } from "./condition-failed.js";
 import { conditions, updateOf } from "./conditions.js";
 import { type EventItem, toEventItem } from "./event-item.js";
 import { type RunTail, readEvents, readTail } from "./event-log.js";
@@ -272,7 +274,7 @@ export class RunStore {
           await this.doc.send(new UpdateCommand(runUpdate));
           return { stored };
         } catch (error) {
-          if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+          if (!isConditionFailed(error)) throw error;
           const item = (error as { Item?: Record<string, unknown> }).Item;
           return { current: item ? (unmarshallRun(item) as RunItem) : await this.get(current.runId) };
         }
@@ -317,7 +319,7 @@ export class RunStore {
           }),
         );
       } catch (error) {
-        if ((error as Error).name === "ConditionalCheckFailedException") return i;
+        if (isConditionFailed(error)) return i;
         throw new EventsWriteError(i, error);
       }
     }

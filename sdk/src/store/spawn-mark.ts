@@ -9,7 +9,9 @@
  * the newer value. It changes no status, attempt or `seq`, so no transition's condition
  * is affected.
  */
+
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailed } from "./condition-failed.js";
 import { runKey } from "./keys.js";
 import type { RunStore } from "./run-store.js";
 
@@ -28,6 +30,6 @@ export async function markSpawned(store: RunStore, runId: string, attempt: numbe
     );
   } catch (error) {
     // Already recorded (or the parent is gone, and no cascade can start from it).
-    if ((error as Error).name !== "ConditionalCheckFailedException") throw error;
+    if (!isConditionFailed(error)) throw error;
   }
 }

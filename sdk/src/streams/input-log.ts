@@ -14,8 +14,10 @@
  * `InputStalledError` (the producing process is gone, or stopped writing), so a run never
  * waits forever for input nobody will write.
  */
+
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RunError } from "../domain/run.js";
+import { isConditionFailed } from "../store/condition-failed.js";
 import { inputKey, inputPrefix, runPk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
@@ -60,7 +62,7 @@ export async function putInputChunk(
     );
     return true;
   } catch (error) {
-    if ((error as Error).name === "ConditionalCheckFailedException") return false;
+    if (isConditionFailed(error)) return false;
     throw error;
   }
 }

@@ -1,0 +1,13 @@
+/**
+ * Telling a lost race from a fault: a single conditional write (`PutItem`, `UpdateItem`,
+ * `DeleteItem`) whose condition failed rejects with `ConditionalCheckFailedException`
+ * (DynamoDB API reference, "Common errors" of those actions). Callers decide from it, or
+ * from the item it carries with `ReturnValuesOnConditionCheckFailure: "ALL_OLD"`; every
+ * other error is a fault and is rethrown. (Transactions say it per item instead:
+ * `store/transact.ts`.)
+ */
+
+/** Whether `error` says that a single write's condition failed. */
+export function isConditionFailed(error: unknown): boolean {
+  return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
+}
