@@ -1,21 +1,11 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import type { JobClient } from "../../sdk/src/client/job-client.js";
 import { noRetries } from "../../sdk/src/domain/retry-policy.js";
-import { ValidationError } from "../../sdk/src/errors.js";
 import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { defaultQueueName, type JobArgs, jobRecordOf } from "../../sdk/src/jobs/job-definition.js";
+import { rejection } from "../support/rejection.js";
 
 const noop = () => undefined;
-
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 describe("JobApp.addJob", () => {
   it.each([

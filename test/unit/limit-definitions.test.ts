@@ -6,18 +6,9 @@ import { JobApp } from "../../sdk/src/jobs/job-app.js";
 import { jobRecordOf } from "../../sdk/src/jobs/job-definition.js";
 import { defaultLanes, laneForPriority, lanePriority } from "../../sdk/src/queue/lane-definitions.js";
 import type { RunStore } from "../../sdk/src/store/run-store.js";
+import { rejection } from "../support/rejection.js";
 
 const noop = () => undefined;
-
-function rejection(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 describe("N6: limits are checked when the app is defined", () => {
   it.each([0, -1, 1.5, Number.NaN, "3", 1001])("refuses a job maxConcurrency of %s", (n) => {

@@ -6,20 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { planListing, type RunFilter } from "../../sdk/src/client/run-filter.js";
 import type { RunStatus } from "../../sdk/src/domain/run.js";
-import { ValidationError } from "../../sdk/src/errors.js";
 import { listingShards } from "../../sdk/src/store/keys.js";
 import { mergeSorted } from "../../sdk/src/store/merge-sorted.js";
+import { rejection } from "../support/rejection.js";
 import { runItem } from "./run-item-factory.js";
 
-function rejection(filter: RunFilter): ValidationError {
-  try {
-    planListing(filter);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected planListing to throw");
-}
+const rejectionOf = (filter: RunFilter) => rejection(() => planListing(filter));
 
 const shardKeys = (prefix: string) => Array.from({ length: listingShards }, (_, i) => `${prefix}#${i}`);
 
@@ -130,12 +122,12 @@ describe("planListing", () => {
     });
 
     it.each([0, 1001, 2.5, Number.NaN])("rejects a page size of %d", (pageSize) => {
-      expect(rejection({ pageSize }).path).toBe("filter.pageSize");
+      expect(rejectionOf({ pageSize }).path).toBe("filter.pageSize");
     });
   });
 
   it("rejects an unknown status", () => {
-    const error = rejection({ status: "Done" as RunStatus });
+    const error = rejectionOf({ status: "Done" as RunStatus });
     expect(error.path).toBe("filter.status");
     expect(error.message).toBe(
       'filter.status: "Done" is not one of Pending, Running, Succeeded, Canceled, Failed',
@@ -146,7 +138,7 @@ describe("planListing", () => {
     ["createdAfter", { createdAfter: "yesterday" }],
     ["createdBefore", { createdBefore: new Date(Number.NaN) }],
   ])("rejects an invalid %s", (field, filter) => {
-    const error = rejection(filter);
+    const error = rejectionOf(filter);
     expect(error.path).toBe(`filter.${field}`);
     expect(error.message).toContain("is not a valid date");
   });

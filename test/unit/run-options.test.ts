@@ -5,20 +5,12 @@ import {
   type RunOptions,
   resolveRunOptions,
 } from "../../sdk/src/domain/run-options.js";
-import { ValidationError } from "../../sdk/src/errors.js";
+import { rejection } from "../support/rejection.js";
 
 const now = Date.parse("2030-06-15T12:00:00.000Z");
 const hour = 3_600_000;
 
-function rejection(options: RunOptions): ValidationError {
-  try {
-    resolveRunOptions(options, now);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ValidationError);
-    return error as ValidationError;
-  }
-  throw new Error("expected resolveRunOptions to throw");
-}
+const rejectionOf = (options: RunOptions) => rejection(() => resolveRunOptions(options, now));
 
 describe("resolveRunOptions", () => {
   describe("valid options", () => {
@@ -100,7 +92,7 @@ describe("resolveRunOptions", () => {
   describe("invalid options", () => {
     it("rejects notAfter before notBefore", () => {
       // Act
-      const error = rejection({ notBefore: new Date(now + 2 * hour), notAfter: new Date(now + hour) });
+      const error = rejectionOf({ notBefore: new Date(now + 2 * hour), notAfter: new Date(now + hour) });
       // Assert
       expect(error.path).toBe("options.notAfter");
       expect(error.message).toBe(
@@ -109,17 +101,17 @@ describe("resolveRunOptions", () => {
     });
 
     it("rejects notAfter in the past", () => {
-      const error = rejection({ notAfter: new Date(now - 1) });
+      const error = rejectionOf({ notAfter: new Date(now - 1) });
       expect(error.path).toBe("options.notAfter");
       expect(error.message).toContain("is already past");
     });
 
     it("rejects notAfter equal to now", () => {
-      expect(rejection({ notAfter: new Date(now) }).path).toBe("options.notAfter");
+      expect(rejectionOf({ notAfter: new Date(now) }).path).toBe("options.notAfter");
     });
 
     it("rejects notBefore more than 365 days ahead", () => {
-      const error = rejection({ notBefore: new Date(now + maxScheduleAheadMs + 1) });
+      const error = rejectionOf({ notBefore: new Date(now + maxScheduleAheadMs + 1) });
       expect(error.path).toBe("options.notBefore");
       expect(error.message).toContain("more than 365 days ahead");
     });
@@ -129,13 +121,13 @@ describe("resolveRunOptions", () => {
       ["an unparseable zoned string", "not a dateZ"],
       ["an impossible month", "2030-13-01T00:00:00Z"],
     ])("rejects %s", (_label, notBefore) => {
-      const error = rejection({ notBefore });
+      const error = rejectionOf({ notBefore });
       expect(error.path).toBe("options.notBefore");
       expect(error.message).toContain("is not a valid date");
     });
 
     it("rejects a value that is neither a Date nor a string", () => {
-      const error = rejection({ notAfter: (now + hour) as unknown as string });
+      const error = rejectionOf({ notAfter: (now + hour) as unknown as string });
       expect(error.path).toBe("options.notAfter");
       expect(error.message).toContain("number is not a date");
     });
@@ -143,7 +135,7 @@ describe("resolveRunOptions", () => {
     it.each(["2030-06-15T13:00:00", "2030-06-15", "2030-06-15T13:00:00.000"])(
       "rejects the zone-less ISO string %s",
       (notBefore) => {
-        const error = rejection({ notBefore });
+        const error = rejectionOf({ notBefore });
         expect(error.path).toBe("options.notBefore");
         expect(error.message).toContain("has no time zone");
       },
@@ -152,24 +144,24 @@ describe("resolveRunOptions", () => {
     it.each([1.5, 1_000_001, -1_000_001, Number.NaN, Number.POSITIVE_INFINITY])(
       "rejects priority %d",
       (priority) => {
-        const error = rejection({ priority });
+        const error = rejectionOf({ priority });
         expect(error.path).toBe("options.priority");
         expect(error.message).toContain("is not an integer in -1000000..1000000");
       },
     );
 
     it("rejects a priority given as a string", () => {
-      expect(rejection({ priority: "5" as unknown as number }).path).toBe("options.priority");
+      expect(rejectionOf({ priority: "5" as unknown as number }).path).toBe("options.priority");
     });
 
     it("rejects an empty deduplication id", () => {
-      const error = rejection({ deduplicationId: "" });
+      const error = rejectionOf({ deduplicationId: "" });
       expect(error.path).toBe("options.deduplicationId");
       expect(error.message).toContain("must be a non-empty string");
     });
 
     it("rejects a deduplication id of 257 characters", () => {
-      const error = rejection({ deduplicationId: "d".repeat(257) });
+      const error = rejectionOf({ deduplicationId: "d".repeat(257) });
       expect(error.message).toBe("options.deduplicationId: is 257 characters; the limit is 256");
     });
 
