@@ -9,13 +9,12 @@ import { parseClientMessage } from "../../sdk/src/realtime/protocol.js";
 import { counterShards, shardOfOrdinal } from "../../sdk/src/store/batch-record.js";
 
 describe("batch event ids", () => {
-  const id = (cursor: string) => formatCursor("b-1", parseCursorText(cursor));
-  /** "4.0-2.7" → the cursor it writes (items, then entries after a dash, per shard). */
-  const parseCursorText = (text: string) =>
-    text.split(".").map((part) => {
-      const [items, entries = "0"] = part.split("-");
-      return { items: Number(items), entries: Number(entries) };
-    });
+  /** The event id of batch "b-1" at these positions: `[items, entries]` per shard. */
+  const id = (...positions: [number, number][]) =>
+    formatCursor(
+      "b-1",
+      positions.map(([items, entries]) => ({ items, entries })),
+    );
 
   it("start at every shard's beginning and parse back what they encode", () => {
     expect(parseCursor(undefined, "b-1", 3)).toEqual([
@@ -23,8 +22,8 @@ describe("batch event ids", () => {
       { items: 0, entries: 0 },
       { items: 0, entries: 0 },
     ]);
-    expect(id("4.0-2.7")).toMatch(/^b1:[0-9a-f]{8}:4\.0-2\.7$/);
-    expect(parseCursor(id("4.0-2.7"), "b-1", 3)).toEqual([
+    expect(id([4, 0], [0, 2], [7, 0])).toMatch(/^b1:[0-9a-f]{8}:4\.0-2\.7$/);
+    expect(parseCursor(id([4, 0], [0, 2], [7, 0]), "b-1", 3)).toEqual([
       { items: 4, entries: 0 },
       { items: 0, entries: 2 },
       { items: 7, entries: 0 },
@@ -32,15 +31,15 @@ describe("batch event ids", () => {
   });
 
   it("rejects an id of another batch, of another batch shape, or a made-up one", () => {
-    expect(() => parseCursor(id("4.2"), "b-2", 2)).toThrow(/is not an event id of this batch/);
-    expect(() => parseCursor(id("4.2"), "b-1", 3)).toThrow(ValidationError);
+    expect(() => parseCursor(id([4, 0], [2, 0]), "b-2", 2)).toThrow(/is not an event id of this batch/);
+    expect(() => parseCursor(id([4, 0], [2, 0]), "b-1", 3)).toThrow(ValidationError);
     expect(() => parseCursor("41", "b-1", 1)).toThrow(/is not an event id of this batch/);
-    expect(() => parseCursor(id("4").replace(/4$/, "x"), "b-1", 1)).toThrow(ValidationError);
+    expect(() => parseCursor(id([4, 0]).replace(/4$/, "x"), "b-1", 1)).toThrow(ValidationError);
   });
 
   it("has read up to the shards' sequences only when every shard has", () => {
-    expect(readUpTo(parseCursor(id("4.2"), "b-1", 2), [4, 2])).toBe(true);
-    expect(readUpTo(parseCursor(id("4.1-3"), "b-1", 2), [4, 2])).toBe(false);
+    expect(readUpTo(parseCursor(id([4, 0], [2, 0]), "b-1", 2), [4, 2])).toBe(true);
+    expect(readUpTo(parseCursor(id([4, 0], [1, 3]), "b-1", 2), [4, 2])).toBe(false);
   });
 });
 
