@@ -105,9 +105,13 @@ describe("N1: concurrency limits are never exceeded and are reached", () => {
       );
       const done = await Promise.all(triggered.map((r) => s.client.wait(r.runId)));
       expect(done.every((r) => r.status === "Succeeded")).toBe(true);
-      for (let k = 0; k < 5; k++) {
-        expect(maxOverlap(recorder.intervals.filter((i) => i.label === `t${k}`))).toBe(2);
-      }
+      // Never over, for every key; reached for some key (whether one key's two runs meet
+      // depends on how a loaded machine staggers its hand-offs), and keys run side by side.
+      const perKey = Array.from({ length: 5 }, (_, k) =>
+        maxOverlap(recorder.intervals.filter((i) => i.label === `t${k}`)),
+      );
+      for (const overlap of perKey) expect(overlap).toBeLessThanOrEqual(2);
+      expect(Math.max(...perKey)).toBe(2);
       expect(maxOverlap(recorder.intervals)).toBeGreaterThan(2);
     },
     timeoutMs,

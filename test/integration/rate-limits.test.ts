@@ -6,6 +6,8 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
+import { readRateCounts, takePermit } from "../../sdk/src/limits/rate-permits.js";
+import { transactWrite } from "../../sdk/src/store/transact.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
 const windowMs = 2000;
@@ -52,6 +54,37 @@ describe("N3: rate limits", () => {
     // The limit is reached (not serialized far below it).
     expect(maxWeighted).toBeGreaterThan(9);
   }, 90_000);
+
+  it("sliding: a permit counted late in a window the next one has weighed already is refused", async () => {
+    const app = new JobApp();
+    app.addRateLimit("api", { kind: "sliding", limit: 10, window: windowMs });
+    system = await startTestSystem({ app, workers: 0, timer: false, streams: false });
+    const { store } = system;
+    const rate = app.getRateLimit("api");
+    if (!rate) throw new Error("no rate limit");
+    const next = windowOf(Date.now()) + 10 * windowMs;
+    const take = async (counts: Awaited<ReturnType<typeof readRateCounts>>) =>
+      (await transactWrite(store.doc, takePermit(store, rate, counts, 10))).ok;
+    // One permit in the window before `next`, read as final by a claimer at `next`.
+    expect(await take(await readRateCounts(store, rate, next - 1))).toBe(true);
+    const late = await readRateCounts(store, rate, next - 1);
+    const first = await readRateCounts(store, rate, next);
+    expect(first).toMatchObject({ prevCount: 1, prevClosed: false });
+    expect(await take(first)).toBe(true);
+    // The claimer that read the old window before the boundary commits after: refused.
+    expect(await take(late)).toBe(false);
+    expect(await readRateCounts(store, rate, next)).toMatchObject({
+      count: 1,
+      prevCount: 1,
+      prevClosed: true,
+    });
+    // And a claimer in the new window whose reading of the old one went stale is refused too.
+    const later = next + windowMs;
+    const stale = await readRateCounts(store, rate, later);
+    expect(await take(await readRateCounts(store, rate, later - 1))).toBe(true);
+    expect(await take(stale)).toBe(false);
+    expect(await take(await readRateCounts(store, rate, later))).toBe(true);
+  });
 
   it("fixed 10 per 2 s: at most 10 per aligned window, and 10 are reached", async () => {
     const app = new JobApp();

@@ -138,7 +138,7 @@ export class LimitGate {
       const budget = rateBudget(rate, now, counts.prevCount);
       const queued = waiters.headWaiterSk !== undefined && waiters.headWaiterSk < mine;
       if (counts.count >= budget || queued) return this.#waitForRate(run, queue, rate, counts, now, limits);
-      also.push(takePermit(store, rate, counts.start, budget));
+      also.push(...takePermit(store, rate, counts, budget));
     }
     return { kind: "claim", also, slots, nowMs: now };
   }
@@ -229,7 +229,7 @@ export async function wakeRateWaiters(
   const counts = await readRateCounts(deps.store, rate, nowMs);
   const available = Math.max(0, rateBudget(rate, nowMs, counts.prevCount) - counts.count);
   const permit = {
-    item: takePermit(deps.store, rate, counts.start, counts.count + available),
+    items: takePermit(deps.store, rate, counts, counts.count + available),
     held: { name: rate.name, windowStart: counts.start },
   };
   const woken = available > 0 ? await wakeNext(deps, key, available, { permit }) : 0;

@@ -4,6 +4,15 @@
  * being under the budget (`domain/rate-window.ts`), so concurrent claims never overshoot;
  * a window's item expires by TTL three windows after it began. One strongly consistent
  * `Query` reads the current and the previous window (0.5 RU).
+ *
+ * A sliding limit's budget depends on the previous window's final count, and a claim that
+ * counted its permit in that window just before it ended can commit just after another
+ * claim read it. So the first permit of a sliding window also closes the previous one
+ * (`closed`, conditional on the count it read), and a permit is never counted in a closed
+ * window: a late claim fails its transaction and reads the counts again, and no start is
+ * ever weighed against a previous count that grew afterwards. It costs one more item
+ * write per window, not per start. A window closed by a worker whose clock runs ahead is
+ * full to a worker whose clock lags; it waits for the next one.
  */
 import { windowStart } from "../domain/rate-window.js";
 import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
@@ -19,8 +28,17 @@ export const rateNameOf = (limitKey: string) => limitKey.slice("rate#".length);
 /** Counts of the window containing `nowMs` and of the one before. */
 export interface RateCounts {
   readonly start: number;
+  /** Permits counted in the current window (the limit when the window is closed already: it takes no more). */
   readonly count: number;
   readonly prevCount: number;
+  /** Whether the previous window is closed, its count final. */
+  readonly prevClosed: boolean;
+}
+
+interface WindowItem {
+  readonly sk: string;
+  readonly count?: number;
+  readonly closed?: boolean;
 }
 
 export async function readRateCounts(
@@ -29,41 +47,72 @@ export async function readRateCounts(
   nowMs: number,
 ): Promise<RateCounts> {
   const start = windowStart(nowMs, rate.windowMs);
-  const prev = rateWindowKey(rate.name, start - rate.windowMs).sk;
-  const current = rateWindowKey(rate.name, start).sk;
-  let count = 0;
-  let prevCount = 0;
-  for await (const item of store.query<{ sk: string; count?: number }>({
+  const prevSk = rateWindowKey(rate.name, start - rate.windowMs).sk;
+  const currentSk = rateWindowKey(rate.name, start).sk;
+  let current: WindowItem | undefined;
+  let prev: WindowItem | undefined;
+  for await (const item of store.query<WindowItem>({
     KeyConditionExpression: "pk = :pk AND sk BETWEEN :prev AND :cur",
-    ExpressionAttributeValues: { ":pk": `${ratePkPrefix}${rate.name}`, ":prev": prev, ":cur": current },
+    ExpressionAttributeValues: { ":pk": `${ratePkPrefix}${rate.name}`, ":prev": prevSk, ":cur": currentSk },
     ConsistentRead: true,
   })) {
-    if (item.sk === current) count = item.count ?? 0;
-    else prevCount = item.count ?? 0;
+    if (item.sk === currentSk) current = item;
+    else prev = item;
   }
-  return { start, count, prevCount };
+  const count = current?.count ?? 0;
+  return {
+    start,
+    count: current?.closed ? Math.max(count, rate.limit) : count,
+    prevCount: prev?.count ?? 0,
+    prevClosed: prev?.closed === true,
+  };
 }
 
-/** The claim transaction's item that takes one permit of the window at `start`, while its count is under `budget`. */
+/**
+ * The claim transaction's items that take one permit of the current window of `counts`
+ * while its count is under `budget` (and, for a sliding limit, close the previous window
+ * at the count read, unless it is closed already).
+ */
 export function takePermit(
   store: RunStore,
   rate: RateLimitDefinition,
-  start: number,
+  counts: RateCounts,
   budget: number,
-): TransactItem {
-  return {
+): TransactItem[] {
+  const take: TransactItem = {
     Update: {
       TableName: store.tableName,
-      Key: rateWindowKey(rate.name, start),
+      Key: rateWindowKey(rate.name, counts.start),
       UpdateExpression: "ADD #c :one SET kind = :kind, expiresAt = :exp",
-      ConditionExpression: "attribute_not_exists(#c) OR #c < :budget",
+      ConditionExpression: "(attribute_not_exists(#c) OR #c < :budget) AND attribute_not_exists(closed)",
       ExpressionAttributeNames: { "#c": "count" },
       ExpressionAttributeValues: {
         ":one": 1,
         ":kind": "rate",
         ":budget": budget,
-        ":exp": Math.ceil((start + 3 * rate.windowMs) / 1000),
+        ":exp": expiresAt(rate, counts.start),
       },
     },
   };
+  if (rate.kind !== "sliding" || counts.prevClosed) return [take];
+  const prevStart = counts.start - rate.windowMs;
+  const close: TransactItem = {
+    Update: {
+      TableName: store.tableName,
+      Key: rateWindowKey(rate.name, prevStart),
+      UpdateExpression: "SET closed = :true, kind = :kind, expiresAt = :exp",
+      ConditionExpression: counts.prevCount === 0 ? "attribute_not_exists(#c)" : "#c = :prev",
+      ExpressionAttributeNames: { "#c": "count" },
+      ExpressionAttributeValues: {
+        ":true": true,
+        ":kind": "rate",
+        ":exp": expiresAt(rate, prevStart),
+        ...(counts.prevCount === 0 ? {} : { ":prev": counts.prevCount }),
+      },
+    },
+  };
+  return [take, close];
 }
+
+/** A window's item expires by TTL (whole seconds) three windows after it began. */
+const expiresAt = (rate: RateLimitDefinition, start: number) => Math.ceil((start + 3 * rate.windowMs) / 1000);

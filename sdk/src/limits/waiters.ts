@@ -128,7 +128,7 @@ export interface HeldPermit {
 /** What a woken run is handed in its wake's transaction: a free slot of the limit, or a rate permit. */
 export type Grant =
   | { readonly slots: number }
-  | { readonly permit: { readonly item: TransactItem; readonly held: HeldPermit } };
+  | { readonly permit: { readonly items: readonly TransactItem[]; readonly held: HeldPermit } };
 
 /**
  * Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke.
@@ -170,11 +170,11 @@ export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, gran
         const k = free?.[i];
         if (grant && "slots" in grant && k !== undefined) {
           const slot = takeSlot(store, limitKey, k, grant.slots, w);
-          return wakeOne(deps, limitKey, w, { item: slot.item, field: "slots", value: [slot.ref] });
+          return wakeOne(deps, limitKey, w, { items: [slot.item], field: "slots", value: [slot.ref] });
         }
         if (grant && "permit" in grant)
           return wakeOne(deps, limitKey, w, {
-            item: grant.permit.item,
+            items: grant.permit.items,
             field: "permits",
             value: [grant.permit.held],
           });
@@ -192,7 +192,11 @@ async function wakeOne(
   limitKey: string,
   waiter: WaiterItem,
   reservation:
-    | { readonly item: TransactItem; readonly field: "slots" | "permits"; readonly value: unknown }
+    | {
+        readonly items: readonly TransactItem[];
+        readonly field: "slots" | "permits";
+        readonly value: unknown;
+      }
     | undefined,
 ): Promise<"woken" | "stale" | "full"> {
   const { store, dispatcher } = deps;
@@ -215,8 +219,8 @@ async function wakeOne(
   };
   let woken = false;
   if (reservation) {
-    const outcome = await transactWrite(store.doc, [{ Update: update }, reservation.item]);
-    if (!outcome.ok && outcome.failedConditions.includes(1)) return "full";
+    const outcome = await transactWrite(store.doc, [{ Update: update }, ...reservation.items]);
+    if (!outcome.ok && outcome.failedConditions.some((i) => i > 0)) return "full";
     woken = outcome.ok;
   } else {
     try {
