@@ -30,7 +30,9 @@
  * per-write breakdown (target <= 10 WU): 100 awaited one at a time (each finds a free
  * slot: claim and completion become two-item transactions, 2 WU per item), and 40
  * triggered at once under a limit of 2 (most wait: a waiter item, a wake with its slot
- * reservation, the stream's wake-up of the freed slot).
+ * reservation, the stream's wake-up of the freed slot). Then 100 runs awaited one at a time
+ * under a sliding rate limit (each finds a permit: the claim's transaction adds one to the
+ * window's counter, and the first claim of each window closes the previous one).
  */
 import { JobApp } from "../sdk/src/index.js";
 import { perChildUnits } from "./support/batch-cost.js";
@@ -65,6 +67,10 @@ const withChild = app.addJob("WithChild", (_: undefined, ctx) => ctx.client.run(
 const limitedAdd = app
   .addJob("LimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
   .withMaxConcurrency(2);
+app.addRateLimit("api", { kind: "sliding", limit: 100, window: "1s" });
+const rateLimitedAdd = app
+  .addJob("RateLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
+  .withRateLimit("api");
 
 interface CaseResult {
   readonly runs: number;
@@ -241,15 +247,16 @@ await client(system).waitBatch(batch.batchId);
 await sleep(projectionsWindowMs + 1000);
 const batchCost = perChildUnits(system, batchChildren);
 // Runs under one job limit: free slots, then contended.
-const limitedCost = async (n: number, concurrent: number) => {
+const limitedCost = async (job: typeof limitedAdd, n: number, concurrent: number) => {
   system.capacity.reset();
   system.requests.reset();
-  await runMany(system, n, concurrent, () => client(system).trigger(limitedAdd, { a: 1, b: 2 }));
+  await runMany(system, n, concurrent, () => client(system).trigger(job, { a: 1, b: 2 }));
   await sleep(projectionsWindowMs + 1000);
   return perChildUnits(system, n);
 };
-const limitedFree = await limitedCost(100, 1);
-const limitedContended = await limitedCost(40, 40);
+const limitedFree = await limitedCost(limitedAdd, 100, 1);
+const limitedContended = await limitedCost(limitedAdd, 40, 40);
+const rateLimited = await limitedCost(rateLimitedAdd, 100, 1);
 // Maintenance: one pass, as the schedule runs it every minute (a fixed cost, not per run).
 system.capacity.reset();
 system.requests.reset();
@@ -274,6 +281,7 @@ console.table(batchCost.rows);
 for (const [label, cost] of [
   ["run under one job limit, slot free", limitedFree],
   ["run under one job limit of 2, 40 triggered at once (most wait)", limitedContended],
+  ["run under a sliding rate limit of 100 per 1 s, permit free", rateLimited],
 ] as const) {
   console.log(
     `${label}, per run (every component; target <= 10 WU): ${cost.writeUnits} WU, ${cost.readUnits} RU`,
@@ -287,6 +295,7 @@ console.log(
     batchPerChild: { writeUnits: batchCost.writeUnits, readUnits: batchCost.readUnits },
     jobLimited: { writeUnits: limitedFree.writeUnits, readUnits: limitedFree.readUnits },
     jobLimitedContended: { writeUnits: limitedContended.writeUnits, readUnits: limitedContended.readUnits },
+    rateLimited: { writeUnits: rateLimited.writeUnits, readUnits: rateLimited.readUnits },
     maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs },
   }),
 );
