@@ -61,7 +61,8 @@ describe("N11: limits in the construct", () => {
     ]);
     expect(asList(limitWrites[0]?.Action)).not.toContain("dynamodb:UpdateItem");
     // The prefix is the SDK's.
-    expect(slotKey("job#Send", 0).pk.startsWith(limitPkPrefix)).toBe(true);
-    expect(limitKeyOf(slotKey("job#Send", 0).pk)).toBe("job#Send");
+    expect(slotKey("job#Send", 0, 1).pk.startsWith(limitPkPrefix)).toBe(true);
+    expect(slotKey("job#Send", 7, 3).pk.startsWith(limitPkPrefix)).toBe(true);
+    expect(limitKeyOf(slotKey("job#Send", 0, 1).pk, 1)).toBe("job#Send");
   });
 });

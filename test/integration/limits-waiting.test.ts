@@ -122,7 +122,7 @@ describe("the maintenance pass's limits janitor", () => {
     await s.store.doc.send(
       new PutCommand({
         TableName: s.store.tableName,
-        Item: { ...slotKey(jobLimitKey("Solo"), 0), kind: "slot", runId: "gone", attempt: 1 },
+        Item: { ...slotKey(jobLimitKey("Solo"), 0, 1), kind: "slot", runId: "gone", attempt: 1 },
       }),
     );
     const run = await s.client.trigger(job);

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
 import { readRateCounts, takePermit } from "../../sdk/src/limits/rate-permits.js";
+import { rateShardsOf } from "../../sdk/src/limits/rate-shards.js";
 import { transactWrite } from "../../sdk/src/store/transact.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
 
@@ -60,8 +61,11 @@ describe("N3: rate limits", () => {
     app.addRateLimit("api", { kind: "sliding", limit: 10, window: windowMs });
     system = await startTestSystem({ app, workers: 0, timer: false, streams: false });
     const { store } = system;
-    const rate = app.getRateLimit("api");
-    if (!rate) throw new Error("no rate limit");
+    const definition = app.getRateLimit("api");
+    if (!definition) throw new Error("no rate limit");
+    // 10 per 2 s is one shard: the limit's own counters.
+    const [rate] = rateShardsOf(definition);
+    if (!rate || rateShardsOf(definition).length !== 1) throw new Error("expected one shard");
     const next = windowOf(Date.now()) + 10 * windowMs;
     const take = async (counts: Awaited<ReturnType<typeof readRateCounts>>) =>
       (await transactWrite(store.doc, takePermit(store, rate, counts, 10))).ok;

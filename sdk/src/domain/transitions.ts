@@ -39,6 +39,7 @@ const holderFields: (keyof RunItem)[] = [
   "waitingFor",
   "waitKey",
   "waitSk",
+  "waitPk",
 ];
 
 /** `Running → Succeeded` for the attempt that holds the run. */

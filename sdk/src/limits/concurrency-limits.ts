@@ -4,16 +4,29 @@
  * (`maxConcurrency`). A worker's own `concurrency` is the fourth: it never receives more
  * messages than it has room for. Pure: no I/O.
  */
+import { concurrencyShards } from "../domain/limit-shards.js";
 import type { WaitingFor } from "../domain/run.js";
 import { ConcurrencyKeyError } from "../errors.js";
 import type { JobDefinition } from "../jobs/job-definition.js";
 import type { QueueDefinition } from "../jobs/queue-definition.js";
+import type { LimitPartitions, WaitList } from "./limit-partition.js";
 
-/** One concurrency limit: its limit key (`store/keys.ts`), its slot count and what a run waiting on it waits for. */
-export interface ConcurrencyLimit {
-  readonly key: string;
-  readonly max: number;
+/** One concurrency limit: its limit key (`store/keys.ts`), its slot count, its shards and what a run waiting on it waits for. */
+export interface ConcurrencyLimit extends LimitPartitions {
   readonly waitingFor: WaitingFor;
+}
+
+/** A concurrency limit of `max` slots on `key`, with its shard count (`domain/limit-shards.ts`). */
+export function concurrencyLimit(key: string, max: number, waitingFor: WaitingFor): ConcurrencyLimit {
+  return { key, max, shards: concurrencyShards(max), waitingFor };
+}
+
+/**
+ * A queue's waiter list (runs waiting on its limit or its pause): sharded as its limit
+ * is, one shard without one.
+ */
+export function queueWaitList(queue: Pick<QueueDefinition, "name" | "maxConcurrency">): WaitList {
+  return { key: queueLimitKey(queue.name), shards: concurrencyShards(queue.maxConcurrency ?? 1) };
 }
 
 /** Longest concurrency key a key function may return (it becomes part of a table key). */
@@ -45,7 +58,7 @@ export function concurrencyLimitsOf(
 ): ConcurrencyLimit[] {
   const limits: ConcurrencyLimit[] = [];
   if (job.maxConcurrency !== undefined)
-    limits.push({ key: jobLimitKey(job.name), max: job.maxConcurrency, waitingFor: "job limit" });
+    limits.push(concurrencyLimit(jobLimitKey(job.name), job.maxConcurrency, "job limit"));
   if (job.concurrencyKey !== undefined) {
     let key: unknown;
     try {
@@ -63,13 +76,9 @@ export function concurrencyLimitsOf(
         `returned ${shown}; it must return a string of 1..256 characters`,
       );
     }
-    limits.push({
-      key: keyLimitKey(job.name, key),
-      max: job.concurrencyKey.maxConcurrency,
-      waitingFor: "key limit",
-    });
+    limits.push(concurrencyLimit(keyLimitKey(job.name, key), job.concurrencyKey.maxConcurrency, "key limit"));
   }
   if (queue.maxConcurrency !== undefined)
-    limits.push({ key: queueLimitKey(queue.name), max: queue.maxConcurrency, waitingFor: "queue limit" });
+    limits.push(concurrencyLimit(queueLimitKey(queue.name), queue.maxConcurrency, "queue limit"));
   return limits;
 }

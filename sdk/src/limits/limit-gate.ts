@@ -16,7 +16,6 @@
  * parent's slot (it takes none): a parent awaiting its children in its own limited job
  * or queue never deadlocks it.
  */
-import { nextPermitAt, rateBudget } from "../domain/rate-window.js";
 import type { WaitingFor } from "../domain/run.js";
 import { failPending } from "../domain/transitions.js";
 import { ConcurrencyKeyError } from "../errors.js";
@@ -26,7 +25,6 @@ import type { QueueDefinition } from "../jobs/queue-definition.js";
 import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
 import type { Dispatcher, RunMessage } from "../queue/dispatcher.js";
 import { applyTransition } from "../runs/lifecycle.js";
-import { limitPk } from "../store/keys.js";
 import type { RunItem, SlotRef } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import type { TransactItem } from "../store/transact.js";
@@ -35,11 +33,13 @@ import {
   concurrencyLimitsOf,
   hasConcurrencyLimits,
   queueLimitKey,
+  queueWaitList,
 } from "./concurrency-limits.js";
-import { freeSlot, readLimit, takeSlot } from "./limit-partition.js";
+import { freeSlot, limitOfSlot, readLimit, takeSlot, type WaitList } from "./limit-partition.js";
 import type { QueueStates } from "./queue-states.js";
-import { type RateCounts, rateLimitKey, readRateCounts, takePermit } from "./rate-permits.js";
-import { enterWaitList, waiterSortKey, wakeNext } from "./waiters.js";
+import { takePermit } from "./rate-permits.js";
+import { available, findPermit, nextPermitOf, rateWaitList, readAllShards } from "./rate-shards.js";
+import { enterWaitList, type PermitGrant, waiterSortKey, wakeNext } from "./waiters.js";
 
 /** What the gate decided for one message. */
 export type Admission =
@@ -92,8 +92,7 @@ export class LimitGate {
       (run.notAfterMs !== undefined && run.notAfterMs <= now)
     )
       return { kind: "current", run };
-    if (paused)
-      return this.#wait(run, queue, { key: queueLimitKey(queue.name), waitingFor: "queue paused" }, []);
+    if (paused) return this.#wait(run, queue, { ...queueWaitList(queue), waitingFor: "queue paused" }, []);
     let limits: ConcurrencyLimit[];
     try {
       const args = job.concurrencyKey ? JSON.parse((await store.argsJson(run)) ?? "null") : undefined;
@@ -111,34 +110,36 @@ export class LimitGate {
       );
       return failed ? { kind: "done" } : { kind: "current", run: await store.get(run.runId) };
     }
-    const inherited = new Set(parent?.status === "Running" ? (parent.slots ?? []).map((s) => s.pk) : []);
-    limits = limits.filter((limit) => !inherited.has(limitPk(limit.key)));
+    const inherited = new Set(
+      parent?.status === "Running" ? (parent.slots ?? []).map((s) => limitOfSlot(s).key) : [],
+    );
+    limits = limits.filter((limit) => !inherited.has(limit.key));
     const mine = waiterSortKey(run, queue.priority);
-    const states = await Promise.all(limits.map((limit) => readLimit(store, limit.key, limit.max)));
+    const states = await Promise.all(limits.map((limit) => readLimit(store, limit)));
     const also: TransactItem[] = [];
     // Slots handed to the run when it was woken are its own already.
     const slots: SlotRef[] = [...(run.slots ?? [])];
     for (const [i, limit] of limits.entries()) {
-      if (slots.some((slot) => slot.pk === limitPk(limit.key))) continue;
+      if (slots.some((slot) => limitOfSlot(slot).key === limit.key)) continue;
       const state = states[i];
       const k = state ? freeSlot(state, limit.max) : undefined;
       const queued = state?.headWaiterSk !== undefined && state.headWaiterSk < mine;
       if (k === undefined || queued) return this.#wait(run, queue, limit, limits);
-      const taken = takeSlot(store, limit.key, k, limit.max, run);
+      const taken = takeSlot(store, limit, k, run);
       also.push(taken.item);
       slots.push(taken.ref);
     }
     for (const rate of rates) {
-      const key = rateLimitKey(rate.name);
-      const [counts, waiters] = await Promise.all([
-        readRateCounts(store, rate, now),
-        readLimit(store, key, 0),
+      const list = rateWaitList(rate);
+      const [permit, waiters] = await Promise.all([
+        findPermit(store, rate, now),
+        readLimit(store, { ...list, max: 0 }),
       ]);
-      if (run.permits?.some((p) => p.name === rate.name && p.windowStart === counts.start)) continue;
-      const budget = rateBudget(rate, now, counts.prevCount);
+      if (run.permits?.some((p) => p.name === rate.name && p.windowStart === permit.start)) continue;
       const queued = waiters.headWaiterSk !== undefined && waiters.headWaiterSk < mine;
-      if (counts.count >= budget || queued) return this.#waitForRate(run, queue, rate, counts, now, limits);
-      also.push(...takePermit(store, rate, counts, budget));
+      if (permit.take === undefined || queued)
+        return this.#waitForRate(run, queue, list, permit.nextAt, limits);
+      also.push(...permit.take);
     }
     return { kind: "claim", also, slots, nowMs: now };
   }
@@ -151,18 +152,13 @@ export class LimitGate {
   async #waitForRate(
     run: RunItem,
     queue: QueueDefinition,
-    rate: RateLimitDefinition,
-    counts: RateCounts,
-    now: number,
+    list: WaitList,
+    nextAt: number,
     limits: readonly ConcurrencyLimit[],
   ): Promise<Admission> {
-    const key = rateLimitKey(rate.name);
-    const changed = await enterWaitList(this.#options.store, run, key, "rate limit", queue.priority);
+    const changed = await enterWaitList(this.#options.store, run, list, "rate limit", queue.priority);
     if (changed) return { kind: "current", run: changed };
-    await this.#options.dispatcher.sendLimitWake(
-      key,
-      nextPermitAt(rate, now, counts.count, counts.prevCount),
-    );
+    await this.#options.dispatcher.sendLimitWake(list.key, nextAt);
     await this.#wakeWhereFree(queue, limits);
     return { kind: "done" };
   }
@@ -171,10 +167,10 @@ export class LimitGate {
   async #wait(
     run: RunItem,
     queue: QueueDefinition,
-    on: { readonly key: string; readonly waitingFor: WaitingFor },
+    on: WaitList & { readonly waitingFor: WaitingFor },
     limits: readonly ConcurrencyLimit[],
   ): Promise<Admission> {
-    const changed = await enterWaitList(this.#options.store, run, on.key, on.waitingFor, queue.priority);
+    const changed = await enterWaitList(this.#options.store, run, on, on.waitingFor, queue.priority);
     if (changed) return { kind: "current", run: changed };
     await this.#wakeWhereFree(queue, limits);
     return { kind: "done" };
@@ -194,10 +190,10 @@ export class LimitGate {
       limits
         .filter((limit) => !(paused && limit.key === queueKey))
         .map(async (limit) => {
-          const state = await readLimit(store, limit.key, limit.max);
+          const state = await readLimit(store, limit);
           const free = limit.max - state.held.size;
           if (free > 0 && state.headWaiterSk !== undefined)
-            await wakeNext(this.#options, limit.key, free, { slots: limit.max });
+            await wakeNext(this.#options, limit, free, { slots: limit.max });
         }),
     );
     if (!paused && !limits.some((limit) => limit.key === queueKey)) await wakeQueue(this.#options, queue);
@@ -217,27 +213,29 @@ function ratesOf(
 }
 
 /**
- * A rate limit's wake-up is due: wakes as many of its waiters as there are permits now,
- * head first, and, while waiters remain, schedules the next wake-up. Returns how many it woke.
+ * A rate limit's wake-up is due: wakes as many of its waiters as there are permits now in
+ * all its shards, head first, and, while waiters remain, schedules the next wake-up.
+ * Returns how many it woke.
  */
 export async function wakeRateWaiters(
   deps: { readonly store: RunStore; readonly dispatcher: Dispatcher },
   rate: RateLimitDefinition,
   nowMs: number,
 ): Promise<number> {
-  const key = rateLimitKey(rate.name);
-  const counts = await readRateCounts(deps.store, rate, nowMs);
-  const available = Math.max(0, rateBudget(rate, nowMs, counts.prevCount) - counts.count);
-  const permit = {
-    items: takePermit(deps.store, rate, counts, counts.count + available),
-    held: { name: rate.name, windowStart: counts.start },
-  };
-  const woken = available > 0 ? await wakeNext(deps, key, available, { permit }) : 0;
-  if ((await readLimit(deps.store, key, 0)).headWaiterSk !== undefined)
-    await deps.dispatcher.sendLimitWake(
-      key,
-      nextPermitAt(rate, nowMs, counts.count + available, counts.prevCount),
-    );
+  const list = rateWaitList(rate);
+  const reads = await readAllShards(deps.store, rate, nowMs);
+  const permits = reads.flatMap((read): PermitGrant[] => {
+    const left = available(read);
+    if (left === 0) return [];
+    const grant = {
+      items: takePermit(deps.store, read.shard, read.counts, read.counts.count + left),
+      held: { name: rate.name, windowStart: read.counts.start },
+    };
+    return Array.from({ length: left }, () => grant);
+  });
+  const woken = permits.length > 0 ? await wakeNext(deps, list, permits.length, { permits }) : 0;
+  if ((await readLimit(deps.store, { ...list, max: 0 })).headWaiterSk !== undefined)
+    await deps.dispatcher.sendLimitWake(list.key, nextPermitOf(reads, nowMs, reads.map(available)));
   return woken;
 }
 
@@ -249,7 +247,7 @@ export async function wakeQueue(
   deps: { readonly store: RunStore; readonly dispatcher: Dispatcher },
   queue: Pick<QueueDefinition, "name" | "maxConcurrency">,
 ): Promise<number> {
-  const key = queueLimitKey(queue.name);
-  if (queue.maxConcurrency === undefined) return wakeNext(deps, key, Number.POSITIVE_INFINITY);
-  return wakeNext(deps, key, queue.maxConcurrency, { slots: queue.maxConcurrency });
+  const list = queueWaitList(queue);
+  if (queue.maxConcurrency === undefined) return wakeNext(deps, list, Number.POSITIVE_INFINITY);
+  return wakeNext(deps, list, queue.maxConcurrency, { slots: queue.maxConcurrency });
 }

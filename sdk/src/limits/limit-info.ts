@@ -1,8 +1,14 @@
-/** Reading limits for `client.getLimits()`: slots held and runs waiting, per limit key. */
+/** Reading limits for `client.getLimits()`: slots held and runs waiting, per limit key (every shard of it). */
 import type { WaitingFor } from "../domain/run.js";
 import type { JobApp } from "../jobs/job-app.js";
 import type { RunStore } from "../store/run-store.js";
-import { jobLimitKey, keyLimitKey, queueLimitKey } from "./concurrency-limits.js";
+import {
+  type ConcurrencyLimit,
+  concurrencyLimit,
+  jobLimitKey,
+  keyLimitKey,
+  queueLimitKey,
+} from "./concurrency-limits.js";
 import { readLimit } from "./limit-partition.js";
 import { waiterCount } from "./waiters.js";
 
@@ -24,22 +30,28 @@ export async function readLimits(
   app: JobApp,
   keys: Readonly<Record<string, readonly string[]>>,
 ): Promise<LimitInfo[]> {
-  const wanted: { limit: string; kind: LimitInfo["kind"]; max: number }[] = [];
+  const wanted: ConcurrencyLimit[] = [];
   for (const job of app.jobs()) {
     if (job.maxConcurrency !== undefined)
-      wanted.push({ limit: jobLimitKey(job.name), kind: "job limit", max: job.maxConcurrency });
+      wanted.push(concurrencyLimit(jobLimitKey(job.name), job.maxConcurrency, "job limit"));
     const keyLimit = job.concurrencyKey;
     if (keyLimit)
       for (const key of keys[job.name] ?? [])
-        wanted.push({ limit: keyLimitKey(job.name, key), kind: "key limit", max: keyLimit.maxConcurrency });
+        wanted.push(concurrencyLimit(keyLimitKey(job.name, key), keyLimit.maxConcurrency, "key limit"));
   }
   for (const queue of app.queues())
     if (queue.maxConcurrency !== undefined)
-      wanted.push({ limit: queueLimitKey(queue.name), kind: "queue limit", max: queue.maxConcurrency });
+      wanted.push(concurrencyLimit(queueLimitKey(queue.name), queue.maxConcurrency, "queue limit"));
   return Promise.all(
-    wanted.map(async ({ limit, kind, max }) => {
-      const [state, waiting] = await Promise.all([readLimit(store, limit, max), waiterCount(store, limit)]);
-      return { limit, kind, maxConcurrency: max, running: state.held.size, waiting };
+    wanted.map(async (limit) => {
+      const [state, waiting] = await Promise.all([readLimit(store, limit), waiterCount(store, limit)]);
+      return {
+        limit: limit.key,
+        kind: limit.waitingFor as LimitInfo["kind"],
+        maxConcurrency: limit.max,
+        running: state.held.size,
+        waiting,
+      };
     }),
   );
 }

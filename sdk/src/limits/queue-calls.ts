@@ -8,7 +8,7 @@ import { readRunCounts } from "../projections/run-counts.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import type { RunStore } from "../store/run-store.js";
 import { sleep } from "../store/transact.js";
-import { queueLimitKey } from "./concurrency-limits.js";
+import { queueWaitList } from "./concurrency-limits.js";
 import { wakeQueue } from "./limit-gate.js";
 import { readLimit } from "./limit-partition.js";
 import { queueStateMaxAgeMs, readQueueRecords, setQueuePaused } from "./queue-states.js";
@@ -55,11 +55,13 @@ export async function getQueues(store: RunStore): Promise<QueueInfo[]> {
   const records = await readQueueRecords(store);
   return Promise.all(
     records.map(async (record) => {
-      const key = queueLimitKey(record.name);
+      const list = queueWaitList(record);
       const [counts, waiting, slots] = await Promise.all([
         readRunCounts(store, "queue", record.name),
-        waiterCount(store, key),
-        record.maxConcurrency !== undefined ? readLimit(store, key, record.maxConcurrency) : undefined,
+        waiterCount(store, list),
+        record.maxConcurrency !== undefined
+          ? readLimit(store, { ...list, max: record.maxConcurrency })
+          : undefined,
       ]);
       return {
         name: record.name,

@@ -1,5 +1,8 @@
 /**
- * Rate permits: per-window counters `RATE#<name>` / `W#<windowStart>` (`store/keys.ts`).
+ * Rate permits of one shard of a rate limit (`limits/rate-shards.ts`; a limit of one shard
+ * is its own shard): per-window counters `RATE#<name>[#<shard>]` / `W#<windowStart>`
+ * (`store/keys.ts`). A shard is counted like a rate limit of its own whose limit is the
+ * shard's share.
  * The claim's transaction adds one to the current window's count, conditional on it
  * being under the budget (`domain/rate-window.ts`), so concurrent claims never overshoot;
  * a window's item expires by TTL three windows after it began. One strongly consistent
@@ -14,9 +17,8 @@
  * write per window, not per start. A window closed by a worker whose clock runs ahead is
  * full to a worker whose clock lags; it waits for the next one.
  */
-import { windowStart } from "../domain/rate-window.js";
-import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
-import { ratePkPrefix, rateWindowKey } from "../store/keys.js";
+import { type RateRule, windowStart } from "../domain/rate-window.js";
+import { rateWindowKey } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 import type { TransactItem } from "../store/transact.js";
 
@@ -24,6 +26,11 @@ import type { TransactItem } from "../store/transact.js";
 export const rateLimitKey = (name: string) => `rate#${name}`;
 /** The rate limit's name in a limit key made by {@link rateLimitKey}. */
 export const rateNameOf = (limitKey: string) => limitKey.slice("rate#".length);
+
+/** One shard of a rate limit: its counters' partition, and its share of the limit as `limit`. */
+export interface RateShard extends RateRule {
+  readonly pk: string;
+}
 
 /** Counts of the window containing `nowMs` and of the one before. */
 export interface RateCounts {
@@ -41,19 +48,16 @@ interface WindowItem {
   readonly closed?: boolean;
 }
 
-export async function readRateCounts(
-  store: RunStore,
-  rate: RateLimitDefinition,
-  nowMs: number,
-): Promise<RateCounts> {
+/** Reads the counts of `rate`'s current and previous window (one strongly consistent `Query`). */
+export async function readRateCounts(store: RunStore, rate: RateShard, nowMs: number): Promise<RateCounts> {
   const start = windowStart(nowMs, rate.windowMs);
-  const prevSk = rateWindowKey(rate.name, start - rate.windowMs).sk;
-  const currentSk = rateWindowKey(rate.name, start).sk;
+  const prevSk = rateWindowKey(rate.pk, start - rate.windowMs).sk;
+  const currentSk = rateWindowKey(rate.pk, start).sk;
   let current: WindowItem | undefined;
   let prev: WindowItem | undefined;
   for await (const item of store.query<WindowItem>({
     KeyConditionExpression: "pk = :pk AND sk BETWEEN :prev AND :cur",
-    ExpressionAttributeValues: { ":pk": `${ratePkPrefix}${rate.name}`, ":prev": prevSk, ":cur": currentSk },
+    ExpressionAttributeValues: { ":pk": rate.pk, ":prev": prevSk, ":cur": currentSk },
     ConsistentRead: true,
   })) {
     if (item.sk === currentSk) current = item;
@@ -75,14 +79,14 @@ export async function readRateCounts(
  */
 export function takePermit(
   store: RunStore,
-  rate: RateLimitDefinition,
+  rate: RateShard,
   counts: RateCounts,
   budget: number,
 ): TransactItem[] {
   const take: TransactItem = {
     Update: {
       TableName: store.tableName,
-      Key: rateWindowKey(rate.name, counts.start),
+      Key: rateWindowKey(rate.pk, counts.start),
       UpdateExpression: "ADD #c :one SET kind = :kind, expiresAt = :exp",
       ConditionExpression: "(attribute_not_exists(#c) OR #c < :budget) AND attribute_not_exists(closed)",
       ExpressionAttributeNames: { "#c": "count" },
@@ -99,7 +103,7 @@ export function takePermit(
   const close: TransactItem = {
     Update: {
       TableName: store.tableName,
-      Key: rateWindowKey(rate.name, prevStart),
+      Key: rateWindowKey(rate.pk, prevStart),
       UpdateExpression: "SET closed = :true, kind = :kind, expiresAt = :exp",
       ConditionExpression: counts.prevCount === 0 ? "attribute_not_exists(#c)" : "#c = :prev",
       ExpressionAttributeNames: { "#c": "count" },
@@ -115,4 +119,4 @@ export function takePermit(
 }
 
 /** A window's item expires by TTL (whole seconds) three windows after it began. */
-const expiresAt = (rate: RateLimitDefinition, start: number) => Math.ceil((start + 3 * rate.windowMs) / 1000);
+const expiresAt = (rate: RateShard, start: number) => Math.ceil((start + 3 * rate.windowMs) / 1000);

@@ -11,10 +11,10 @@
 
 import { runImages, type StreamRecords } from "../dispatch/wake-ups.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
-import { limitKeyOf } from "../store/keys.js";
 import type { SlotRef } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import { queueLimitPrefix } from "./concurrency-limits.js";
+import { limitOfSlot } from "./limit-partition.js";
 import { readQueuePaused } from "./queue-states.js";
 import { wakeNext } from "./waiters.js";
 
@@ -28,11 +28,13 @@ export interface ReleaseDeps {
 export async function wakeAfterRelease(deps: ReleaseDeps, released: readonly SlotRef[]): Promise<number> {
   const woken = await Promise.all(
     released.map(async (slot) => {
-      const key = limitKeyOf(slot.pk);
+      const limit = limitOfSlot(slot);
       // A paused queue's waiters stay asleep (one woken would only wait again, and free its slot again).
-      const queue = key.startsWith(queueLimitPrefix) ? key.slice(queueLimitPrefix.length) : undefined;
+      const queue = limit.key.startsWith(queueLimitPrefix)
+        ? limit.key.slice(queueLimitPrefix.length)
+        : undefined;
       if (queue !== undefined && (await readQueuePaused(deps.store, queue))) return 0;
-      return wakeNext(deps, key, 1, { slots: slot.max });
+      return wakeNext(deps, limit, 1, { slots: limit.max });
     }),
   );
   return woken.reduce((a, b) => a + b, 0);

@@ -12,21 +12,30 @@
  * waiter whose run no longer waits there (canceled, claimed by a stale message) is just
  * deleted, and the next one is woken instead.
  *
+ * Sharded lists (a limit of more than 100 slots, a rate limit over 200 starts/s,
+ * `domain/limit-shards.ts`): a run's waiter item is in shard `hash(runId) mod shards`, and
+ * every reader reads all shards (strongly consistent, in parallel); the head is the first
+ * of the shards' heads and a wake takes the first waiters of the shards' heads merged,
+ * so claim order is exactly what one partition gives.
+ *
  * Lost wake-ups: a run that found its limit full enters the list, then reads the limit
  * again; a holder that frees its slot reads the list after its write (from the stream).
  * Whichever comes second sees the other, so a slot never frees while a waiter sleeps.
+ * Sharding keeps this: the waiter writes its item in one shard and then reads every slot
+ * shard; the holder deletes its slot in one shard and then reads every waiter shard; of
+ * the two items, one was written before the other's writer read its partition.
  */
 
 import { DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { WaitingFor } from "../domain/run.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { isConditionFailed } from "../store/condition-failed.js";
-import { limitPk, runKey, waiterSk, waiterSkPrefix } from "../store/keys.js";
+import { limitPk, runKey, waiterShardOf, waiterSk, waiterSkPrefix } from "../store/keys.js";
 import { releaseItems } from "../store/limit-release.js";
 import { dueMs, type RunItem } from "../store/run-item.js";
 import type { RunStore } from "../store/run-store.js";
 import { type TransactItem, transactWrite } from "../store/transact.js";
-import { readLimit, takeSlot } from "./limit-partition.js";
+import { freeSlots, limitPks, readLimit, takeSlot, type WaitList } from "./limit-partition.js";
 
 /** A waiter item, as read back. */
 export interface WaiterItem {
@@ -51,31 +60,35 @@ export function waiterSortKey(run: RunItem, queuePriority: number): string {
 }
 
 /**
- * Puts `run` (Pending at its attempt) in the waiter list of `limitKey`, and records on
- * the run what it waits for. Returns the run as it now is when it changed meanwhile (no
- * longer Pending at that attempt, or woken again), else `undefined`.
+ * Puts `run` (Pending at its attempt) in waiter list `list`, and records on the run what
+ * it waits for (and, in a sharded list, its waiter item's partition key `waitPk`). Returns
+ * the run as it now is when it changed meanwhile (no longer Pending at that attempt, or
+ * woken again), else `undefined`.
  */
 export async function enterWaitList(
   store: RunStore,
   run: RunItem,
-  limitKey: string,
+  list: WaitList,
   waitingFor: WaitingFor,
   queuePriority: number,
 ): Promise<RunItem | undefined> {
-  const key = { pk: limitPk(limitKey), sk: waiterSortKey(run, queuePriority) };
+  const shard = waiterShardOf(run.runId, list.shards);
+  const key = { pk: limitPk(list.key, shard, list.shards), sk: waiterSortKey(run, queuePriority) };
+  const sharded = list.shards > 1;
   // The run first, then its waiter item: a waker that reads the item always finds the run
   // waiting there (else it would take the item for a stale one and delete it). Slots it
   // was handed when woken from another list are freed in the same write.
   const update = {
     TableName: store.tableName,
     Key: runKey(run.runId),
-    UpdateExpression: `SET waitingFor = :wf, waitKey = :wk, waitSk = :ws REMOVE ${run.slots ? "slots, " : ""}permits`,
+    UpdateExpression: `SET waitingFor = :wf, waitKey = :wk, waitSk = :ws${sharded ? ", waitPk = :wp" : ""} REMOVE ${run.slots ? "slots, " : ""}permits${!sharded && run.waitPk !== undefined ? ", waitPk" : ""}`,
     ConditionExpression: "#status = :pending AND attempt = :a AND enqueueCount = :w",
     ExpressionAttributeNames: { "#status": "status" },
     ExpressionAttributeValues: {
       ":wf": waitingFor,
-      ":wk": limitKey,
+      ":wk": list.key,
       ":ws": key.sk,
+      ...(sharded ? { ":wp": key.pk } : {}),
       ":pending": "Pending",
       ":a": run.attempt,
       ":w": run.enqueueCount,
@@ -125,71 +138,99 @@ export interface HeldPermit {
   readonly windowStart: number;
 }
 
-/** What a woken run is handed in its wake's transaction: a free slot of the limit, or a rate permit. */
-export type Grant =
-  | { readonly slots: number }
-  | { readonly permit: { readonly items: readonly TransactItem[]; readonly held: HeldPermit } };
+/** A rate permit a waker can hand a woken run: the items that count it (in its wake's transaction), and what the run records. */
+export interface PermitGrant {
+  readonly items: readonly TransactItem[];
+  readonly held: HeldPermit;
+}
 
 /**
- * Wakes up to `count` waiters of `limitKey`, head first. Returns how many it woke.
+ * What a woken run is handed in its wake's transaction: a free slot of the limit (`slots`:
+ * its slot count), or one of `permits` (one entry per permit: several entries may share
+ * one shard's items, whose condition lets only as many commit as that shard had left).
+ */
+export type Grant = { readonly slots: number } | { readonly permits: readonly PermitGrant[] };
+
+/**
+ * Wakes up to `count` waiters of `list`, head first (at most one per permit with
+ * `permits`). Returns how many it woke.
  *
  * Each woken run is handed what it waited for in the same transaction as its wake (a
- * reservation): a free slot of a concurrency limit (`{ slots }`: its slot count,
- * recorded in the run's `slots`) or a rate permit (recorded in its `permits`). It is
- * the one to start, so a second waker (the stream's copy of a release) finds the limit
- * full and wakes nobody, a newcomer cannot take its place, and waiters start in exactly
- * their order. A reserved run that waits again, or ends, frees its slot like any holder
- * (`enterWaitList`, `store/limit-release.ts`); a permit, once counted, stays counted.
+ * reservation): a free slot of a concurrency limit (recorded in the run's `slots`) or a
+ * rate permit (recorded in its `permits`). It is the one to start, so a second waker (the
+ * stream's copy of a release) finds the limit full and wakes nobody, a newcomer cannot
+ * take its place, and waiters start in exactly their order. A reserved run that waits
+ * again, or ends, frees its slot like any holder (`enterWaitList`,
+ * `store/limit-release.ts`); a permit, once counted, stays counted. A permit whose shard
+ * turns out spent is dropped with every other of that shard, and the wake goes on with
+ * the rest.
  */
-export async function wakeNext(deps: WakeDeps, limitKey: string, count = 1, grant?: Grant): Promise<number> {
+export async function wakeNext(deps: WakeDeps, list: WaitList, count = 1, grant?: Grant): Promise<number> {
   const { store } = deps;
   let woken = 0;
+  let permits = grant && "permits" in grant ? [...grant.permits] : undefined;
   const rounds = 10 + Math.ceil(Math.min(count, 100_000) / 100);
   for (let round = 0; woken < count && round < rounds; round++) {
     let free: number[] | undefined;
     let want = count - woken;
     if (grant && "slots" in grant) {
-      const state = await readLimit(store, limitKey, grant.slots);
-      free = Array.from({ length: grant.slots }, (_, k) => k).filter((k) => !state.held.has(k));
+      const state = await readLimit(store, { ...list, max: grant.slots });
+      free = freeSlots(state, grant.slots);
       want = Math.min(want, free.length);
       if (want === 0 || state.headWaiterSk === undefined) break;
     }
-    const page: WaiterItem[] = [];
-    for await (const w of store.query<WaiterItem>({
-      KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
-      ExpressionAttributeValues: { ":pk": limitPk(limitKey), ":w": waiterSkPrefix },
-      ConsistentRead: true,
-      Limit: Math.min(100, want),
-    })) {
-      page.push(w);
-      if (page.length >= want) break;
-    }
+    if (permits) want = Math.min(want, permits.length);
+    if (want === 0) break;
+    const page = await headWaiters(store, list, Math.min(100, want));
     if (page.length === 0) break;
     const results = await Promise.all(
       page.map((w, i) => {
         const k = free?.[i];
         if (grant && "slots" in grant && k !== undefined) {
-          const slot = takeSlot(store, limitKey, k, grant.slots, w);
-          return wakeOne(deps, limitKey, w, { items: [slot.item], field: "slots", value: [slot.ref] });
+          const slot = takeSlot(store, { ...list, max: grant.slots }, k, w);
+          return wakeOne(deps, list, w, { items: [slot.item], field: "slots", value: [slot.ref] });
         }
-        if (grant && "permit" in grant)
-          return wakeOne(deps, limitKey, w, {
-            items: grant.permit.items,
-            field: "permits",
-            value: [grant.permit.held],
-          });
-        return wakeOne(deps, limitKey, w, undefined);
+        const permit = permits?.[i];
+        if (permit)
+          return wakeOne(deps, list, w, { items: permit.items, field: "permits", value: [permit.held] });
+        return wakeOne(deps, list, w, undefined);
       }),
     );
     woken += results.filter((r) => r === "woken").length;
-    if (results.includes("full")) break;
+    if (permits) {
+      const spent = new Set(permits.filter((_, i) => results[i] === "full"));
+      permits = permits.filter((p, i) => !spent.has(p) && results[i] !== "woken");
+    } else if (results.includes("full")) break;
   }
   return woken;
 }
 
+/** The first `n` waiters of `list` in claim order: the first `n` of each shard, merged. */
+async function headWaiters(store: RunStore, list: WaitList, n: number): Promise<WaiterItem[]> {
+  const shards = await Promise.all(
+    limitPks(list).map(async (pk) => {
+      const page: WaiterItem[] = [];
+      for await (const w of store.query<WaiterItem>({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
+        ExpressionAttributeValues: { ":pk": pk, ":w": waiterSkPrefix },
+        ConsistentRead: true,
+        Limit: n,
+      })) {
+        page.push(w);
+        if (page.length >= n) break;
+      }
+      return page;
+    }),
+  );
+  return shards
+    .flat()
+    .sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
+    .slice(0, n);
+}
+
 async function wakeOne(
   deps: WakeDeps,
-  limitKey: string,
+  list: WaitList,
   waiter: WaiterItem,
   reservation:
     | {
@@ -203,7 +244,7 @@ async function wakeOne(
   const update = {
     TableName: store.tableName,
     Key: runKey(waiter.runId),
-    UpdateExpression: `SET enqueueCount = enqueueCount + :one${reservation ? `, ${reservation.field} = :grant` : ""} REMOVE waitingFor, waitKey, waitSk`,
+    UpdateExpression: `SET enqueueCount = enqueueCount + :one${reservation ? `, ${reservation.field} = :grant` : ""} REMOVE waitingFor, waitKey, waitSk${list.shards > 1 ? ", waitPk" : ""}`,
     ConditionExpression:
       "#status = :pending AND attempt = :a AND enqueueCount = :w AND waitKey = :wk AND waitSk = :ws",
     ExpressionAttributeNames: { "#status": "status" },
@@ -212,7 +253,7 @@ async function wakeOne(
       ":pending": "Pending",
       ":a": waiter.attempt,
       ":w": waiter.wakes,
-      ":wk": limitKey,
+      ":wk": list.key,
       ":ws": waiter.sk,
       ...(reservation ? { ":grant": reservation.value } : {}),
     },
@@ -254,14 +295,19 @@ async function deleteWaiter(store: RunStore, waiter: Pick<WaiterItem, "pk" | "sk
   }
 }
 
-/** How many runs wait on `limitKey` (a count query: 0.5 RU per 4 KB of waiters). */
-export async function waiterCount(store: RunStore, limitKey: string): Promise<number> {
-  let count = 0;
-  for await (const _ of store.query({
-    KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
-    ExpressionAttributeValues: { ":pk": limitPk(limitKey), ":w": waiterSkPrefix },
-    ProjectionExpression: "sk",
-  }))
-    count++;
-  return count;
+/** How many runs wait in `list` (a count query per shard: 0.5 RU per 4 KB of waiters). */
+export async function waiterCount(store: RunStore, list: WaitList): Promise<number> {
+  const counts = await Promise.all(
+    limitPks(list).map(async (pk) => {
+      let count = 0;
+      for await (const _ of store.query({
+        KeyConditionExpression: "pk = :pk AND begins_with(sk, :w)",
+        ExpressionAttributeValues: { ":pk": pk, ":w": waiterSkPrefix },
+        ProjectionExpression: "sk",
+      }))
+        count++;
+      return count;
+    }),
+  );
+  return counts.reduce((a, b) => a + b, 0);
 }

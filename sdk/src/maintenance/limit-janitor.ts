@@ -8,21 +8,26 @@
  * - a limit with a free slot and a waiter wakes its waiters (handing each a slot), and
  *   so does a rate limit whose window has permits, and a queue that is not paused.
  *
- * Reads one small query per limit (slots and the head waiter), and one `GetItem` per
- * held slot; per-key limits are not listed anywhere and are not swept.
+ * Reads one small query per limit and shard (slots and the head waiter), and one
+ * `GetItem` per held slot; per-key limits are not listed anywhere and are not swept.
  */
 
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import type { JobApp } from "../jobs/job-app.js";
-import { type ConcurrencyLimit, jobLimitKey, queueLimitKey } from "../limits/concurrency-limits.js";
+import {
+  type ConcurrencyLimit,
+  concurrencyLimit,
+  jobLimitKey,
+  queueLimitKey,
+} from "../limits/concurrency-limits.js";
 import { wakeQueue, wakeRateWaiters } from "../limits/limit-gate.js";
-import { readLimit } from "../limits/limit-partition.js";
+import { limitPks, readLimit } from "../limits/limit-partition.js";
 import { readQueueRecords } from "../limits/queue-states.js";
-import { rateLimitKey } from "../limits/rate-permits.js";
+import { rateWaitList } from "../limits/rate-shards.js";
 import { wakeNext } from "../limits/waiters.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
 import { isConditionFailed } from "../store/condition-failed.js";
-import { limitPk, slotSkPrefix } from "../store/keys.js";
+import { slotSkPrefix } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
 export interface LimitJanitorOptions {
@@ -46,19 +51,15 @@ function limitsOf(app: JobApp): ConcurrencyLimit[] {
       .flatMap((job) =>
         job.maxConcurrency === undefined
           ? []
-          : [{ key: jobLimitKey(job.name), max: job.maxConcurrency, waitingFor: "job limit" as const }],
+          : [concurrencyLimit(jobLimitKey(job.name), job.maxConcurrency, "job limit")],
       ),
-    ...app.queues().flatMap((queue) =>
-      queue.maxConcurrency === undefined
-        ? []
-        : [
-            {
-              key: queueLimitKey(queue.name),
-              max: queue.maxConcurrency,
-              waitingFor: "queue limit" as const,
-            },
-          ],
-    ),
+    ...app
+      .queues()
+      .flatMap((queue) =>
+        queue.maxConcurrency === undefined
+          ? []
+          : [concurrencyLimit(queueLimitKey(queue.name), queue.maxConcurrency, "queue limit")],
+      ),
   ];
 }
 
@@ -70,26 +71,33 @@ export async function sweepLimits(options: LimitJanitorOptions): Promise<LimitJa
   const paused = new Set((await readQueueRecords(store)).filter((q) => q.paused).map((q) => q.name));
   for (const limit of limitsOf(app)) {
     if (limit.waitingFor === "queue limit" && paused.has(limit.key.slice(queueLimitKey("").length))) continue;
-    const state = await readLimit(store, limit.key, limit.max);
+    const state = await readLimit(store, limit);
     if (state.headWaiterSk !== undefined && state.held.size < limit.max)
-      woken += await wakeNext(options, limit.key, limit.max - state.held.size, { slots: limit.max });
+      woken += await wakeNext(options, limit, limit.max - state.held.size, { slots: limit.max });
   }
   for (const queue of app.queues())
     if (queue.maxConcurrency === undefined && !paused.has(queue.name))
       woken += await wakeQueue(options, queue);
   for (const rate of app.rateLimits()) {
-    if ((await readLimit(store, rateLimitKey(rate.name), 0)).headWaiterSk !== undefined)
+    if ((await readLimit(store, { ...rateWaitList(rate), max: 0 })).headWaiterSk !== undefined)
       woken += await wakeRateWaiters(options, rate, options.now());
   }
   return { freedSlots, woken };
 }
 
-/** Frees the slots of `limit` whose holder does not hold them. Returns how many. */
+/** Frees the slots of `limit` whose holder does not hold them, in every shard. Returns how many. */
 async function freeLeakedSlots(store: RunStore, limit: ConcurrencyLimit): Promise<number> {
+  let freed = 0;
+  for (const pk of limitPks(limit)) freed += await freeLeakedSlotsIn(store, pk);
+  return freed;
+}
+
+/** {@link freeLeakedSlots} in one shard's partition `pk`. */
+async function freeLeakedSlotsIn(store: RunStore, pk: string): Promise<number> {
   let freed = 0;
   for await (const slot of store.query<{ pk: string; sk: string; runId: string; attempt: number }>({
     KeyConditionExpression: "pk = :pk AND begins_with(sk, :s)",
-    ExpressionAttributeValues: { ":pk": limitPk(limit.key), ":s": slotSkPrefix },
+    ExpressionAttributeValues: { ":pk": pk, ":s": slotSkPrefix },
     ConsistentRead: true,
   })) {
     const holder = await store.get(slot.runId);

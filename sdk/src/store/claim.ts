@@ -85,8 +85,9 @@ function claimUpdate(store: RunStore, request: ClaimRequest) {
       "#wf": "waitingFor",
       "#wk": "waitKey",
       "#ws": "waitSk",
+      "#wp": "waitPk",
     });
-    removes.push("#permits", "#wf", "#wk", "#ws");
+    removes.push("#permits", "#wf", "#wk", "#ws", "#wp");
     if (request.slots.length > 0) {
       sets.push("#slots = :slots");
       values[":slots"] = request.slots;

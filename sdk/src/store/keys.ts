@@ -1,5 +1,6 @@
 /** Table keys of each item kind (docs/ARCHITECTURE.md, "Data model"). One place builds them all. */
 import { createHash } from "node:crypto";
+import { slotShard } from "../domain/limit-shards.js";
 
 /** Width of zero-padded numbers in sort keys, so string order is numeric order. */
 const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).padStart(width, "0");
@@ -12,9 +13,16 @@ const pad = (n: number, width: number) => String(Math.max(0, Math.floor(n))).pad
  */
 export const listingShards = 16;
 
+const idHash = (id: string) => createHash("sha1").update(id).digest();
+
 /** The listing shard of a run: a hash of its id, `0 … listingShards - 1`. */
 export function shardOf(runId: string): number {
-  return createHash("sha1").update(runId).digest().readUInt16BE(0) % listingShards;
+  return idHash(runId).readUInt16BE(0) % listingShards;
+}
+
+/** The waiter shard of a run in a waiter list of `shards` shards: a hash of its id, `0 … shards - 1`. */
+export function waiterShardOf(runId: string, shards: number): number {
+  return idHash(runId).readUInt32BE(0) % shards;
 }
 
 /** Every shard number, for readers that merge all shards of a key. */
@@ -112,17 +120,27 @@ export const batchChildRunId = (batchId: string, ordinal: number) => `${batchId}
 /**
  * A limit key names one concurrency or rate limit: `job#<job>`, `queue#<queue>`,
  * `key#<job>#<key>` (a `withConcurrencyKey` key), `rate#<rate limit>`. Its slots and its
- * waiters share one partition, `LIMIT#<limitKey>`: slot `k` is `SLOT#<k>`, a waiter
- * `WAIT#<claim order>`, so one `Query` (`Limit` = slots + 1) reads every held slot and
- * the first waiter ("S" sorts before "W").
+ * waiters share its partitions: one, `LIMIT#<limitKey>`, for a limit of one shard, else
+ * `LIMIT#<limitKey>#<shard>` (`domain/limit-shards.ts`). Slot `k` is `SLOT#<k>` in shard
+ * `k mod shards`, a waiter `WAIT#<claim order>` in shard `hash(runId) mod shards`, so
+ * one `Query` per shard reads its held slots and its first waiter ("S" sorts before "W").
+ * Names have no `#`, and within one limit every key has the same shard count, so a shard's
+ * partition key is never another limit's.
  */
 export const limitPkPrefix = "LIMIT#";
-export const limitPk = (limitKey: string) => `${limitPkPrefix}${limitKey}`;
-export const slotKey = (limitKey: string, k: number) => ({ pk: limitPk(limitKey), sk: `SLOT#${pad(k, 4)}` });
+export const limitPk = (limitKey: string, shard: number, shards: number) =>
+  shards === 1 ? `${limitPkPrefix}${limitKey}` : `${limitPkPrefix}${limitKey}#${shard}`;
+export const slotKey = (limitKey: string, k: number, shards: number) => ({
+  pk: limitPk(limitKey, slotShard(k, shards), shards),
+  sk: `SLOT#${pad(k, 4)}`,
+});
 export const slotSkPrefix = "SLOT#";
 export const waiterSkPrefix = "WAIT#";
-/** The limit key of a `LIMIT#…` partition key. */
-export const limitKeyOf = (pk: string) => pk.slice(limitPkPrefix.length);
+/** The limit key of a `LIMIT#…` partition key of a limit with `shards` shards. */
+export function limitKeyOf(pk: string, shards: number): string {
+  const rest = pk.slice(limitPkPrefix.length);
+  return shards === 1 ? rest : rest.slice(0, rest.lastIndexOf("#"));
+}
 /**
  * A waiter's sort key: claim order, earliest first. Priorities (−1,000,000 … 1,000,000)
  * are inverted (`1,000,000 − p`, 7 digits) so a higher one sorts first; then due time and
@@ -142,9 +160,15 @@ export const waiterSk = (
  */
 export const queuesPk = "QUEUES";
 export const queueKey = (name: string) => ({ pk: queuesPk, sk: `QUEUE#${name}` });
-/** One window of a rate limit (its start in epoch ms): the count of starts in it. */
-export const ratePkPrefix = "RATE#";
-export const rateWindowKey = (name: string, windowStartMs: number) => ({
-  pk: `${ratePkPrefix}${name}`,
+/**
+ * A rate limit's window counters: `RATE#<name>` for a limit of one shard, else
+ * `RATE#<name>#<shard>`; one item per window (its start in epoch ms), the count of
+ * starts the shard admitted in it.
+ */
+const ratePkPrefix = "RATE#";
+export const ratePk = (name: string, shard: number, shards: number) =>
+  shards === 1 ? `${ratePkPrefix}${name}` : `${ratePkPrefix}${name}#${shard}`;
+export const rateWindowKey = (pk: string, windowStartMs: number) => ({
+  pk,
   sk: `W#${pad(windowStartMs, 15)}`,
 });

@@ -26,7 +26,10 @@ export function releaseItems(tableName: string, current: RunItem, next: RunItem)
   }
   if (current.waitKey !== undefined && current.waitSk !== undefined && next.waitSk === undefined) {
     items.push({
-      Delete: { TableName: tableName, Key: { pk: limitPk(current.waitKey), sk: current.waitSk } },
+      Delete: {
+        TableName: tableName,
+        Key: { pk: current.waitPk ?? limitPk(current.waitKey, 0, 1), sk: current.waitSk },
+      },
     });
   }
   return items;

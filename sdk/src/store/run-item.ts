@@ -114,6 +114,8 @@ export interface RunItem {
   /** The limit key whose waiter list holds the run, and its waiter item's sort key. */
   waitKey?: string;
   waitSk?: string;
+  /** The waiter item's partition key, in a sharded waiter list only (else `LIMIT#<waitKey>`). */
+  waitPk?: string;
   /** Epoch seconds after which DynamoDB TTL deletes a finished run. */
   expiresAt?: number;
   /** Index attributes, set once at creation (see `run-factory.ts`). */
