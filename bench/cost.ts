@@ -32,7 +32,9 @@
  * triggered at once under a limit of 2 (most wait: a waiter item, a wake with its slot
  * reservation, the stream's wake-up of the freed slot). Then 100 runs awaited one at a time
  * under a sliding rate limit (each finds a permit: the claim's transaction adds one to the
- * window's counter, and the first claim of each window closes the previous one).
+ * window's counter, and the first claim of each window closes the previous one), and the
+ * same two cases for sharded limits: a job limit of 150 (2 slot shards) and a sliding rate
+ * limit of 2000 per 1 s (10 window counter shards), whose claims read every shard.
  */
 import { JobApp } from "../sdk/src/index.js";
 import { perChildUnits } from "./support/batch-cost.js";
@@ -71,6 +73,14 @@ app.addRateLimit("api", { kind: "sliding", limit: 100, window: "1s" });
 const rateLimitedAdd = app
   .addJob("RateLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
   .withRateLimit("api");
+// Sharded limits (domain/limit-shards.ts): 2 slot shards, 10 window counter shards.
+const wideLimitedAdd = app
+  .addJob("WideLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
+  .withMaxConcurrency(150);
+app.addRateLimit("wide", { kind: "sliding", limit: 2000, window: "1s" });
+const wideRateLimitedAdd = app
+  .addJob("WideRateLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
+  .withRateLimit("wide");
 
 interface CaseResult {
   readonly runs: number;
@@ -257,6 +267,8 @@ const limitedCost = async (job: typeof limitedAdd, n: number, concurrent: number
 const limitedFree = await limitedCost(limitedAdd, 100, 1);
 const limitedContended = await limitedCost(limitedAdd, 40, 40);
 const rateLimited = await limitedCost(rateLimitedAdd, 100, 1);
+const wideLimited = await limitedCost(wideLimitedAdd, 100, 1);
+const wideRateLimited = await limitedCost(wideRateLimitedAdd, 100, 1);
 // Maintenance: one pass, as the schedule runs it every minute (a fixed cost, not per run).
 system.capacity.reset();
 system.requests.reset();
@@ -282,6 +294,8 @@ for (const [label, cost] of [
   ["run under one job limit, slot free", limitedFree],
   ["run under one job limit of 2, 40 triggered at once (most wait)", limitedContended],
   ["run under a sliding rate limit of 100 per 1 s, permit free", rateLimited],
+  ["run under one job limit of 150 (2 shards), slot free", wideLimited],
+  ["run under a sliding rate limit of 2000 per 1 s (10 shards), permit free", wideRateLimited],
 ] as const) {
   console.log(
     `${label}, per run (every component; target <= 10 WU): ${cost.writeUnits} WU, ${cost.readUnits} RU`,
@@ -296,6 +310,8 @@ console.log(
     jobLimited: { writeUnits: limitedFree.writeUnits, readUnits: limitedFree.readUnits },
     jobLimitedContended: { writeUnits: limitedContended.writeUnits, readUnits: limitedContended.readUnits },
     rateLimited: { writeUnits: rateLimited.writeUnits, readUnits: rateLimited.readUnits },
+    jobLimitedSharded: { writeUnits: wideLimited.writeUnits, readUnits: wideLimited.readUnits },
+    rateLimitedSharded: { writeUnits: wideRateLimited.writeUnits, readUnits: wideRateLimited.readUnits },
     maintenancePass: { writeUnits: pass.writeUnits, readUnits: pass.readUnits, sqsRequests: passSqs },
   }),
 );

@@ -10,7 +10,7 @@
  *   over the 10 partitions (the busiest takes about 1/10);
  * - a job limit of 120 (2 shards of 60 slots) with handlers held on a gate: never
  *   exceeded, reached, `getLimits()` counts every shard, waiters in both shards start in
- *   claim order, each shard takes about half the limit's writes as it fills and as it
+ *   claim order, a canceled waiter leaves its shard, each shard takes about half the limit's writes as it fills and as it
  *   frees, and no slot or waiter is left in any shard at the end.
  */
 import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
@@ -196,6 +196,12 @@ describe("sharded concurrency limits", () => {
       }),
     );
     expect(perShard.every((n) => n > 0)).toBe(true);
+    // A waiter canceled while it waits leaves its shard (its item's key is on the run: `waitPk`).
+    const canceled = await s.client.trigger(job, { i: 2000, hold: false }, { priority: 100 });
+    await until(async () => (await readLimit())?.waiting === 13, "the 13th waiter");
+    expect((await s.store.get(canceled.runId))?.waitPk).toMatch(/^LIMIT#job#Wide#[01]$/);
+    await s.client.cancel(canceled.runId);
+    expect(await readLimit()).toMatchObject({ running: max, waiting: 12 });
 
     const filled = new Map(writes);
 
@@ -208,6 +214,7 @@ describe("sharded concurrency limits", () => {
       s,
       [...holders, ...waiting].map((r) => r.runId),
     );
+    expect(started).not.toContain(2000);
     const runs = await Promise.all(waiting.map((r) => s.client.getRun(r.runId)));
     const expected = [...runs].sort(claimOrder).map((r) => runs.indexOf(r) + 1000);
     expect(started.filter((i) => i >= 1000)).toEqual(expected);
