@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import {
   concurrencyShards,
   rateShards,
+  rateWaiterShards,
   shardShare,
   slotShard,
   slotsInShard,
@@ -38,6 +39,10 @@ describe("limit shard counts", () => {
     expect(rateShards({ limit: 201, windowMs: 1000 })).toBe(2);
     expect(rateShards({ limit: 2000, windowMs: 1000 })).toBe(10);
     expect(rateShards({ limit: 100_000, windowMs: 1000 })).toBe(500);
+    // Waiter lists follow the counters up to 10 shards: every claim reads each list shard's head.
+    expect(rateWaiterShards({ limit: 201, windowMs: 1000 })).toBe(2);
+    expect(rateWaiterShards({ limit: 2000, windowMs: 1000 })).toBe(10);
+    expect(rateWaiterShards({ limit: 100_000, windowMs: 1000 })).toBe(10);
   });
 
   it("splits a limit into shares that add up to it and differ by at most one", () => {

@@ -35,6 +35,19 @@ export function rateShards(rule: Pick<RateRule, "limit" | "windowMs">): number {
   return Math.min(rule.limit, Math.max(1, Math.ceil(perSecond / startsPerRateShard)));
 }
 
+/**
+ * Most shards of a waiter list. A waiting run writes its list twice (its waiter's `Put`
+ * and `Delete`, 1 WU each: about 500 waiting runs/s per shard), and every claim and wake
+ * reads every shard's head to keep claim order exact, so a rate limit's waiters spread
+ * over at most 10 shards (about 5,000 waiting runs/s) however many counter shards it has.
+ */
+export const maxWaiterShards = 10;
+
+/** Shards of a rate limit's waiter list: as many as its counters, at most {@link maxWaiterShards}. */
+export function rateWaiterShards(rule: Pick<RateRule, "limit" | "windowMs">): number {
+  return Math.min(maxWaiterShards, rateShards(rule));
+}
+
 /** Shard `shard`'s part of `total` split over `shards`: `⌊total/shards⌋`, one more for the first `total mod shards`. */
 export function shardShare(total: number, shards: number, shard: number): number {
   return Math.floor(total / shards) + (shard < total % shards ? 1 : 0);

@@ -1,7 +1,7 @@
 /**
  * A rate limit over its shards. A limit whose peak rate `limit / window` is above 200
  * starts/s spreads its window counters (and its waiter list) over
- * N = ⌈rate / 200⌉ shards (`domain/limit-shards.ts`); shard `s` admits its share
+ * N = ⌈rate / 200⌉ shards (`domain/limit-shards.ts`; its waiters over at most 10); shard `s` admits its share
  * `⌊L/N⌋ + (s < L mod N ? 1 : 0)` per window, by the same rule as the whole limit
  * (`domain/rate-window.ts`) applied to the shard's own counts. The shares add up to `L`,
  * so:
@@ -18,7 +18,7 @@
  * with budget. A run waits only when no shard has one. Rounding each shard's carried share
  * up may leave a sharded sliding limit up to N − 1 starts short of `L` in a window.
  */
-import { rateShards, shardNumbers, shardShare } from "../domain/limit-shards.js";
+import { rateShards, rateWaiterShards, shardNumbers, shardShare } from "../domain/limit-shards.js";
 import { nextPermitAt, rateBudget, windowStart } from "../domain/rate-window.js";
 import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
 import { ratePk } from "../store/keys.js";
@@ -38,9 +38,9 @@ export function rateShardsOf(rate: RateLimitDefinition): RateShard[] {
   }));
 }
 
-/** A rate limit's waiter list: sharded as its counters are. */
+/** A rate limit's waiter list: sharded as its counters are, over at most 10 shards (`rateWaiterShards`). */
 export function rateWaitList(rate: RateLimitDefinition): WaitList {
-  return { key: rateLimitKey(rate.name), shards: rateShards(rate) };
+  return { key: rateLimitKey(rate.name), shards: rateWaiterShards(rate) };
 }
 
 /** One shard's counts as read, and its budget at the time read. */
