@@ -3,10 +3,11 @@
  * parent awaiting its child in its own limited queue finishes).
  */
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobApp } from "../../sdk/src/index.js";
 import { jobLimitKey } from "../../sdk/src/limits/concurrency-limits.js";
+import { enterWaitList, wakeNext } from "../../sdk/src/limits/waiters.js";
 import { runMaintenance } from "../../sdk/src/maintenance/maintenance.js";
 import { slotKey } from "../../sdk/src/store/keys.js";
 import { startTestSystem, type TestSystem } from "../support/test-system.js";
@@ -31,7 +32,9 @@ describe("N8: waiting runs cost the lanes nothing", () => {
     const job = app
       .addJob("One", async ({ block }: { block: boolean }) => (block ? blocker : undefined))
       .withMaxConcurrency(4);
-    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 4 } });
+    // Leases long enough that a loaded machine's late heartbeats never fence the blocked
+    // handlers (this test is about the lanes, not leases).
+    system = await startTestSystem({ app, workers: 2, worker: { concurrency: 4, leaseMs: 20_000 } });
     const s = system;
     const blocking = await Promise.all(
       Array.from({ length: 4 }, () => s.client.trigger(job, { block: true })),
@@ -132,5 +135,45 @@ describe("the maintenance pass's limits janitor", () => {
     const report = await runMaintenance({ store: s.store, dispatcher: s.dispatcher, app });
     expect(report.limits).toEqual({ freedSlots: 1, woken: 1 });
     expect((await s.client.wait(run.runId)).status).toBe("Succeeded");
+  }, 30_000);
+
+  it("a waker whose slot another waker took meanwhile reads the limit again and hands its waiter another free slot", async () => {
+    const app = new JobApp();
+    const job = app.addJob("Trio", () => "ran").withMaxConcurrency(3);
+    system = await startTestSystem({ app, workers: 0, timer: false, streams: false });
+    const { store, dispatcher } = system;
+    const list = { key: jobLimitKey("Trio"), shards: 1 };
+    const holdSlot = (k: number, runId: string) =>
+      store.doc.send(
+        new PutCommand({
+          TableName: store.tableName,
+          Item: { ...slotKey(list.key, k, list.shards), kind: "slot", runId, attempt: 1 },
+        }),
+      );
+    await holdSlot(0, "busy");
+    const waiting = await system.client.trigger(job);
+    const run = await store.get(waiting.runId);
+    if (!run) throw new Error("no run item");
+    expect(await enterWaitList(store, run, list, "job limit", 0)).toBeUndefined();
+    // Another waker takes the very slot this one picked, between its read and its write.
+    let raced: number | undefined;
+    const racingDoc = {
+      send: async (command: Parameters<DynamoDBDocumentClient["send"]>[0]) => {
+        const slotPut = (command instanceof TransactWriteCommand ? command.input.TransactItems : [])
+          ?.map((item) => item.Put?.Item)
+          .find((item) => item?.kind === "slot");
+        if (raced === undefined && slotPut) {
+          raced = Number(String(slotPut.sk).replace(/\D/g, ""));
+          await holdSlot(raced, "other waker's run");
+        }
+        return store.doc.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const racingStore = Object.assign(Object.create(store), { doc: racingDoc }) as typeof store;
+    expect(await wakeNext({ store: racingStore, dispatcher }, list, 1, { slots: 3 })).toBe(1);
+    const woken = await store.get(waiting.runId);
+    expect(woken?.slots).toHaveLength(1);
+    expect(woken?.slots?.[0]?.sk).not.toBe(slotKey(list.key, raced ?? -1, list.shards).sk);
+    expect(woken?.waitingFor).toBeUndefined();
   }, 30_000);
 });

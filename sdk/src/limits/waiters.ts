@@ -200,7 +200,9 @@ export async function wakeNext(deps: WakeDeps, list: WaitList, count = 1, grant?
     if (permits) {
       const spent = new Set(permits.filter((_, i) => results[i] === "full"));
       permits = permits.filter((p, i) => !spent.has(p) && results[i] !== "woken");
-    } else if (results.includes("full")) break;
+    }
+    // A slot taken meanwhile ("full": another waker or a claimer picked it too) is not the
+    // end: the next round reads the limit again and hands another free slot, if any.
   }
   return woken;
 }
