@@ -45,7 +45,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const projectionsWindowMs = 10_000;
 
 const app = new JobApp();
-const add = app.addJob("Add", ({ a, b }: { a: number; b: number }) => a + b);
+/** A job that adds two numbers (`Add`, and copies under limits of their own). */
+const addAs = (name: string) => app.addJob(name, ({ a, b }: { a: number; b: number }) => a + b);
+const add = addAs("Add");
 const logLines = app.addJob("LogLines", async (_: undefined, ctx) => {
   // 100 lines of 100 bytes over 10 s: what an import job typically prints.
   for (let i = 0; i < 100; i++) {
@@ -66,21 +68,13 @@ const flaky = app
   .withRetry({ maxRetries: 1, initialDelay: "10ms" });
 const measure = app.addJob("Measure", ({ blob }: { blob: string }) => blob.length);
 const withChild = app.addJob("WithChild", (_: undefined, ctx) => ctx.client.run(add, { a: 1, b: 2 }));
-const limitedAdd = app
-  .addJob("LimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
-  .withMaxConcurrency(2);
+const limitedAdd = addAs("LimitedAdd").withMaxConcurrency(2);
 app.addRateLimit("api", { kind: "sliding", limit: 100, window: "1s" });
-const rateLimitedAdd = app
-  .addJob("RateLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
-  .withRateLimit("api");
+const rateLimitedAdd = addAs("RateLimitedAdd").withRateLimit("api");
 // Sharded limits (domain/limit-shards.ts): 2 slot shards, 10 window counter shards.
-const wideLimitedAdd = app
-  .addJob("WideLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
-  .withMaxConcurrency(150);
+const wideLimitedAdd = addAs("WideLimitedAdd").withMaxConcurrency(150);
 app.addRateLimit("wide", { kind: "sliding", limit: 2000, window: "1s" });
-const wideRateLimitedAdd = app
-  .addJob("WideRateLimitedAdd", ({ a, b }: { a: number; b: number }) => a + b)
-  .withRateLimit("wide");
+const wideRateLimitedAdd = addAs("WideRateLimitedAdd").withRateLimit("wide");
 
 interface CaseResult {
   readonly runs: number;
