@@ -91,7 +91,7 @@ describe("N8: waiting runs cost the lanes nothing", () => {
     release();
     const done = await Promise.all(waiting.map((r) => s.client.wait(r.runId)));
     expect(done.every((r) => r.status === "Succeeded" && r.attempt === 1)).toBe(true);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe("N9: a parent awaiting its children in its own limited queue", () => {
