@@ -41,6 +41,7 @@ import {
   ReceiveMessageCommand,
 } from "@aws-sdk/client-sqs";
 import { onAbort } from "../client/abort-listeners.js";
+import { abortableSleep } from "../client/abortable-sleep.js";
 import { WorkerStoppingError, WorkerUnhealthyError } from "../errors.js";
 import { DeleteBatcher } from "../queue/delete-batcher.js";
 import { type Lane, parseRunMessage } from "../queue/dispatcher.js";
@@ -228,7 +229,10 @@ export class PollingWorker {
         longPolls.clear();
         this.#reportError(error);
         const pauseMs = Math.min(receiveErrorMaxPauseMs, 200 * 2 ** failures++);
-        await new Promise((r) => setTimeout(r, pauseMs / 2 + (Math.random() * pauseMs) / 2));
+        // `stop()` cuts the pause short: a worker stopped during an outage exits at once.
+        await abortableSleep(pauseMs / 2 + (Math.random() * pauseMs) / 2, this.#idle.signal).catch(
+          () => undefined,
+        );
       }
     }
   }
