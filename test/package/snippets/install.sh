@@ -1,3 +1,4 @@
+npm init -y                                            # in a new folder: a package.json to install into
 npm pkg set type=module                                # the files below are ES modules (top-level await)
 npm install sluice-jobs
 npm install --save-dev typescript tsx                  # run TypeScript directly (any runner works)
