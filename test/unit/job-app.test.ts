@@ -103,7 +103,8 @@ describe("JobDefinition configuration", () => {
 
   it("rejects withRetry(-1) and keeps the previous policy", () => {
     const job = new JobApp().addJob("Add", noop).withRetry(2);
-    expect(rejection(() => job.withRetry(-1)).path).toBe("retry.maxRetries");
+    expect(rejection(() => job.withRetry(-1)).path).toBe('job "Add" retry.maxRetries');
+    expect(rejection(() => job.withRetry({ maxRetries: 1, jitter: 2 })).path).toBe('job "Add" retry.jitter');
     expect(job.retry.maxRetries).toBe(2);
   });
 

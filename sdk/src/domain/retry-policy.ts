@@ -51,26 +51,26 @@ export const noRetries: ResolvedRetryPolicy = resolveRetryPolicy(0);
  * {@link ValidationError} for a negative or fractional retry count, a jitter outside
  * 0..1, an unknown backoff, a bad duration, or a key that is not an option.
  */
-export function resolveRetryPolicy(policy: number | RetryPolicy): ResolvedRetryPolicy {
+export function resolveRetryPolicy(policy: number | RetryPolicy, path = "retry"): ResolvedRetryPolicy {
   const p: RetryPolicy = typeof policy === "number" ? { maxRetries: policy } : policy;
-  assertKnownKeys(p, retryPolicyKeys, "retry");
+  assertKnownKeys(p, retryPolicyKeys, path);
   if (p.backoff !== undefined && p.backoff !== "fixed" && p.backoff !== "exponential") {
     throw new ValidationError(
-      "retry.backoff",
+      `${path}.backoff`,
       `${JSON.stringify(p.backoff)} is not "fixed" or "exponential"`,
     );
   }
   if (!Number.isInteger(p.maxRetries) || p.maxRetries < 0) {
-    throw new ValidationError("retry.maxRetries", `${p.maxRetries} is not a whole number >= 0`);
+    throw new ValidationError(`${path}.maxRetries`, `${p.maxRetries} is not a whole number >= 0`);
   }
   const jitter = p.jitter ?? 0.2;
   if (!(jitter >= 0 && jitter <= 1))
-    throw new ValidationError("retry.jitter", `${jitter} is not within 0..1`);
-  const initialDelayMs = toMillis(p.initialDelay ?? "5s", "retry.initialDelay");
-  const maxDelayMs = toMillis(p.maxDelay ?? "1h", "retry.maxDelay");
+    throw new ValidationError(`${path}.jitter`, `${jitter} is not within 0..1`);
+  const initialDelayMs = toMillis(p.initialDelay ?? "5s", `${path}.initialDelay`);
+  const maxDelayMs = toMillis(p.maxDelay ?? "1h", `${path}.maxDelay`);
   if (maxDelayMs < initialDelayMs) {
     throw new ValidationError(
-      "retry.maxDelay",
+      `${path}.maxDelay`,
       `${maxDelayMs} ms is below initialDelay (${initialDelayMs} ms)`,
     );
   }

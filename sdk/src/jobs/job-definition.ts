@@ -95,7 +95,7 @@ export class JobDefinition<TArgs = unknown, TResult = unknown> {
    * {@link RetryPolicy}. Throws `ValidationError` for a negative count or bad durations.
    */
   withRetry(policy: number | RetryPolicy): this {
-    this.retry = resolveRetryPolicy(policy);
+    this.retry = resolveRetryPolicy(policy, `job "${this.name}" retry`);
     return this;
   }
 
