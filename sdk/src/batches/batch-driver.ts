@@ -29,7 +29,7 @@ import { isTerminal } from "../domain/run.js";
 import { forEachAtMost } from "../runs/for-each-at-most.js";
 import { cancelRun } from "../runs/lifecycle.js";
 import type { BatchRecord, InputChunkItem, StoredInput } from "../store/batch-record.js";
-import { isConditionFailed } from "../store/condition-failed.js";
+import { committed, isConditionFailed } from "../store/condition-failed.js";
 import { batchChildRunId, batchInputSk, batchKey, batchPk, dedupKey } from "../store/keys.js";
 import { readRuns } from "../store/listing.js";
 import { newRunItem } from "../store/run-factory.js";
@@ -107,8 +107,9 @@ async function creationStep(options: BatchDriverOptions, batchId: string, from: 
     if (await createChild(options, batch, ordinal, input)) created++;
   });
   const now = (options.now ?? Date.now)();
-  try {
-    await store.doc.send(
+  // A step handed over twice moves the cursor once.
+  await committed(
+    store.doc.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: batchKey(batchId),
@@ -120,10 +121,8 @@ async function creationStep(options: BatchDriverOptions, batchId: string, from: 
           ...(to >= batch.total ? { ":now": now } : {}),
         },
       }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+    ),
+  );
   return created;
 }
 
@@ -246,8 +245,8 @@ async function cancelStep(options: BatchDriverOptions, batch: BatchRecord, from:
     if (isTerminal(child.status)) return;
     if (await cancelRun(store, child, reason, options.now ?? Date.now, options.timer)) canceled++;
   });
-  try {
-    await store.doc.send(
+  await committed(
+    store.doc.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: batchKey(batch.batchId),
@@ -255,9 +254,7 @@ async function cancelStep(options: BatchDriverOptions, batch: BatchRecord, from:
         ConditionExpression: from === 0 ? "attribute_not_exists(cancelCursor)" : "cancelCursor = :from",
         ExpressionAttributeValues: { ":to": to, ...(from === 0 ? {} : { ":from": from }) },
       }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+    ),
+  );
   return canceled;
 }

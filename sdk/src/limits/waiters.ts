@@ -29,7 +29,7 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { WaitingFor } from "../domain/run.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
-import { isConditionFailed } from "../store/condition-failed.js";
+import { committed } from "../store/condition-failed.js";
 import { limitPk, runKey, waiterShardOf, waiterSk, waiterSkPrefix } from "../store/keys.js";
 import { releaseItems } from "../store/limit-release.js";
 import { dueMs, type RunItem } from "../store/run-item.js";
@@ -101,13 +101,8 @@ export async function enterWaitList(
       ...releaseItems(store.tableName, run, released),
     ]);
     if (!outcome.ok) return (await store.get(run.runId)) ?? run;
-  } else {
-    try {
-      await store.doc.send(new UpdateCommand(update));
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-      return (await store.get(run.runId)) ?? run;
-    }
+  } else if (!(await committed(store.doc.send(new UpdateCommand(update))))) {
+    return (await store.get(run.runId)) ?? run;
   }
   const item: Omit<WaiterItem, "pk" | "sk"> & { kind: string; waitingFor: WaitingFor } = {
     kind: "waiter",
@@ -260,18 +255,13 @@ async function wakeOne(
       ...(reservation ? { ":grant": reservation.value } : {}),
     },
   };
-  let woken = false;
+  let woken: boolean;
   if (reservation) {
     const outcome = await transactWrite(store.doc, [{ Update: update }, ...reservation.items]);
     if (!outcome.ok && outcome.failedConditions.some((i) => i > 0)) return "full";
     woken = outcome.ok;
   } else {
-    try {
-      await store.doc.send(new UpdateCommand(update));
-      woken = true;
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    woken = await committed(store.doc.send(new UpdateCommand(update)));
   }
   await deleteWaiter(store, waiter);
   if (!woken) return "stale";
@@ -283,18 +273,16 @@ async function wakeOne(
 
 /** Deletes a waiter item unless the run entered again since (a newer wake count). */
 async function deleteWaiter(store: RunStore, waiter: Pick<WaiterItem, "pk" | "sk" | "wakes">): Promise<void> {
-  try {
-    await store.doc.send(
+  await committed(
+    store.doc.send(
       new DeleteCommand({
         TableName: store.tableName,
         Key: { pk: waiter.pk, sk: waiter.sk },
         ConditionExpression: "attribute_not_exists(wakes) OR wakes <= :w",
         ExpressionAttributeValues: { ":w": waiter.wakes },
       }),
-    );
-  } catch (error) {
-    if (!isConditionFailed(error)) throw error;
-  }
+    ),
+  );
 }
 
 /** How many runs wait in `list` (a count query per shard: 0.5 RU per 4 KB of waiters). */

@@ -26,7 +26,7 @@ import { readQueueRecords } from "../limits/queue-states.js";
 import { rateWaitList } from "../limits/rate-shards.js";
 import { wakeNext } from "../limits/waiters.js";
 import type { Dispatcher } from "../queue/dispatcher.js";
-import { isConditionFailed } from "../store/condition-failed.js";
+import { committed } from "../store/condition-failed.js";
 import { slotSkPrefix } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
 
@@ -102,19 +102,17 @@ async function freeLeakedSlotsIn(store: RunStore, pk: string): Promise<number> {
   })) {
     const holder = await store.get(slot.runId);
     if (holder?.slots?.some((s) => s.pk === slot.pk && s.sk === slot.sk)) continue;
-    try {
-      await store.doc.send(
+    const deleted = await committed(
+      store.doc.send(
         new DeleteCommand({
           TableName: store.tableName,
           Key: { pk: slot.pk, sk: slot.sk },
           ConditionExpression: "runId = :id AND attempt = :a",
           ExpressionAttributeValues: { ":id": slot.runId, ":a": slot.attempt },
         }),
-      );
-      freed++;
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+      ),
+    );
+    if (deleted) freed++;
   }
   return freed;
 }

@@ -11,3 +11,17 @@
 export function isConditionFailed(error: unknown): boolean {
   return (error as Error | undefined)?.name === "ConditionalCheckFailedException";
 }
+
+/**
+ * Awaits one conditional write: `true` when it committed, `false` when its condition
+ * failed (a race lost, or a write already made); rethrows any other error.
+ */
+export async function committed(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (!isConditionFailed(error)) throw error;
+    return false;
+  }
+}

@@ -11,14 +11,15 @@
  */
 
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { isConditionFailed } from "./condition-failed.js";
+import { committed } from "./condition-failed.js";
 import { runKey } from "./keys.js";
 import type { RunStore } from "./run-store.js";
 
 /** Records that attempt `attempt` of run `runId` creates children (a no-op when already recorded). */
 export async function markSpawned(store: RunStore, runId: string, attempt: number): Promise<void> {
-  try {
-    await store.doc.send(
+  // Already recorded (or the parent is gone, and no cascade can start from it): a failed condition.
+  await committed(
+    store.doc.send(
       new UpdateCommand({
         TableName: store.tableName,
         Key: runKey(runId),
@@ -27,9 +28,6 @@ export async function markSpawned(store: RunStore, runId: string, attempt: numbe
         ExpressionAttributeNames: { "#spawned": "spawnedAttempt" },
         ExpressionAttributeValues: { ":a": attempt },
       }),
-    );
-  } catch (error) {
-    // Already recorded (or the parent is gone, and no cascade can start from it).
-    if (!isConditionFailed(error)) throw error;
-  }
+    ),
+  );
 }
