@@ -16,6 +16,7 @@
  * parent's slot (it takes none): a parent awaiting its children in its own limited job
  * or queue never deadlocks it.
  */
+import { windowStart } from "../domain/rate-window.js";
 import type { WaitingFor } from "../domain/run.js";
 import { failPending } from "../domain/transitions.js";
 import { ConcurrencyKeyError } from "../errors.js";
@@ -130,12 +131,14 @@ export class LimitGate {
       slots.push(taken.ref);
     }
     for (const rate of rates) {
+      // A permit of this window handed to the run when it was woken is its own already.
+      const start = windowStart(now, rate.windowMs);
+      if (run.permits?.some((p) => p.name === rate.name && p.windowStart === start)) continue;
       const list = rateWaitList(rate);
       const [permit, waiters] = await Promise.all([
         findPermit(store, rate, now),
         readLimit(store, { ...list, max: 0 }),
       ]);
-      if (run.permits?.some((p) => p.name === rate.name && p.windowStart === permit.start)) continue;
       const queued = waiters.headWaiterSk !== undefined && waiters.headWaiterSk < mine;
       if (permit.take === undefined || queued)
         return this.#waitForRate(run, queue, list, permit.nextAt, limits);

@@ -19,7 +19,7 @@
  * up may leave a sharded sliding limit up to N − 1 starts short of `L` in a window.
  */
 import { rateShards, rateWaiterShards, shardNumbers, shardShare } from "../domain/limit-shards.js";
-import { nextPermitAt, rateBudget, windowStart } from "../domain/rate-window.js";
+import { nextPermitAt, rateBudget } from "../domain/rate-window.js";
 import type { RateLimitDefinition } from "../jobs/rate-limit-definition.js";
 import { ratePk } from "../store/keys.js";
 import type { RunStore } from "../store/run-store.js";
@@ -69,8 +69,6 @@ export function readAllShards(
 
 /** What {@link findPermit} found. */
 export interface PermitSearch {
-  /** The current window's start (the same in every shard). */
-  readonly start: number;
   /** The claim transaction's items that take a permit, when a shard read has budget. */
   readonly take: TransactItem[] | undefined;
   /** The earliest time one more start fits in a shard read (`nowMs` when one has budget). */
@@ -98,7 +96,6 @@ export async function findPermit(
   const open = reads.filter((read) => available(read) > 0);
   const pick = open[Math.floor(Math.random() * open.length)];
   return {
-    start: windowStart(nowMs, rate.windowMs),
     take: pick && takePermit(store, pick.shard, pick.counts, pick.budget),
     nextAt: nextPermitOf(reads, nowMs),
   };
